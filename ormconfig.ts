@@ -1,0 +1,14 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from './src/database/data-source-options.js';
+
+// The DataSource of the TypeORM CLI (npm run migration:*). The server migrates itself at start;
+// the CLI is for a real PostgreSQL, and the embedded database lives inside the server process.
+if (existsSync('.env')) process.loadEnvFile('.env');
+const url = process.env.DATABASE_URL;
+if (!url) {
+  throw new Error('DATABASE_URL is required for the TypeORM CLI, e.g. postgres://user:pass@localhost:5432/auth');
+}
+
+export default new DataSource(dataSourceOptions(url));

@@ -1,0 +1,77 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import type { FastifyRequest } from 'fastify';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module.js';
+import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+import { AllExceptionsFilter } from './common/all-exceptions.filter.js';
+import { RateLimitGuard } from './common/rate-limit.guard.js';
+import { RedisThrottlerStorage } from './common/redis-throttler.storage.js';
+import { validationPipe } from './common/validation.pipe.js';
+import type { Env } from './config/env.validation.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { normalizeEmail } from './users/users.service.js';
+
+const REDACTED = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+];
+
+/** Login attempts are counted per client address and email, so one address cannot spray many. */
+function loginTracker(request: Record<string, unknown>): string {
+  const { ip, body } = request as unknown as FastifyRequest<{ Body: { email?: unknown } }>;
+  const email = typeof body?.email === 'string' ? normalizeEmail(body.email) : '';
+  return `${ip}|${email}`;
+}
+
+@Module({})
+export class AppModule {
+  /** `env` is validated already (see config/load-env.ts); the same object configures everything. */
+  static forRoot(env: Env): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => ({ ...env })] }),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: env.LOG_LEVEL,
+            redact: { paths: REDACTED, censor: '[redacted]' },
+            // Fastify's id (the client's X-Request-Id when sane), so logs and responses agree.
+            genReqId: (req) => (req as { id?: string }).id ?? '',
+          },
+        }),
+        DatabaseModule,
+        ThrottlerModule.forRoot({
+          throttlers: [
+            { name: 'logout', limit: env.THROTTLE_LOGOUT_LIMIT, ttl: env.THROTTLE_LOGOUT_TTL * 1000 },
+            {
+              name: 'login',
+              limit: env.THROTTLE_LOGIN_LIMIT,
+              ttl: env.THROTTLE_LOGIN_TTL * 1000,
+              getTracker: loginTracker,
+            },
+          ],
+          setHeaders: false,
+          storage: env.REDIS_URL ? new RedisThrottlerStorage(env.REDIS_URL) : undefined,
+        }),
+        AuthModule,
+        HealthModule,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_PIPE, useFactory: validationPipe },
+        // Order matters: a request is counted against its rate limit before its token is looked at.
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_GUARD, useClass: JwtAuthGuard },
+      ],
+    };
+  }
+}

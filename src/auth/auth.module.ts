@@ -1,0 +1,36 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { AuditModule } from '../audit/audit.module.js';
+import type { Env } from '../config/env.validation.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { AccessTokenService } from './access-token.service.js';
+import { AuthController } from './auth.controller.js';
+import { AuthService } from './auth.service.js';
+import { JwtStrategy } from './jwt.strategy.js';
+import { LogoutController } from './logout.controller.js';
+
+@Module({
+  imports: [
+    UsersModule,
+    SessionsModule,
+    AuditModule,
+    PassportModule,
+    JwtModule.registerAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<Env, true>) => ({
+        secret: config.get('JWT_SECRET', { infer: true }),
+        signOptions: {
+          algorithm: 'HS256',
+          issuer: config.get('JWT_ISSUER', { infer: true }),
+          audience: config.get('JWT_AUDIENCE', { infer: true }),
+        },
+      }),
+    }),
+  ],
+  controllers: [AuthController, LogoutController],
+  providers: [AuthService, AccessTokenService, JwtStrategy],
+})
+export class AuthModule {}

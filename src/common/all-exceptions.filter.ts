@@ -1,0 +1,64 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppException } from './app.exception.js';
+import { ERRORS, ErrorCode, TOKEN_ERRORS } from './error-code.js';
+import type { Envelope } from './envelope.js';
+
+const STATUS_TO_CODE: Partial<Record<number, ErrorCode>> = {
+  [HttpStatus.BAD_REQUEST]: ErrorCode.InvalidRequest,
+  [HttpStatus.UNAUTHORIZED]: ErrorCode.InvalidToken,
+  [HttpStatus.NOT_FOUND]: ErrorCode.NotFound,
+  [HttpStatus.METHOD_NOT_ALLOWED]: ErrorCode.NotFound,
+  [HttpStatus.PAYLOAD_TOO_LARGE]: ErrorCode.PayloadTooLarge,
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: ErrorCode.InvalidRequest,
+  [HttpStatus.TOO_MANY_REQUESTS]: ErrorCode.TooManyRequests,
+  [HttpStatus.SERVICE_UNAVAILABLE]: ErrorCode.ServiceUnavailable,
+};
+
+/** A 400 always says why; these cover the ones raised by Fastify itself (Nest wraps them as HttpException). */
+const DETAILS: Partial<Record<number, string>> = {
+  [HttpStatus.BAD_REQUEST]: 'La solicitud está mal formada',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'El cuerpo debe enviarse como application/json',
+};
+
+/**
+ * Turns every error into the contract's envelope. Nothing from the error itself (message, stack,
+ * SQL, driver text) reaches the client; unexpected errors are logged with the request id.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger(AllExceptionsFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const request = http.getRequest<FastifyRequest>();
+    const { code, errors, retryAfter } = this.classify(exception);
+
+    if (code === ErrorCode.Internal) {
+      this.logger.error({ err: exception, requestId: request?.id }, 'Unhandled error');
+    }
+
+    const { status, message } = ERRORS[code];
+    const body: Envelope = { success: false, message };
+    if (errors?.length) body.errors = errors;
+
+    if (TOKEN_ERRORS.has(code)) reply.header('www-authenticate', 'Bearer error="invalid_token"');
+    if (retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
+    reply.header('cache-control', 'no-store');
+    reply.status(status).type('application/json; charset=utf-8').send(body);
+  }
+
+  private classify(exception: unknown): { code: ErrorCode; errors?: string[]; retryAfter?: number } {
+    if (exception instanceof AppException) {
+      return { code: exception.code, ...exception.options };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const code = STATUS_TO_CODE[status] ?? (status < 500 ? ErrorCode.InvalidRequest : ErrorCode.Internal);
+      if (code !== ErrorCode.InvalidRequest) return { code };
+      return { code, errors: [DETAILS[status] ?? DETAILS[HttpStatus.BAD_REQUEST]!] };
+    }
+    return { code: ErrorCode.Internal };
+  }
+}

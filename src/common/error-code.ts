@@ -1,0 +1,34 @@
+import { HttpStatus } from '@nestjs/common';
+
+/** Every failure the API can answer with. Statuses and messages live here and nowhere else. */
+export enum ErrorCode {
+  InvalidRequest = 'INVALID_REQUEST',
+  InvalidToken = 'INVALID_TOKEN',
+  TokenExpired = 'TOKEN_EXPIRED',
+  InvalidCredentials = 'INVALID_CREDENTIALS',
+  EmailTaken = 'EMAIL_TAKEN',
+  NotFound = 'NOT_FOUND',
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  TooManyRequests = 'TOO_MANY_REQUESTS',
+  ServiceUnavailable = 'SERVICE_UNAVAILABLE',
+  Internal = 'INTERNAL',
+}
+
+export const ERRORS: Record<ErrorCode, { status: HttpStatus; message: string }> = {
+  [ErrorCode.InvalidRequest]: { status: HttpStatus.BAD_REQUEST, message: 'Solicitud inválida' },
+  [ErrorCode.InvalidToken]: { status: HttpStatus.UNAUTHORIZED, message: 'Token no proporcionado o inválido' },
+  [ErrorCode.TokenExpired]: { status: HttpStatus.FORBIDDEN, message: 'El token ha expirado' },
+  [ErrorCode.InvalidCredentials]: { status: HttpStatus.UNAUTHORIZED, message: 'Credenciales inválidas' },
+  [ErrorCode.EmailTaken]: { status: HttpStatus.CONFLICT, message: 'El correo ya está registrado' },
+  [ErrorCode.NotFound]: { status: HttpStatus.NOT_FOUND, message: 'Recurso no encontrado' },
+  [ErrorCode.PayloadTooLarge]: { status: HttpStatus.PAYLOAD_TOO_LARGE, message: 'Solicitud demasiado grande' },
+  [ErrorCode.TooManyRequests]: {
+    status: HttpStatus.TOO_MANY_REQUESTS,
+    message: 'Demasiadas solicitudes, intente más tarde',
+  },
+  [ErrorCode.ServiceUnavailable]: { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'Servicio no disponible' },
+  [ErrorCode.Internal]: { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Error interno del servidor' },
+};
+
+/** Codes caused by the presented token; their answers carry `WWW-Authenticate` (RFC 6750). */
+export const TOKEN_ERRORS: ReadonlySet<ErrorCode> = new Set([ErrorCode.InvalidToken, ErrorCode.TokenExpired]);

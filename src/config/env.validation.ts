@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const PLACEHOLDER_SECRETS = ['secret', 'changeme', 'change-me', 'your-secret', 'jwt-secret'];
+
+/** Blank values in `.env` (`FOO=`) mean "unset", so defaults apply. */
+const blankToUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+export class EnvironmentVariables {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(blankToUndefined)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT: number = 3000;
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @Transform(blankToUndefined)
+  @IsString()
+  PGLITE_DATA_DIR: string = './.data/pglite';
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @Transform(blankToUndefined)
+  @IsInt()
+  @Min(1)
+  JWT_ACCESS_TTL: number = 900;
+
+  @Transform(blankToUndefined)
+  @IsString()
+  JWT_ISSUER: string = 'auth-backend';
+
+  @Transform(blankToUndefined)
+  @IsString()
+  JWT_AUDIENCE: string = 'auth-backend-clients';
+
+  @Transform(blankToUndefined)
+  @IsInt()
+  @Min(1)
+  THROTTLE_LOGOUT_LIMIT: number = 10;
+
+  @Transform(blankToUndefined)
+  @IsInt()
+  @Min(1)
+  THROTTLE_LOGOUT_TTL: number = 60;
+
+  @Transform(blankToUndefined)
+  @IsInt()
+  @Min(1)
+  THROTTLE_LOGIN_LIMIT: number = 5;
+
+  @Transform(blankToUndefined)
+  @IsInt()
+  @Min(1)
+  THROTTLE_LOGIN_TTL: number = 60;
+
+  @Transform(blankToUndefined)
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: string = 'info';
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// URL' })
+  REDIS_URL?: string;
+
+  @Transform(blankToUndefined)
+  @IsOptional()
+  @Matches(/^(true|false|\d+|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, {
+    message: 'must be a number of proxies, true/false, or a comma-separated list of addresses',
+  })
+  TRUST_PROXY?: string;
+}
+
+export type Env = EnvironmentVariables;
+
+/**
+ * Validates the environment once at boot. Throws an Error whose message is one line naming the
+ * offending variable, which main.ts prints as is.
+ */
+export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
+  const env = plainToInstance(EnvironmentVariables, raw, {
+    enableImplicitConversion: true,
+    exposeDefaultValues: true,
+  });
+  const [first] = validateSync(env, { skipMissingProperties: false });
+  if (first) {
+    const reason = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
+    throw new Error(`Invalid configuration: ${first.property} ${stripProperty(reason, first.property)}`);
+  }
+
+  if (env.NODE_ENV === 'production') {
+    if (!env.JWT_SECRET) {
+      throw new Error('Invalid configuration: JWT_SECRET is required (32+ characters) when NODE_ENV=production');
+    }
+    if (PLACEHOLDER_SECRETS.some((p) => env.JWT_SECRET!.toLowerCase().includes(p))) {
+      throw new Error('Invalid configuration: JWT_SECRET looks like a placeholder; set a random secret');
+    }
+  }
+  if (!env.JWT_SECRET) {
+    // Tokens die with the process; fine for a first run, never for production (refused above).
+    env.JWT_SECRET = randomBytes(48).toString('base64url');
+    new Logger('Config').warn('JWT_SECRET is not set: using a random secret, tokens will not survive a restart');
+  }
+  return env;
+}
+
+function stripProperty(message: string, property: string): string {
+  return message.startsWith(property) ? message.slice(property.length).trimStart() : message;
+}

@@ -1,0 +1,21 @@
+import type { DataSourceOptions } from 'typeorm';
+import { MIGRATIONS } from '../../migrations/index.js';
+import { ENTITIES } from './entities.js';
+
+/** Shared by the app (database.module.ts) and the TypeORM CLI (ormconfig.ts). */
+export function dataSourceOptions(url: string, { embedded = false } = {}): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTransactionMode: 'all',
+    synchronize: false,
+    // Query errors reach our exception filter and are logged there, with the request id.
+    logging: false,
+    // PGlite serves one connection; several would interleave their queries.
+    poolSize: embedded ? 1 : 10,
+    connectTimeoutMS: 5000,
+    applicationName: 'auth-backend',
+  };
+}

@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Env } from '../config/env.validation.js';
+import { DatabaseLifecycle } from './database-lifecycle.js';
+import { dataSourceOptions } from './data-source-options.js';
+import { EmbeddedPostgres } from './embedded-postgres.js';
+
+@Module({ providers: [EmbeddedPostgres], exports: [EmbeddedPostgres] })
+class EmbeddedPostgresModule {}
+
+/** PostgreSQL at DATABASE_URL, or an embedded one; migrated before the app serves anything. */
+@Module({
+  imports: [
+    EmbeddedPostgresModule,
+    TypeOrmModule.forRootAsync({
+      imports: [EmbeddedPostgresModule],
+      inject: [ConfigService, EmbeddedPostgres],
+      useFactory: async (config: ConfigService<Env, true>, embedded: EmbeddedPostgres) => {
+        const url = config.get('DATABASE_URL', { infer: true });
+        if (url) return dataSourceOptions(url);
+        const dataDir = config.get('PGLITE_DATA_DIR', { infer: true });
+        return dataSourceOptions(await embedded.start(dataDir), { embedded: true });
+      },
+    }),
+  ],
+  providers: [DatabaseLifecycle],
+})
+export class DatabaseModule {}

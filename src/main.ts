@@ -1,0 +1,16 @@
+import 'reflect-metadata';
+import { createApp } from './app.setup.js';
+import { loadEnv } from './config/load-env.js';
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const app = await createApp(env);
+  app.enableShutdownHooks();
+  await app.listen({ port: env.PORT, host: '0.0.0.0' });
+}
+
+main().catch((err: unknown) => {
+  // Configuration errors are one line naming the variable; anything else was logged by Nest already.
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

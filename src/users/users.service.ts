@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { EntityManager, Repository } from 'typeorm';
+import { User } from './user.entity.js';
+
+/** Emails are stored and looked up lowercased: comparison is case-insensitive. */
+export const normalizeEmail = (email: string): string => email.toLowerCase();
+
+@Injectable()
+export class UsersService {
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  /** With the password hash, which is otherwise never selected. */
+  findForLogin(email: string): Promise<User | null> {
+    return this.users
+      .createQueryBuilder('user')
+      .addSelect('user.passwordHash')
+      .where('user.email = :email', { email: normalizeEmail(email) })
+      .getOne();
+  }
+
+  /** Inserts inside the caller's transaction; a duplicate email surfaces as unique violation 23505. */
+  async create(manager: EntityManager, email: string, passwordHash: string): Promise<User> {
+    const user = manager.create(User, { email: normalizeEmail(email), passwordHash });
+    await manager.insert(User, user);
+    return user;
+  }
+}
