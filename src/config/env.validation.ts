@@ -107,7 +107,9 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   });
   const [first] = validateSync(env, { skipMissingProperties: false });
   if (first) {
-    const reason = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
+    // A wrong type explains itself better than the range it then also fails.
+    const constraints = first.constraints ?? {};
+    const reason = constraints.isInt ?? Object.values(constraints)[0] ?? 'is invalid';
     throw new Error(`Invalid configuration: ${first.property} ${stripProperty(reason, first.property)}`);
   }
 
