@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp, fastifyAdapter } from '../../src/app.setup.js';
+import { loadEnv } from '../../src/config/load-env.js';
+
+/** Which database this run of the e2e suite uses (see vitest.config.ts). */
+export const onPostgres = process.env.E2E_DATABASE === 'postgres';
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
+/** Set when the suite runs on a real server: the cases that need one say so when they skip. */
+export const realPostgresUrl = onPostgres ? TEST_DATABASE_URL : undefined;
+
+export const TEST_SECRET = 'e2e-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+export const ISSUER = 'auth-backend';
+export const AUDIENCE = 'auth-backend-clients';
+export const API = '/api/v1/auth';
+
+export const MESSAGES = {
+  loggedOut: 'Sesión cerrada exitosamente',
+  invalidRequest: 'Solicitud inválida',
+  invalidToken: 'Token no proporcionado o inválido',
+  expired: 'El token ha expirado',
+  notFound: 'Recurso no encontrado',
+  tooLarge: 'Solicitud demasiado grande',
+  tooMany: 'Demasiadas solicitudes, intente más tarde',
+  internal: 'Error interno del servidor',
+  registered: 'Usuario registrado exitosamente',
+  emailTaken: 'El correo ya está registrado',
+  loggedIn: 'Inicio de sesión exitoso',
+  badCredentials: 'Credenciales inválidas',
+} as const;
+
+/** The one 401 body every token failure must answer with, byte for byte. */
+export const INVALID_TOKEN_BODY = JSON.stringify({ success: false, message: MESSAGES.invalidToken });
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  http: () => ReturnType<typeof request>;
+  dataSource: DataSource;
+  close: () => Promise<void>;
+}
+
+/**
+ * An app built through DI, as in production but on port-less supertest, with an in-memory
+ * embedded database (or TEST_DATABASE_URL on the postgres run) and generous rate limits unless
+ * a test asks otherwise. The real environment and `.env` do not leak in.
+ */
+export async function startApp(overrides: Record<string, string | undefined> = {}): Promise<TestApp> {
+  const env = loadEnv(
+    {
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_SECRET,
+      JWT_ACCESS_TTL: '900',
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      LOG_LEVEL: 'silent',
+      PGLITE_DATA_DIR: 'memory://',
+      DATABASE_URL: onPostgres ? TEST_DATABASE_URL : undefined,
+      THROTTLE_LOGOUT_LIMIT: '1000',
+      THROTTLE_LOGOUT_TTL: '60',
+      THROTTLE_LOGIN_LIMIT: '1000',
+      THROTTLE_LOGIN_TTL: '60',
+      REDIS_URL: undefined,
+      TRUST_PROXY: undefined,
+      ...overrides,
+    },
+    { envFile: '' },
+  );
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(env)] }).compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(env), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  await configureApp(app);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return {
+    app,
+    http: () => request(app.getHttpServer()),
+    dataSource: app.get(DataSource),
+    close: () => app.close(),
+  };
+}
+
+export interface LoggedIn {
+  email: string;
+  password: string;
+  userId: string;
+  token: string;
+  sessionId: string;
+}
+
+export const uniqueEmail = () => `user-${randomUUID()}@example.com`;
+
+export async function register(t: TestApp, email = uniqueEmail(), password = 'password-123') {
+  const res = await t.http().post(`${API}/register`).send({ email, password }).expect(201);
+  return { email, password, userId: res.body.data.id as string };
+}
+
+export async function login(t: TestApp, email: string, password: string): Promise<{ token: string; sessionId: string }> {
+  const res = await t.http().post(`${API}/login`).send({ email, password }).expect(200);
+  return { token: res.body.data.accessToken, sessionId: res.body.data.sessionId };
+}
+
+export async function registerAndLogin(t: TestApp): Promise<LoggedIn> {
+  const user = await register(t);
+  return { ...user, ...(await login(t, user.email, user.password)) };
+}
+
+/** Signs arbitrary claims with the test secret (or another), for tokens the server never issued. */
+export function signToken(
+  claims: Record<string, unknown>,
+  options: { secret?: string; algorithm?: 'HS256' | 'HS384' | 'HS512' } = {},
+): string {
+  return new JwtService().sign(claims, {
+    secret: options.secret ?? TEST_SECRET,
+    algorithm: options.algorithm ?? 'HS256',
+  });
+}
+
+/** Claims like the server's own, for a user and session, valid for 15 minutes unless overridden. */
+export function claimsFor(user: { userId: string; sessionId: string }, extra: Record<string, unknown> = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    sub: user.userId,
+    sid: user.sessionId,
+    jti: randomUUID(),
+    iat: now,
+    exp: now + 900,
+    iss: ISSUER,
+    aud: AUDIENCE,
+    ...extra,
+  };
+}
+
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
