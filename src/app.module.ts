@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -41,11 +41,24 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => ({ ...env })] }),
         LoggerModule.forRoot({
+          // A wildcard Nest recognises, so it adds the prefix-excluded /health once (the
+          // default routes of nestjs-pino would log /health twice).
+          forRoutes: [{ path: '/{*splat}', method: RequestMethod.ALL }],
           pinoHttp: {
             level: env.LOG_LEVEL,
             redact: { paths: REDACTED, censor: '[redacted]' },
             // Fastify's id (the client's X-Request-Id when sane), so logs and responses agree.
             genReqId: (req) => (req as { id?: string }).id ?? '',
+            serializers: {
+              req: (req: { id: string; method: string; url: string; remoteAddress: string; headers: Record<string, unknown> }) => ({
+                id: req.id,
+                method: req.method,
+                url: req.url,
+                remoteAddress: req.remoteAddress,
+                userAgent: req.headers['user-agent'],
+              }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
           },
         }),
         DatabaseModule,
