@@ -30,7 +30,7 @@ export class AuditEvent {
   @Column({ name: 'request_id', type: 'varchar', length: 128, nullable: true })
   requestId: string | null;
 
-  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` })
+  @Column({ type: 'jsonb', default: () => `'{}'` })
   details: AuditDetails;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
