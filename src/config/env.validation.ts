@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { plainToInstance, Transform } from 'class-transformer';
+import { plainToInstance } from 'class-transformer';
 import {
   IsIn,
   IsInt,
@@ -15,78 +15,60 @@ import {
 
 const PLACEHOLDER_SECRETS = ['secret', 'changeme', 'change-me', 'your-secret', 'jwt-secret'];
 
-/** Blank values in `.env` (`FOO=`) mean "unset", so defaults apply. */
-const blankToUndefined = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
-
 export class EnvironmentVariables {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
-  @Transform(blankToUndefined)
   @IsInt()
   @Min(0)
   @Max(65535)
   PORT: number = 3000;
 
-  @Transform(blankToUndefined)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
   DATABASE_URL?: string;
 
-  @Transform(blankToUndefined)
   @IsString()
   PGLITE_DATA_DIR: string = './.data/pglite';
 
-  @Transform(blankToUndefined)
   @IsOptional()
   @IsString()
   @MinLength(32, { message: 'must be at least 32 characters' })
   JWT_SECRET?: string;
 
-  @Transform(blankToUndefined)
   @IsInt()
   @Min(1)
   JWT_ACCESS_TTL: number = 900;
 
-  @Transform(blankToUndefined)
   @IsString()
   JWT_ISSUER: string = 'auth-backend';
 
-  @Transform(blankToUndefined)
   @IsString()
   JWT_AUDIENCE: string = 'auth-backend-clients';
 
-  @Transform(blankToUndefined)
   @IsInt()
   @Min(1)
   THROTTLE_LOGOUT_LIMIT: number = 10;
 
-  @Transform(blankToUndefined)
   @IsInt()
   @Min(1)
   THROTTLE_LOGOUT_TTL: number = 60;
 
-  @Transform(blankToUndefined)
   @IsInt()
   @Min(1)
   THROTTLE_LOGIN_LIMIT: number = 5;
 
-  @Transform(blankToUndefined)
   @IsInt()
   @Min(1)
   THROTTLE_LOGIN_TTL: number = 60;
 
-  @Transform(blankToUndefined)
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
 
-  @Transform(blankToUndefined)
   @IsOptional()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// URL' })
   REDIS_URL?: string;
 
-  @Transform(blankToUndefined)
   @IsOptional()
   @Matches(/^(true|false|\d+|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, {
     message: 'must be a number of proxies, true/false, or a comma-separated list of addresses',
@@ -101,7 +83,12 @@ export type Env = EnvironmentVariables;
  * offending variable, which main.ts prints as is.
  */
 export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
-  const env = plainToInstance(EnvironmentVariables, raw, {
+  // Blank values (`FOO=` in .env) mean unset, so defaults apply. They must go before conversion,
+  // which would turn '' into 0, and before defaults, which only fill in missing keys.
+  const present = Object.fromEntries(
+    Object.entries(raw).filter(([, value]) => !(typeof value === 'string' && value.trim() === '')),
+  );
+  const env = plainToInstance(EnvironmentVariables, present, {
     enableImplicitConversion: true,
     exposeDefaultValues: true,
   });
