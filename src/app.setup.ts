@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -7,7 +8,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { AppException } from './common/app.exception.js';
-import { ErrorCode } from './common/error-code.js';
+import { ERRORS, ErrorCode } from './common/error-code.js';
 import type { Env } from './config/env.validation.js';
 import { trustProxyOf } from './config/load-env.js';
 
@@ -23,12 +24,41 @@ function requestIdOf(req: IncomingMessage): string {
   return id;
 }
 
+/**
+ * Requests Node's HTTP parser rejects (oversized headers, malformed HTTP) never reach Fastify's
+ * router or our filter; they still get an envelope, not Fastify's own wording.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify(
+    tooLarge
+      ? { success: false, message: ERRORS[ErrorCode.PayloadTooLarge].message }
+      : { success: false, message: ERRORS[ErrorCode.InvalidRequest].message, errors: ['La solicitud HTTP está mal formada'] },
+  );
+  socket.end(
+    [
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+      'Content-Type: application/json; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Cache-Control: no-store',
+      'X-Content-Type-Options: nosniff',
+      `X-Request-Id: ${randomUUID()}`,
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n'),
+  );
+}
+
 export function fastifyAdapter(env: Env): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxyOf(env),
     genReqId: requestIdOf,
     requestIdHeader: false,
+    clientErrorHandler: answerClientError,
   });
 }
 
