@@ -1,0 +1,277 @@
+import type { ArgumentsHost } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  HttpException,
+  Logger,
+  MethodNotAllowedException,
+  NotFoundException,
+  PayloadTooLargeException,
+  ServiceUnavailableException,
+  UnauthorizedException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AllExceptionsFilter } from './all-exceptions.filter.js';
+import { AppException } from './app.exception.js';
+import { ErrorCode } from './error-code.js';
+
+interface Recorded {
+  status?: number;
+  headers: Record<string, string>;
+  contentType?: string;
+  body?: unknown;
+  sends: number;
+}
+
+function fakeHost(requestId = 'req-1') {
+  const recorded: Recorded = { headers: {}, sends: 0 };
+  const reply = {
+    header(name: string, value: string) {
+      recorded.headers[name.toLowerCase()] = value;
+      return reply;
+    },
+    status(code: number) {
+      recorded.status = code;
+      return reply;
+    },
+    code(code: number) {
+      recorded.status = code;
+      return reply;
+    },
+    type(contentType: string) {
+      recorded.contentType = contentType;
+      return reply;
+    },
+    send(body: unknown) {
+      recorded.body = body;
+      recorded.sends += 1;
+      return reply;
+    },
+  };
+  const request = { id: requestId, headers: {} };
+  const host = {
+    switchToHttp: () => ({ getResponse: () => reply, getRequest: () => request, getNext: () => undefined }),
+    getType: () => 'http',
+    getArgs: () => [request, reply],
+    getArgByIndex: (i: number) => [request, reply][i],
+  } as unknown as ArgumentsHost;
+  return { host, recorded };
+}
+
+function run(exception: unknown) {
+  const { host, recorded } = fakeHost();
+  new AllExceptionsFilter().catch(exception, host);
+  expect(recorded.sends).toBe(1);
+  return recorded;
+}
+
+const WWW_AUTHENTICATE = 'Bearer error="invalid_token"';
+
+describe('AllExceptionsFilter', () => {
+  let loggerError: ReturnType<typeof vi.spyOn>;
+
+  beforeEach(() => {
+    loggerError = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  describe('AppException', () => {
+    it.each([
+      [ErrorCode.InvalidRequest, 400, 'Solicitud inválida'],
+      [ErrorCode.InvalidToken, 401, 'Token no proporcionado o inválido'],
+      [ErrorCode.TokenExpired, 403, 'El token ha expirado'],
+      [ErrorCode.InvalidCredentials, 401, 'Credenciales inválidas'],
+      [ErrorCode.EmailTaken, 409, 'El correo ya está registrado'],
+      [ErrorCode.NotFound, 404, 'Recurso no encontrado'],
+      [ErrorCode.PayloadTooLarge, 413, 'Solicitud demasiado grande'],
+      [ErrorCode.TooManyRequests, 429, 'Demasiadas solicitudes, intente más tarde'],
+      [ErrorCode.ServiceUnavailable, 503, 'Servicio no disponible'],
+      [ErrorCode.Internal, 500, 'Error interno del servidor'],
+    ])('%s → %i with the exact envelope', (code, status, message) => {
+      const r = run(new AppException(code));
+      expect(r.status).toBe(status);
+      expect(r.body).toStrictEqual({ success: false, message });
+      expect(r.contentType).toMatch(/^application\/json/);
+      expect(r.headers['cache-control']).toBe('no-store');
+    });
+
+    it.each([ErrorCode.InvalidToken, ErrorCode.TokenExpired])('%s sets WWW-Authenticate', (code) => {
+      expect(run(new AppException(code)).headers['www-authenticate']).toBe(WWW_AUTHENTICATE);
+    });
+
+    it.each([
+      ErrorCode.InvalidRequest,
+      ErrorCode.InvalidCredentials,
+      ErrorCode.EmailTaken,
+      ErrorCode.NotFound,
+      ErrorCode.PayloadTooLarge,
+      ErrorCode.TooManyRequests,
+      ErrorCode.ServiceUnavailable,
+      ErrorCode.Internal,
+    ])('%s does not set WWW-Authenticate', (code) => {
+      expect(run(new AppException(code)).headers).not.toHaveProperty('www-authenticate');
+    });
+
+    it('every 401 for a token is byte-identical', () => {
+      const a = run(new AppException(ErrorCode.InvalidToken));
+      const b = run(new AppException(ErrorCode.InvalidToken));
+      expect(JSON.stringify(a.body)).toBe(JSON.stringify(b.body));
+      expect(a.headers).toStrictEqual(b.headers);
+    });
+
+    it('TooManyRequests with retryAfter sets Retry-After in whole seconds', () => {
+      const r = run(new AppException(ErrorCode.TooManyRequests, { retryAfter: 42 }));
+      expect(r.status).toBe(429);
+      expect(r.headers['retry-after']).toBe('42');
+      expect(r.body).toStrictEqual({ success: false, message: 'Demasiadas solicitudes, intente más tarde' });
+    });
+
+    it('rounds a fractional Retry-After up and never below 1', () => {
+      expect(run(new AppException(ErrorCode.TooManyRequests, { retryAfter: 1.2 })).headers['retry-after']).toBe('2');
+      expect(run(new AppException(ErrorCode.TooManyRequests, { retryAfter: 0 })).headers['retry-after']).toBe('1');
+    });
+
+    it('no Retry-After without retryAfter', () => {
+      expect(run(new AppException(ErrorCode.TooManyRequests)).headers).not.toHaveProperty('retry-after');
+    });
+
+    it('a 400 with errors carries them', () => {
+      const errors = ['email must be an email', 'password must be longer than or equal to 8 characters'];
+      const r = run(new AppException(ErrorCode.InvalidRequest, { errors }));
+      expect(r.status).toBe(400);
+      expect(r.body).toStrictEqual({ success: false, message: 'Solicitud inválida', errors });
+    });
+
+    it('an empty errors list is left out', () => {
+      expect(run(new AppException(ErrorCode.InvalidRequest, { errors: [] })).body).toStrictEqual({
+        success: false,
+        message: 'Solicitud inválida',
+      });
+    });
+
+    it('does not log expected errors', () => {
+      run(new AppException(ErrorCode.InvalidToken));
+      expect(loggerError).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('Nest HttpException', () => {
+    it('404 → NotFound envelope', () => {
+      const r = run(new NotFoundException('Cannot POST /api/v1/nope'));
+      expect(r.status).toBe(404);
+      expect(r.body).toStrictEqual({ success: false, message: 'Recurso no encontrado' });
+      expect(r.headers).not.toHaveProperty('www-authenticate');
+      expect(r.headers['cache-control']).toBe('no-store');
+    });
+
+    it('405 → NotFound envelope', () => {
+      const r = run(new MethodNotAllowedException());
+      expect(r.status).toBe(404);
+      expect(r.body).toStrictEqual({ success: false, message: 'Recurso no encontrado' });
+    });
+
+    it('413 → 413 envelope', () => {
+      const r = run(new PayloadTooLargeException('Request body is too large'));
+      expect(r.status).toBe(413);
+      expect(r.body).toStrictEqual({ success: false, message: 'Solicitud demasiado grande' });
+    });
+
+    it('415 → 400 with an errors[] detail', () => {
+      const r = run(new UnsupportedMediaTypeException('Unsupported Media Type: text/plain'));
+      expect(r.status).toBe(400);
+      expect(r.body).toStrictEqual({
+        success: false,
+        message: 'Solicitud inválida',
+        errors: ['El cuerpo debe enviarse como application/json'],
+      });
+    });
+
+    it('a plain BadRequestException → 400 with errors[], not its own message', () => {
+      const r = run(new BadRequestException('Unexpected token } in JSON at position 12'));
+      expect(r.status).toBe(400);
+      expect(r.body).toStrictEqual({
+        success: false,
+        message: 'Solicitud inválida',
+        errors: ['La solicitud está mal formada'],
+      });
+    });
+
+    it('503 → Servicio no disponible', () => {
+      const r = run(new ServiceUnavailableException({ status: 'error', info: {}, error: { database: 'down' } }));
+      expect(r.status).toBe(503);
+      expect(r.body).toStrictEqual({ success: false, message: 'Servicio no disponible' });
+    });
+
+    it('401 → the token envelope with WWW-Authenticate', () => {
+      const r = run(new UnauthorizedException('No auth token'));
+      expect(r.status).toBe(401);
+      expect(r.body).toStrictEqual({ success: false, message: 'Token no proporcionado o inválido' });
+      expect(r.headers['www-authenticate']).toBe(WWW_AUTHENTICATE);
+    });
+
+    it('429 → the rate-limit envelope', () => {
+      const r = run(new HttpException('ThrottlerException: Too Many Requests', 429));
+      expect(r.status).toBe(429);
+      expect(r.body).toStrictEqual({ success: false, message: 'Demasiadas solicitudes, intente más tarde' });
+    });
+
+    it('another 4xx does not leak its own message', () => {
+      for (const e of [new ConflictException('duplicate key'), new ForbiddenException('Forbidden resource')]) {
+        const r = run(e);
+        expect(JSON.stringify(r.body)).not.toMatch(/duplicate|Forbidden resource/);
+        expect(r.status).toBeGreaterThanOrEqual(400);
+        expect(r.status).toBeLessThan(500);
+      }
+    });
+
+    it('an unmapped 5xx → 500 "Error interno del servidor"', () => {
+      const r = run(new HttpException('Bad Gateway: upstream 10.0.0.3', 502));
+      expect(r.status).toBe(500);
+      expect(r.body).toStrictEqual({ success: false, message: 'Error interno del servidor' });
+    });
+  });
+
+  describe('anything else', () => {
+    it('an arbitrary Error → 500 and nothing from the error reaches the body', () => {
+      const error = new Error(
+        'relation "sessions" does not exist: SELECT 1 FROM sessions WHERE id = $1 AND revoked_at IS NULL',
+      );
+      Object.assign(error, { code: '42P01', detail: 'driver detail', query: 'SELECT 1 FROM sessions' });
+      error.stack = `Error: ${error.message}\n    at PostgresQueryRunner.query (/app/node_modules/typeorm/driver.js:1:1)`;
+
+      const r = run(error);
+      expect(r.status).toBe(500);
+      expect(r.body).toStrictEqual({ success: false, message: 'Error interno del servidor' });
+      const text = JSON.stringify(r.body);
+      for (const leak of ['SELECT', 'sessions', 'relation', '42P01', 'driver', 'typeorm', 'node_modules', '    at ']) {
+        expect(text).not.toContain(leak);
+      }
+      expect(r.headers).not.toHaveProperty('www-authenticate');
+      expect(r.headers['cache-control']).toBe('no-store');
+    });
+
+    it('logs an unexpected error with the request id', () => {
+      const error = new Error('boom');
+      const { host } = fakeHost('req-42');
+      new AllExceptionsFilter().catch(error, host);
+      expect(loggerError).toHaveBeenCalledTimes(1);
+      expect(loggerError.mock.calls[0]![0]).toMatchObject({ err: error, requestId: 'req-42' });
+    });
+
+    it.each([
+      ['a string', 'database is down'],
+      ['null', null],
+      ['undefined', undefined],
+      ['a plain object', { message: 'ECONNREFUSED 127.0.0.1:5432', status: 401 }],
+      ['a TypeError', new TypeError("Cannot read properties of undefined (reading 'id')")],
+    ])('%s → 500', (_, thrown) => {
+      const r = run(thrown);
+      expect(r.status).toBe(500);
+      expect(r.body).toStrictEqual({ success: false, message: 'Error interno del servidor' });
+    });
+  });
+});

@@ -1,0 +1,209 @@
+import { Logger } from '@nestjs/common';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { validateEnv } from './env.validation.js';
+
+const GOOD_SECRET = 'q8Vt2nZr6Lw0Xy4Bk1Hs9Dm3Fp7Jc5Ga';
+
+/** The error message of a call that must throw. */
+function failure(raw: Record<string, unknown>): string {
+  try {
+    validateEnv(raw);
+  } catch (e) {
+    expect(e).toBeInstanceOf(Error);
+    return (e as Error).message;
+  }
+  throw new Error(`validateEnv accepted ${JSON.stringify(raw)}`);
+}
+
+/** One line, naming the variable. */
+function expectOneLineNaming(message: string, variable: string) {
+  expect(message).not.toMatch(/[\r\n]/);
+  expect(message).toMatch(new RegExp(`\\b${variable}\\b`));
+  expect(message.length).toBeGreaterThan(variable.length);
+}
+
+describe('validateEnv', () => {
+  let warn: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('applies the contract defaults to an empty environment', () => {
+    const env = validateEnv({});
+    expect(env.NODE_ENV).toBe('development');
+    expect(env.PORT).toBe(3000);
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.PGLITE_DATA_DIR).toBe('./.data/pglite');
+    expect(env.JWT_ACCESS_TTL).toBe(900);
+    expect(env.JWT_ISSUER).toBe('auth-backend');
+    expect(env.JWT_AUDIENCE).toBe('auth-backend-clients');
+    expect(env.THROTTLE_LOGOUT_LIMIT).toBe(10);
+    expect(env.THROTTLE_LOGOUT_TTL).toBe(60);
+    expect(env.THROTTLE_LOGIN_LIMIT).toBe(5);
+    expect(env.THROTTLE_LOGIN_TTL).toBe(60);
+    expect(env.LOG_LEVEL).toBe('info');
+    expect(env.REDIS_URL).toBeUndefined();
+    expect(env.TRUST_PROXY).toBeUndefined();
+  });
+
+  it('converts numbers from strings', () => {
+    const env = validateEnv({
+      PORT: '8080',
+      JWT_ACCESS_TTL: '300',
+      THROTTLE_LOGOUT_LIMIT: '20',
+      THROTTLE_LOGOUT_TTL: '30',
+      THROTTLE_LOGIN_LIMIT: '3',
+      THROTTLE_LOGIN_TTL: '120',
+    });
+    expect(env.PORT).toBe(8080);
+    expect(env.JWT_ACCESS_TTL).toBe(300);
+    expect(env.THROTTLE_LOGOUT_LIMIT).toBe(20);
+    expect(env.THROTTLE_LOGOUT_TTL).toBe(30);
+    expect(env.THROTTLE_LOGIN_LIMIT).toBe(3);
+    expect(env.THROTTLE_LOGIN_TTL).toBe(120);
+  });
+
+  it('keeps given strings', () => {
+    const env = validateEnv({
+      NODE_ENV: 'test',
+      DATABASE_URL: 'postgres://app:pw@db:5432/app',
+      PGLITE_DATA_DIR: 'memory://',
+      JWT_SECRET: GOOD_SECRET,
+      JWT_ISSUER: 'iss',
+      JWT_AUDIENCE: 'aud',
+      LOG_LEVEL: 'warn',
+      REDIS_URL: 'redis://cache:6379',
+    });
+    expect(env).toMatchObject({
+      NODE_ENV: 'test',
+      DATABASE_URL: 'postgres://app:pw@db:5432/app',
+      PGLITE_DATA_DIR: 'memory://',
+      JWT_SECRET: GOOD_SECRET,
+      JWT_ISSUER: 'iss',
+      JWT_AUDIENCE: 'aud',
+      LOG_LEVEL: 'warn',
+      REDIS_URL: 'redis://cache:6379',
+    });
+  });
+
+  it('accepts postgresql:// too', () => {
+    expect(validateEnv({ DATABASE_URL: 'postgresql://localhost/app' }).DATABASE_URL).toBe('postgresql://localhost/app');
+  });
+
+  describe('JWT_SECRET', () => {
+    it('production without it throws one line naming JWT_SECRET', () => {
+      expectOneLineNaming(failure({ NODE_ENV: 'production' }), 'JWT_SECRET');
+    });
+
+    it('production with a blank one throws naming JWT_SECRET', () => {
+      expectOneLineNaming(failure({ NODE_ENV: 'production', JWT_SECRET: '' }), 'JWT_SECRET');
+      expectOneLineNaming(failure({ NODE_ENV: 'production', JWT_SECRET: ' '.repeat(40) }), 'JWT_SECRET');
+    });
+
+    it('production with a 31-character secret throws naming JWT_SECRET', () => {
+      expectOneLineNaming(failure({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET.slice(0, 31) }), 'JWT_SECRET');
+    });
+
+    it('production with a placeholder-looking secret throws naming JWT_SECRET', () => {
+      const secret = 'changeme'.padEnd(40, 'x');
+      expect(secret).toHaveLength(40);
+      expectOneLineNaming(failure({ NODE_ENV: 'production', JWT_SECRET: secret }), 'JWT_SECRET');
+      expectOneLineNaming(
+        failure({ NODE_ENV: 'production', JWT_SECRET: 'my-JWT-SECRET-for-prod-0123456789abcdef' }),
+        'JWT_SECRET',
+      );
+    });
+
+    it('production with a random 32-character secret starts, using it', () => {
+      const env = validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET });
+      expect(env.JWT_SECRET).toBe(GOOD_SECRET);
+      expect(warn).not.toHaveBeenCalled();
+    });
+
+    it('development without one generates a random 32+ character secret, with a warning', () => {
+      const a = validateEnv({ NODE_ENV: 'development' }).JWT_SECRET!;
+      const b = validateEnv({}).JWT_SECRET!;
+      expect(typeof a).toBe('string');
+      expect(a.length).toBeGreaterThanOrEqual(32);
+      expect(b.length).toBeGreaterThanOrEqual(32);
+      expect(a).not.toBe(b);
+      expect(warn).toHaveBeenCalledTimes(2);
+      expect(String(warn.mock.calls[0]![0])).toContain('JWT_SECRET');
+    });
+
+    it('development with a blank one generates a secret too', () => {
+      expect(validateEnv({ JWT_SECRET: '' }).JWT_SECRET!.length).toBeGreaterThanOrEqual(32);
+    });
+  });
+
+  describe('invalid values stop the start with one line naming the variable', () => {
+    it.each([
+      ['PORT', 'abc'],
+      ['PORT', '70000'],
+      ['PORT', '-1'],
+      ['PORT', '80.5'],
+      ['DATABASE_URL', 'mysql://db/app'],
+      ['DATABASE_URL', 'localhost:5432'],
+      ['JWT_ACCESS_TTL', '0'],
+      ['JWT_ACCESS_TTL', 'fifteen minutes'],
+      ['THROTTLE_LOGOUT_LIMIT', 'ten'],
+      ['THROTTLE_LOGOUT_TTL', '0'],
+      ['THROTTLE_LOGIN_LIMIT', '-5'],
+      ['THROTTLE_LOGIN_TTL', 'x'],
+      ['LOG_LEVEL', 'verbose'],
+      ['NODE_ENV', 'staging'],
+      ['REDIS_URL', 'http://cache:6379'],
+      ['TRUST_PROXY', 'yes please'],
+    ])('%s=%j', (variable, value) => {
+      const message = failure({ [variable]: value });
+      expectOneLineNaming(message, variable);
+      expect(message).toMatch(/^Invalid configuration: /);
+    });
+  });
+
+  describe('blank values mean unset', () => {
+    it.each([
+      ['PORT', 3000],
+      ['JWT_ACCESS_TTL', 900],
+      ['JWT_ISSUER', 'auth-backend'],
+      ['JWT_AUDIENCE', 'auth-backend-clients'],
+      ['THROTTLE_LOGOUT_LIMIT', 10],
+      ['THROTTLE_LOGOUT_TTL', 60],
+      ['THROTTLE_LOGIN_LIMIT', 5],
+      ['THROTTLE_LOGIN_TTL', 60],
+      ['PGLITE_DATA_DIR', './.data/pglite'],
+      ['LOG_LEVEL', 'info'],
+      ['NODE_ENV', 'development'],
+    ])('%s="" takes the default', (variable, expected) => {
+      const env = validateEnv({ [variable]: '' }) as unknown as Record<string, unknown>;
+      expect(env[variable]).toBe(expected);
+    });
+
+    it.each(['DATABASE_URL', 'REDIS_URL', 'TRUST_PROXY'])('%s="" stays unset', (variable) => {
+      const env = validateEnv({ [variable]: '' }) as unknown as Record<string, unknown>;
+      expect(env[variable]).toBeUndefined();
+    });
+
+    it('a whole .env of blanks is the default configuration', () => {
+      const blanks = {
+        PORT: '',
+        DATABASE_URL: '',
+        JWT_SECRET: '',
+        JWT_ACCESS_TTL: '',
+        THROTTLE_LOGOUT_LIMIT: '',
+        THROTTLE_LOGOUT_TTL: '',
+        REDIS_URL: '',
+        TRUST_PROXY: '',
+      };
+      const env = validateEnv(blanks);
+      expect(env.PORT).toBe(3000);
+      expect(env.JWT_ACCESS_TTL).toBe(900);
+      expect(env.THROTTLE_LOGOUT_LIMIT).toBe(10);
+      expect(env.THROTTLE_LOGOUT_TTL).toBe(60);
+      expect(env.DATABASE_URL).toBeUndefined();
+    });
+  });
+});
