@@ -113,7 +113,10 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}-json` });
+  SwaggerModule.setup(DOCS_PATH, app, document, {
+    jsonDocumentUrl: `${DOCS_PATH}-json`,
+    swaggerOptions: { persistAuthorization: true },
+  });
 }
 
 export async function createApp(env: Env): Promise<NestFastifyApplication> {

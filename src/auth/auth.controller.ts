@@ -44,7 +44,13 @@ export class AuthController {
     expiresIn: 900,
     sessionId: UUID_EXAMPLE,
   })
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidCredentials, ErrorCode.TooManyRequests, ErrorCode.Internal)
+  @ApiErrors(
+    ErrorCode.InvalidRequest,
+    ErrorCode.InvalidCredentials,
+    ErrorCode.PayloadTooLarge,
+    ErrorCode.TooManyRequests,
+    ErrorCode.Internal,
+  )
   async login(@Body() dto: LoginDto, @ReqContext() ctx: RequestContext) {
     return ok(AUTH_MESSAGES.loggedIn, await this.auth.login(dto.email, dto.password, ctx));
   }

@@ -33,6 +33,7 @@ export class LogoutController {
     ErrorCode.InvalidRequest,
     ErrorCode.InvalidToken,
     ErrorCode.TokenExpired,
+    ErrorCode.PayloadTooLarge,
     ErrorCode.TooManyRequests,
     ErrorCode.Internal,
   )
