@@ -6,7 +6,9 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module.js';
+import { sendError } from './common/all-exceptions.filter.js';
 import { AppException } from './common/app.exception.js';
 import { ERRORS, ErrorCode } from './common/error-code.js';
 import type { Env } from './config/env.validation.js';
@@ -59,6 +61,18 @@ export function fastifyAdapter(env: Env): FastifyAdapter {
     genReqId: requestIdOf,
     requestIdHeader: false,
     clientErrorHandler: answerClientError,
+    // Errors the router raises (an undecodable URL) reach neither the hooks nor Nest's error
+    // handler, which lives in the prefixed scope; they get the envelope here.
+    frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      reply.header('x-content-type-options', 'nosniff');
+      sendError(
+        reply,
+        request.id,
+        err.statusCode && err.statusCode < 500
+          ? { code: ErrorCode.InvalidRequest, errors: ['La URL no es válida'] }
+          : { code: ErrorCode.Internal },
+      );
+    },
   });
 }
 

@@ -21,6 +21,26 @@ const DETAILS: Partial<Record<number, string>> = {
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'El cuerpo debe enviarse como application/json',
 };
 
+export interface ErrorAnswer {
+  code: ErrorCode;
+  errors?: string[];
+  retryAfter?: number;
+}
+
+/** Writes an error envelope with its headers. The filter's answer, and the router's (app.setup.ts). */
+export function sendError(reply: FastifyReply, requestId: string | undefined, { code, errors, retryAfter }: ErrorAnswer): void {
+  const { status, message } = ERRORS[code];
+  const body: Envelope = { success: false, message };
+  if (errors?.length) body.errors = errors;
+
+  if (TOKEN_ERRORS.has(code)) reply.header('www-authenticate', 'Bearer error="invalid_token"');
+  if (retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
+  reply.header('cache-control', 'no-store');
+  // Usually set already by the onRequest hook, which routing errors never reach.
+  if (requestId) reply.header('x-request-id', requestId);
+  reply.status(status).type('application/json; charset=utf-8').send(body);
+}
+
 /**
  * Turns every error into the contract's envelope. Nothing from the error itself (message, stack,
  * SQL, driver text) reaches the client; unexpected errors are logged with the request id.
@@ -39,17 +59,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       this.logger.error({ err: exception, requestId: request?.id }, 'Unhandled error');
     }
 
-    const { status, message } = ERRORS[code];
-    const body: Envelope = { success: false, message };
-    if (errors?.length) body.errors = errors;
-
-    if (TOKEN_ERRORS.has(code)) reply.header('www-authenticate', 'Bearer error="invalid_token"');
-    if (retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
-    reply.header('cache-control', 'no-store');
-    reply.status(status).type('application/json; charset=utf-8').send(body);
+    sendError(reply, request?.id, { code, errors, retryAfter });
   }
 
-  private classify(exception: unknown): { code: ErrorCode; errors?: string[]; retryAfter?: number } {
+  private classify(exception: unknown): ErrorAnswer {
     if (exception instanceof AppException) {
       return { code: exception.code, ...exception.options };
     }
