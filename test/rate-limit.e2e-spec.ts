@@ -1,0 +1,254 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Response } from 'supertest';
+import {
+  API,
+  bearer,
+  INVALID_TOKEN_BODY,
+  login,
+  MESSAGES,
+  register,
+  registerAndLogin,
+  startApp,
+  type TestApp,
+  uniqueEmail,
+} from './support/test-app.js';
+
+/** The one 429 body, byte for byte. */
+const TOO_MANY_BODY = JSON.stringify({ success: false, message: MESSAGES.tooMany });
+const BAD_CREDENTIALS_BODY = JSON.stringify({ success: false, message: MESSAGES.badCredentials });
+
+/** Exact 429: body, a whole number of seconds in Retry-After within the window, the usual headers. */
+function expectTooMany(res: Response, ttlSeconds = 60) {
+  expect(res.status).toBe(429);
+  expect(res.text).toBe(TOO_MANY_BODY);
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  const retryAfter = res.headers['retry-after'];
+  expect(retryAfter).toMatch(/^\d+$/);
+  expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+  expect(Number(retryAfter)).toBeLessThanOrEqual(ttlSeconds);
+  expect(res.headers['cache-control']).toBe('no-store');
+  expect(res.headers['x-request-id']).toBeTruthy();
+  // A rate limit is not a token failure.
+  expect(res.headers['www-authenticate']).toBeUndefined();
+}
+
+function expectInvalidToken(res: Response) {
+  expect(res.status).toBe(401);
+  expect(res.text).toBe(INVALID_TOKEN_BODY);
+}
+
+/** Each test gets its own app, hence its own in-memory counters. */
+let apps: TestApp[] = [];
+async function appWith(overrides: Record<string, string | undefined>): Promise<TestApp> {
+  const t = await startApp(overrides);
+  apps.push(t);
+  return t;
+}
+afterEach(async () => {
+  await Promise.all(apps.map((t) => t.close()));
+  apps = [];
+});
+
+const LOGOUT_LIMITS = { THROTTLE_LOGOUT_LIMIT: '3', THROTTLE_LOGOUT_TTL: '60' };
+const LOGIN_LIMITS = { THROTTLE_LOGIN_LIMIT: '2', THROTTLE_LOGIN_TTL: '60' };
+
+describe('rate limit on POST /api/v1/auth/logout (THROTTLE_LOGOUT_LIMIT=3, TTL=60)', () => {
+  const logout = (t: TestApp, token?: string, xff?: string) => {
+    let req = t.http().post(`${API}/logout`);
+    if (token !== undefined) req = req.set(bearer(token));
+    if (xff !== undefined) req = req.set('X-Forwarded-For', xff);
+    return req;
+  };
+  const isActive = async (t: TestApp, sessionId: string) =>
+    (await t.dataSource.query('SELECT revoked_at FROM sessions WHERE id = $1', [sessionId]))[0].revoked_at === null;
+
+  it('answers the 4th logout from one address with 429, exact body and a numeric Retry-After', async () => {
+    const t = await appWith(LOGOUT_LIMITS);
+    const users = [];
+    for (let i = 0; i < 4; i++) users.push(await registerAndLogin(t));
+
+    for (let i = 0; i < 3; i++) {
+      const res = await logout(t, users[i]!.token);
+      expect(res.status).toBe(200);
+      expect(res.text).toBe(JSON.stringify({ success: true, message: MESSAGES.loggedOut }));
+    }
+    const blocked = await logout(t, users[3]!.token);
+    expectTooMany(blocked);
+    // The blocked logout did nothing: the session is still alive.
+    expect(await isActive(t, users[3]!.sessionId)).toBe(true);
+    await t.http().get(`${API}/me`).set(bearer(users[3]!.token)).expect(200);
+
+    // And it stays blocked for the rest of the window.
+    expectTooMany(await logout(t, users[3]!.token));
+    expectTooMany(await logout(t));
+  });
+
+  it('counts requests before the token is looked at: no token and garbage tokens count, then a valid token gets 429', async () => {
+    const t = await appWith(LOGOUT_LIMITS);
+    const user = await registerAndLogin(t);
+
+    expectInvalidToken(await logout(t));
+    expectInvalidToken(await logout(t, 'garbage'));
+    expectInvalidToken(await logout(t, 'eyJhbGciOiJIUzI1NiJ9.e30.AAAA'));
+
+    const res = await logout(t, user.token);
+    expectTooMany(res);
+    expect(await isActive(t, user.sessionId)).toBe(true);
+    expect(
+      await t.dataSource.query(`SELECT 1 FROM audit_events WHERE event = 'logout' AND session_id = $1`, [user.sessionId]),
+    ).toHaveLength(0);
+  });
+
+  it('ignores X-Forwarded-For when TRUST_PROXY is unset: a new forwarded address does not reset the count', async () => {
+    const t = await appWith({ ...LOGOUT_LIMITS, TRUST_PROXY: undefined });
+    expectInvalidToken(await logout(t, undefined, '10.1.0.1'));
+    expectInvalidToken(await logout(t, undefined, '10.1.0.2'));
+    expectInvalidToken(await logout(t, undefined, '10.1.0.3'));
+    expectTooMany(await logout(t, undefined, '10.1.0.4'));
+    expectTooMany(await logout(t, undefined, '10.1.0.5, 10.1.0.6'));
+    expectTooMany(await logout(t));
+  });
+
+  it.each([
+    ['1', '1'],
+    ['127.0.0.1', '127.0.0.1'],
+  ])('with TRUST_PROXY=%s, distinct X-Forwarded-For addresses have separate counters', async (_, trustProxy) => {
+    const t = await appWith({ ...LOGOUT_LIMITS, TRUST_PROXY: trustProxy });
+    const user = await registerAndLogin(t);
+
+    for (let i = 0; i < 3; i++) expectInvalidToken(await logout(t, undefined, '10.2.0.1'));
+    expectTooMany(await logout(t, undefined, '10.2.0.1'));
+    expectTooMany(await logout(t, user.token, '10.2.0.1'));
+
+    // Another client behind the same proxy is not blocked by the first one.
+    for (let i = 0; i < 3; i++) expectInvalidToken(await logout(t, undefined, '10.2.0.2'));
+    expectTooMany(await logout(t, undefined, '10.2.0.2'));
+
+    const third = await logout(t, user.token, '10.2.0.3');
+    expect(third.status).toBe(200);
+    expect(third.text).toBe(JSON.stringify({ success: true, message: MESSAGES.loggedOut }));
+  });
+
+  it('with TRUST_PROXY=1, only the address the proxy saw counts: spoofed entries before it do not split the counter', async () => {
+    const t = await appWith({ ...LOGOUT_LIMITS, TRUST_PROXY: '1' });
+    expectInvalidToken(await logout(t, undefined, '1.1.1.1, 10.3.0.1'));
+    expectInvalidToken(await logout(t, undefined, '2.2.2.2, 10.3.0.1'));
+    expectInvalidToken(await logout(t, undefined, '10.3.0.1'));
+    expectTooMany(await logout(t, undefined, '3.3.3.3, 10.3.0.1'));
+  });
+
+  it('does not spend the login budget: login still works when logout is blocked', async () => {
+    const t = await appWith({ ...LOGOUT_LIMITS, THROTTLE_LOGIN_LIMIT: '1000' });
+    const user = await register(t);
+    for (let i = 0; i < 3; i++) expectInvalidToken(await logout(t));
+    expectTooMany(await logout(t));
+    await login(t, user.email, user.password);
+  });
+});
+
+describe('rate limit on POST /api/v1/auth/login (THROTTLE_LOGIN_LIMIT=2, TTL=60)', () => {
+  const attempt = (t: TestApp, email: string, password: string, xff?: string) => {
+    const req = t.http().post(`${API}/login`).send({ email, password });
+    return xff === undefined ? req : req.set('X-Forwarded-For', xff);
+  };
+
+  it('answers the 3rd attempt for one email from one address with 429, even with the right password', async () => {
+    const t = await appWith(LOGIN_LIMITS);
+    const user = await register(t);
+
+    for (let i = 0; i < 2; i++) {
+      const res = await attempt(t, user.email, 'wrong-password');
+      expect(res.status).toBe(401);
+      expect(res.text).toBe(BAD_CREDENTIALS_BODY);
+    }
+    const blocked = await attempt(t, user.email, user.password);
+    expectTooMany(blocked);
+    expect(blocked.body.data).toBeUndefined();
+
+    // No session was opened by the blocked attempt.
+    const sessions = await t.dataSource.query('SELECT 1 FROM sessions WHERE user_id = $1', [user.userId]);
+    expect(sessions).toHaveLength(0);
+  });
+
+  it('counts successful logins too', async () => {
+    const t = await appWith(LOGIN_LIMITS);
+    const user = await register(t);
+    await attempt(t, user.email, user.password).expect(200);
+    await attempt(t, user.email, user.password).expect(200);
+    expectTooMany(await attempt(t, user.email, user.password));
+  });
+
+  it('counts per address AND email: another email from the same address still gets through', async () => {
+    const t = await appWith(LOGIN_LIMITS);
+    const victim = await register(t);
+    const other = await register(t);
+
+    await attempt(t, victim.email, 'wrong-password').expect(401);
+    await attempt(t, victim.email, 'wrong-password').expect(401);
+    expectTooMany(await attempt(t, victim.email, victim.password));
+
+    const res = await attempt(t, other.email, other.password);
+    expect(res.status).toBe(200);
+    expect(res.body.message).toBe(MESSAGES.loggedIn);
+
+    // An unknown email from the same address is its own counter too (401, not 429).
+    const unknown = await attempt(t, uniqueEmail(), 'whatever-123');
+    expect(unknown.status).toBe(401);
+    expect(unknown.text).toBe(BAD_CREDENTIALS_BODY);
+  });
+
+  it('does not let the case of the email split the counter', async () => {
+    const t = await appWith(LOGIN_LIMITS);
+    const user = await register(t);
+    const upper = user.email.toUpperCase();
+    const mixed = user.email.charAt(0).toUpperCase() + user.email.slice(1);
+
+    await attempt(t, upper, 'wrong-password').expect(401);
+    await attempt(t, user.email, 'wrong-password').expect(401);
+    expectTooMany(await attempt(t, mixed, user.password));
+    expectTooMany(await attempt(t, user.email, user.password));
+  });
+
+  it('ignores X-Forwarded-For when TRUST_PROXY is unset', async () => {
+    const t = await appWith({ ...LOGIN_LIMITS, TRUST_PROXY: undefined });
+    const user = await register(t);
+    await attempt(t, user.email, 'wrong-password', '10.4.0.1').expect(401);
+    await attempt(t, user.email, 'wrong-password', '10.4.0.2').expect(401);
+    expectTooMany(await attempt(t, user.email, user.password, '10.4.0.3'));
+  });
+
+  it('with TRUST_PROXY=1, counts per forwarded address', async () => {
+    const t = await appWith({ ...LOGIN_LIMITS, TRUST_PROXY: '1' });
+    const user = await register(t);
+    await attempt(t, user.email, 'wrong-password', '10.5.0.1').expect(401);
+    await attempt(t, user.email, 'wrong-password', '10.5.0.1').expect(401);
+    expectTooMany(await attempt(t, user.email, user.password, '10.5.0.1'));
+    await attempt(t, user.email, user.password, '10.5.0.2').expect(200);
+  });
+});
+
+describe('routes without a rate limit', () => {
+  it('lets register and me through many times, with the logout and login limits set low', async () => {
+    const t = await appWith({ ...LOGOUT_LIMITS, ...LOGIN_LIMITS });
+    for (let i = 0; i < 12; i++) {
+      const res = await t.http().post(`${API}/register`).send({ email: uniqueEmail(), password: 'password-123' });
+      expect(res.status).toBe(201);
+    }
+    // Failing registrations are not limited either.
+    for (let i = 0; i < 6; i++) {
+      await t.http().post(`${API}/register`).send({ email: 'not-an-email', password: 'x' }).expect(400);
+    }
+
+    const user = await registerAndLogin(t);
+    const results = await Promise.all(
+      Array.from({ length: 30 }, () => t.http().get(`${API}/me`).set(bearer(user.token))),
+    );
+    for (const res of results) {
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId });
+      expect(res.headers['retry-after']).toBeUndefined();
+    }
+    // Unauthenticated me is 401 every time, never 429.
+    for (let i = 0; i < 6; i++) expectInvalidToken(await t.http().get(`${API}/me`));
+  });
+});

@@ -1,0 +1,315 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Response } from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../migrations/index.js';
+import {
+  API,
+  bearer,
+  claimsFor,
+  INVALID_TOKEN_BODY,
+  login,
+  MESSAGES,
+  realPostgresUrl,
+  register,
+  registerAndLogin,
+  signToken,
+  startApp,
+  type TestApp,
+  uniqueEmail,
+} from './support/test-app.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+
+if (!realPostgresUrl) {
+  console.log(
+    'resilience.e2e-spec.ts skipped: needs TEST_DATABASE_URL and the e2e-postgres project ' +
+      '(a real PostgreSQL server: a database that goes away, several instances on one database, a fresh database)',
+  );
+}
+
+const INTERNAL_BODY = JSON.stringify({ success: false, message: MESSAGES.internal });
+const UNAVAILABLE_BODY = JSON.stringify({ success: false, message: 'Servicio no disponible' });
+const LOGGED_OUT_BODY = JSON.stringify({ success: true, message: MESSAGES.loggedOut });
+
+/** Things a driver, the ORM or the proxy would say; none of it may reach a client. */
+const LEAKS = [
+  /ECONNREFUSED/i,
+  /ECONNRESET/i,
+  /Connection terminated/i,
+  /terminating connection/i,
+  /timeout/i,
+  /\bselect\b/i,
+  /\bupdate\b/i,
+  /\binsert\b/i,
+  /sessions/i,
+  /QueryFailedError/i,
+  /TypeORM/i,
+  /postgres/i,
+  /at .+\.(js|ts):\d+/,
+];
+
+function expectNoLeak(res: Response) {
+  for (const leak of LEAKS) expect(res.text).not.toMatch(leak);
+}
+
+function expectInternal(res: Response) {
+  expect(res.status).toBe(500);
+  expect(res.text).toBe(INTERNAL_BODY);
+  expect(res.headers['www-authenticate']).toBeUndefined();
+  expect(res.headers['x-request-id']).toBeTruthy();
+  expectNoLeak(res);
+}
+
+const withDatabase = (url: string, database: string) => {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+};
+
+const run = realPostgresUrl ? describe : describe.skip;
+const baseUrl = realPostgresUrl ?? 'postgres://unused@127.0.0.1:5432/unused';
+
+run('when the database goes away under a running app (TCP proxy in front of PostgreSQL)', () => {
+  let proxy: TcpProxy;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    const target = new URL(baseUrl);
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const viaProxy = new URL(baseUrl);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    t = await startApp({ DATABASE_URL: viaProxy.toString() });
+  });
+  afterAll(async () => {
+    await proxy?.restore();
+    await t?.close();
+    await proxy?.close();
+  });
+
+  const me = (token?: string) => {
+    const req = t.http().get(`${API}/me`);
+    return token === undefined ? req : req.set(bearer(token));
+  };
+  const logout = (token?: string) => {
+    const req = t.http().post(`${API}/logout`);
+    return token === undefined ? req : req.set(bearer(token));
+  };
+  /** Read straight from PostgreSQL, not through the proxy. */
+  const sessionRow = async (id: string) => {
+    const client = new pg.Client({ connectionString: baseUrl });
+    await client.connect();
+    try {
+      return (await client.query('SELECT revoked_at FROM sessions WHERE id = $1', [id])).rows[0];
+    } finally {
+      await client.end();
+    }
+  };
+
+  it('answers 500/503 while the database is down, nothing internal leaks, and recovers without a restart', async () => {
+    const user = await registerAndLogin(t);
+    const loggedOut = await login(t, user.email, user.password);
+    await logout(loggedOut.token).expect(200);
+    await me(user.token).expect(200);
+    await t.http().get('/health').expect(200);
+    expect(proxy.accepted).toBeGreaterThan(0);
+
+    await proxy.cut('reset');
+
+    // A valid token: the session cannot be checked, so neither 200 nor 401.
+    expectInternal(await me(user.token));
+    expectInternal(await me(user.token));
+    // A revoked token is no different: the database cannot say so.
+    expectInternal(await me(loggedOut.token));
+
+    // Logout cannot revoke: 500, and the session must survive it.
+    expectInternal(await logout(user.token));
+    expectInternal(await logout(user.token).send({ token: user.token }));
+
+    // Login and register need the database.
+    expectInternal(await t.http().post(`${API}/login`).send({ email: user.email, password: user.password }));
+    expectInternal(await t.http().post(`${API}/login`).send({ email: uniqueEmail(), password: 'password-123' }));
+    expectInternal(await t.http().post(`${API}/register`).send({ email: uniqueEmail(), password: 'password-123' }));
+
+    // Health says so, in the envelope.
+    const started = Date.now();
+    const health = await t.http().get('/health');
+    expect(health.status).toBe(503);
+    expect(health.text).toBe(UNAVAILABLE_BODY);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expectNoLeak(health);
+
+    // Checks that come before the database still answer as usual.
+    const garbage = await me('not-a-jwt');
+    expect(garbage.status).toBe(401);
+    expect(garbage.text).toBe(INVALID_TOKEN_BODY);
+    const noToken = await logout();
+    expect(noToken.status).toBe(401);
+    expect(noToken.text).toBe(INVALID_TOKEN_BODY);
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await me(signToken(claimsFor(user, { iat: now - 1000, exp: now - 60 })));
+    expect(expired.status).toBe(403);
+    expect(expired.text).toBe(JSON.stringify({ success: false, message: MESSAGES.expired }));
+    const badBody = await t.http().post(`${API}/register`).send({ email: 'nope', password: 'x' });
+    expect(badBody.status).toBe(400);
+
+    await proxy.restore();
+
+    // The same app, without a restart: the failed logout revoked nothing.
+    expect((await sessionRow(user.sessionId)).revoked_at).toBeNull();
+    const back = await me(user.token);
+    expect(back.status).toBe(200);
+    expect(back.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId });
+    const healthy = await t.http().get('/health');
+    expect(healthy.status).toBe(200);
+    expect(healthy.body.success).toBe(true);
+    expect(await me(loggedOut.token).then((r) => r.status)).toBe(401);
+
+    const out = await logout(user.token);
+    expect(out.status).toBe(200);
+    expect(out.text).toBe(LOGGED_OUT_BODY);
+    expect((await sessionRow(user.sessionId)).revoked_at).toBeInstanceOf(Date);
+    const after = await me(user.token);
+    expect(after.status).toBe(401);
+    expect(after.text).toBe(INVALID_TOKEN_BODY);
+
+    // New work goes through too.
+    const fresh = await registerAndLogin(t);
+    await me(fresh.token).expect(200);
+  });
+
+  it('survives a second outage where nothing listens (ECONNREFUSED), with connections already pooled; no audit row for the failed logout', async () => {
+    const user = await registerAndLogin(t);
+    // Fill the pool with several connections.
+    await Promise.all(Array.from({ length: 8 }, () => me(user.token).expect(200)));
+
+    await proxy.cut('refuse');
+    const during = await Promise.all([
+      ...Array.from({ length: 6 }, () => me(user.token)),
+      logout(user.token),
+      t.http().get('/health'),
+    ]);
+    for (const res of during.slice(0, 7)) expectInternal(res);
+    expect(during[7]!.status).toBe(503);
+    expect(during[7]!.text).toBe(UNAVAILABLE_BODY);
+    expectNoLeak(during[7]!);
+    // And again once the pool is empty: every new connection is refused.
+    expectInternal(await me(user.token));
+    expectInternal(await t.http().post(`${API}/login`).send({ email: user.email, password: user.password }));
+    await proxy.restore();
+
+    await me(user.token).expect(200);
+    await t.http().get('/health').expect(200);
+    const audits = await t.dataSource.query(`SELECT 1 FROM audit_events WHERE event = 'logout' AND session_id = $1`, [
+      user.sessionId,
+    ]);
+    expect(audits).toHaveLength(0);
+    await logout(user.token).expect(200);
+  });
+});
+
+run('two instances on one database', () => {
+  let a: TestApp;
+  let b: TestApp;
+
+  // Note: @nestjs/passport keeps strategies in passport's process-wide registry, so in this one
+  // process the JWT check of both apps runs through the strategy of the app built last. What
+  // these tests show is that all state lives in the shared database, not in an instance.
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startApp(), startApp()]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  const logoutAudits = async (sessionId: string) =>
+    a.dataSource.query(`SELECT 1 FROM audit_events WHERE event = 'logout' AND session_id = $1`, [sessionId]);
+
+  it('accepts on B a token issued by A, and refuses it on B at once after logout on A', async () => {
+    const user = await register(a);
+    const session = await login(a, user.email, user.password);
+
+    const onB = await b.http().get(`${API}/me`).set(bearer(session.token));
+    expect(onB.status).toBe(200);
+    expect(onB.body.data).toEqual({ id: user.userId, email: user.email, sessionId: session.sessionId });
+
+    const out = await a.http().post(`${API}/logout`).set(bearer(session.token));
+    expect(out.status).toBe(200);
+    expect(out.text).toBe(LOGGED_OUT_BODY);
+
+    const meB = await b.http().get(`${API}/me`).set(bearer(session.token));
+    expect(meB.status).toBe(401);
+    expect(meB.text).toBe(INVALID_TOKEN_BODY);
+    const logoutB = await b.http().post(`${API}/logout`).set(bearer(session.token));
+    expect(logoutB.status).toBe(401);
+    expect(logoutB.text).toBe(INVALID_TOKEN_BODY);
+    expect(await logoutAudits(session.sessionId)).toHaveLength(1);
+  });
+
+  it('gives exactly one 200 and one audit row among 20 simultaneous logouts of one token spread over A and B', async () => {
+    const user = await registerAndLogin(b);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).http().post(`${API}/logout`).set(bearer(user.token))),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(19);
+    for (const res of results) {
+      expect(res.text).toBe(res.status === 200 ? LOGGED_OUT_BODY : INVALID_TOKEN_BODY);
+    }
+    expect(await logoutAudits(user.sessionId)).toHaveLength(1);
+    await a.http().get(`${API}/me`).set(bearer(user.token)).expect(401);
+    await b.http().get(`${API}/me`).set(bearer(user.token)).expect(401);
+  });
+});
+
+run('two instances starting together on a fresh database', () => {
+  const database = `auth_h2_fresh_${randomBytes(6).toString('hex')}`;
+  const admin = () => new pg.Client({ connectionString: baseUrl });
+  let created = false;
+  let apps: TestApp[] = [];
+
+  beforeAll(async () => {
+    const client = admin();
+    await client.connect();
+    try {
+      await client.query(`CREATE DATABASE "${database}"`);
+      created = true;
+    } finally {
+      await client.end();
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(apps.map((t) => t.close()));
+    if (!created) return;
+    const client = admin();
+    await client.connect();
+    try {
+      await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('both come up, the migrations run once each under the advisory lock, and both serve', async () => {
+    const url = withDatabase(baseUrl, database);
+    const results = await Promise.allSettled([startApp({ DATABASE_URL: url }), startApp({ DATABASE_URL: url })]);
+    apps = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    for (const r of results) {
+      if (r.status === 'rejected') throw r.reason;
+    }
+    const [a, b] = apps as [TestApp, TestApp];
+
+    const rows: { name: string; n: string }[] = await a.dataSource.query(
+      'SELECT name, count(*) AS n FROM migrations GROUP BY name ORDER BY name',
+    );
+    const expected = MIGRATIONS.map((M) => new M().name ?? M.name).sort();
+    expect(rows.map((r) => r.name)).toEqual(expected);
+    for (const row of rows) expect(Number(row.n)).toBe(1);
+
+    const user = await register(a);
+    const session = await login(b, user.email, user.password);
+    await a.http().get(`${API}/me`).set(bearer(session.token)).expect(200);
+    await b.http().get('/health').expect(200);
+  });
+});

@@ -1,0 +1,84 @@
+import net from 'node:net';
+
+/**
+ * A TCP proxy on 127.0.0.1 (a free port) in front of another server, for making a database
+ * "go away" under a running app and come back on the same port. While cut, every open
+ * connection is destroyed, and new ones are either accepted and closed at once (`reset`: the
+ * driver sees "Connection terminated") or refused because nothing listens (`refuse`:
+ * ECONNREFUSED).
+ */
+export interface TcpProxy {
+  readonly port: number;
+  /** Connections that went through the proxy since it started (cut ones included). */
+  readonly accepted: number;
+  /** Destroys every open connection and refuses new ones until `restore()`. */
+  cut(mode?: 'reset' | 'refuse'): Promise<void>;
+  /** Accepts and forwards connections again, on the same port. */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const open = new Set<net.Socket>();
+  let isCut = false;
+  let accepted = 0;
+
+  const server = net.createServer((client) => {
+    if (isCut) {
+      client.destroy();
+      return;
+    }
+    accepted++;
+    const upstream = net.connect(target.port, target.host);
+    open.add(client);
+    open.add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const stopListening = () => new Promise<void>((resolve) => server.close(() => resolve()));
+
+  await listen(0);
+  const { port } = server.address() as net.AddressInfo;
+
+  const destroyAll = () => {
+    for (const socket of open) socket.destroy();
+    open.clear();
+  };
+
+  return {
+    port,
+    get accepted() {
+      return accepted;
+    },
+    async cut(mode = 'reset') {
+      isCut = true;
+      destroyAll();
+      if (mode === 'refuse' && server.listening) await stopListening();
+    },
+    async restore() {
+      isCut = false;
+      if (!server.listening) await listen(port);
+    },
+    async close() {
+      destroyAll();
+      if (server.listening) await stopListening();
+    },
+  };
+}
