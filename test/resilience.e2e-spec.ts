@@ -18,6 +18,7 @@ import {
   type TestApp,
   uniqueEmail,
 } from './support/test-app.js';
+import { type ServerProcess, startServerProcess } from './support/server-process.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 if (!realPostgresUrl) {
@@ -210,16 +211,15 @@ run('when the database goes away under a running app (TCP proxy in front of Post
 
 run('two instances on one database', () => {
   let a: TestApp;
-  let b: TestApp;
+  let b: ServerProcess;
 
-  // Note: @nestjs/passport keeps strategies in passport's process-wide registry, so in this one
-  // process the JWT check of both apps runs through the strategy of the app built last. What
-  // these tests show is that all state lives in the shared database, not in an instance.
+  // B is its own OS process: two apps in one process would share passport's strategy registry
+  // (and anything else process-wide), and prove less than two real instances do.
   beforeAll(async () => {
-    [a, b] = await Promise.all([startApp(), startApp()]);
-  });
+    [a, b] = await Promise.all([startApp(), startServerProcess({ DATABASE_URL: baseUrl })]);
+  }, 120_000);
   afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
+    await Promise.all([a?.close(), b?.stop()]);
   });
 
   const logoutAudits = async (sessionId: string) =>

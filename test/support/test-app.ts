@@ -86,6 +86,9 @@ export async function startApp(overrides: Record<string, string | undefined> = {
   };
 }
 
+/** Anything requests can be sent to: an in-process app or a server process. */
+export type HttpClient = Pick<TestApp, 'http'>;
+
 export interface LoggedIn {
   email: string;
   password: string;
@@ -96,17 +99,17 @@ export interface LoggedIn {
 
 export const uniqueEmail = () => `user-${randomUUID()}@example.com`;
 
-export async function register(t: TestApp, email = uniqueEmail(), password = 'password-123') {
+export async function register(t: HttpClient, email = uniqueEmail(), password = 'password-123') {
   const res = await t.http().post(`${API}/register`).send({ email, password }).expect(201);
   return { email, password, userId: res.body.data.id as string };
 }
 
-export async function login(t: TestApp, email: string, password: string): Promise<{ token: string; sessionId: string }> {
+export async function login(t: HttpClient, email: string, password: string): Promise<{ token: string; sessionId: string }> {
   const res = await t.http().post(`${API}/login`).send({ email, password }).expect(200);
   return { token: res.body.data.accessToken, sessionId: res.body.data.sessionId };
 }
 
-export async function registerAndLogin(t: TestApp): Promise<LoggedIn> {
+export async function registerAndLogin(t: HttpClient): Promise<LoggedIn> {
   const user = await register(t);
   return { ...user, ...(await login(t, user.email, user.password)) };
 }

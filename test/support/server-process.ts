@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { transformFile } from '@swc/core';
+import request from 'supertest';
+import { AUDIENCE, ISSUER, TEST_SECRET } from './test-app.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// Inside the project, so the compiled files resolve packages from its node_modules.
+const OUT = join(ROOT, 'node_modules', '.cache', 'auth-backend-e2e');
+
+async function* sources(dir: string): AsyncGenerator<string> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* sources(path);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) yield path;
+  }
+}
+
+let compiled: Promise<string> | undefined;
+
+/** The server compiled once per test run with SWC (as vitest compiles it), decorator metadata included. */
+function compileServer(): Promise<string> {
+  compiled ??= (async () => {
+    for (const folder of ['src', 'migrations']) {
+      for await (const file of sources(join(ROOT, folder))) {
+        const { code } = await transformFile(file, {
+          jsc: {
+            parser: { syntax: 'typescript', decorators: true },
+            transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+            target: 'es2022',
+            keepClassNames: true,
+          },
+          module: { type: 'es6' },
+        });
+        const target = join(OUT, relative(ROOT, file)).replace(/\.ts$/, '.js');
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, code);
+      }
+    }
+    return join(OUT, 'src', 'main.js');
+  })();
+  return compiled;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export interface ServerProcess {
+  url: string;
+  http: () => ReturnType<typeof request>;
+  stop: () => Promise<void>;
+}
+
+/**
+ * The server as its own OS process (`node main.js`), for tests where two instances must share
+ * nothing but the database: in one process, passport's strategy registry is shared.
+ */
+export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const main = await compileServer();
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [main], {
+    cwd: OUT, // no .env here
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      PORT: String(port),
+      JWT_SECRET: TEST_SECRET,
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      LOG_LEVEL: 'warn',
+      THROTTLE_LOGOUT_LIMIT: '1000',
+      THROTTLE_LOGIN_LIMIT: '1000',
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const url = `http://127.0.0.1:${port}`;
+
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server process exited with ${child.exitCode} before answering`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('server process did not answer /health within 45 s');
+    }
+    await sleep(200);
+  }
+
+  return {
+    url,
+    http: () => request(url),
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+    },
+  };
+}
