@@ -137,6 +137,17 @@ describe('rate limit on POST /api/v1/auth/logout (THROTTLE_LOGOUT_LIMIT=3, TTL=6
     expectTooMany(await logout(t, undefined, '3.3.3.3, 10.3.0.1'));
   });
 
+  it('keeps logout working and limited per instance when REDIS_URL points at a Redis that is down', async () => {
+    // Port 1 on loopback: nothing listens, so every Redis call fails at once.
+    const t = await appWith({ ...LOGOUT_LIMITS, REDIS_URL: 'redis://127.0.0.1:1' });
+    const users = [];
+    for (let i = 0; i < 4; i++) users.push(await registerAndLogin(t));
+
+    for (let i = 0; i < 3; i++) expect((await logout(t, users[i]!.token)).status).toBe(200);
+    expectTooMany(await logout(t, users[3]!.token));
+    expect(await isActive(t, users[3]!.sessionId)).toBe(true);
+  });
+
   it('does not spend the login budget: login still works when logout is blocked', async () => {
     const t = await appWith({ ...LOGOUT_LIMITS, THROTTLE_LOGIN_LIMIT: '1000' });
     const user = await register(t);
