@@ -3,7 +3,7 @@ import { ApiResponse } from '@nestjs/swagger';
 import { ERRORS, ErrorCode } from './error-code.js';
 
 const EXAMPLE_DETAILS: Partial<Record<ErrorCode, string[]>> = {
-  [ErrorCode.InvalidRequest]: ['email debe ser un correo válido'],
+  [ErrorCode.InvalidRequest]: ['El cuerpo no es JSON válido'],
 };
 
 const json = (example: object) => ({ 'application/json': { example } });
