@@ -1,0 +1,41 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ServerProcess, startServerProcess } from './support/server-process.js';
+import { API, bearer, login, onPostgres, register, startApp } from './support/test-app.js';
+
+// About the embedded database itself, so it runs on the embedded run only.
+const run = onPostgres ? describe.skip : describe;
+
+run('embedded database on disk (PGLITE_DATA_DIR)', () => {
+  let dir: string;
+  let server: ServerProcess | undefined;
+
+  beforeAll(async () => {
+    dir = join(await mkdtemp(join(tmpdir(), 'auth-pglite-')), 'data');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves one process at a time, and keeps its data across restarts', async () => {
+    server = await startServerProcess({ PGLITE_DATA_DIR: dir });
+    const user = await register(server);
+
+    // A second process on the same directory would corrupt it: it is refused, naming the holder.
+    await expect(startApp({ PGLITE_DATA_DIR: dir })).rejects.toThrow(/PGLITE_DATA_DIR .* is in use by process \d+/);
+
+    await server.stop();
+    server = undefined;
+
+    const t = await startApp({ PGLITE_DATA_DIR: dir });
+    try {
+      const session = await login(t, user.email, user.password);
+      await t.http().get(`${API}/me`).set(bearer(session.token)).expect(200);
+    } finally {
+      await t.close();
+    }
+  }, 120_000);
+});
