@@ -157,12 +157,21 @@ describe('validateEnv', () => {
       ['NODE_ENV', 'staging'],
       ['REDIS_URL', 'http://cache:6379'],
       ['TRUST_PROXY', 'yes please'],
+      ['TRUST_PROXY', 'foo'],
+      ['TRUST_PROXY', '10.0.0.1/8x'],
     ])('%s=%j', (variable, value) => {
       const message = failure({ [variable]: value });
       expectOneLineNaming(message, variable);
       expect(message).toMatch(/^Invalid configuration: /);
     });
   });
+
+  it.each(['1', 'true', 'loopback', '127.0.0.1', 'loopback, 10.0.0.0/8', 'fe80::/10, uniquelocal'])(
+    'accepts TRUST_PROXY=%j, as Express takes it',
+    (value) => {
+      expect(validateEnv({ TRUST_PROXY: value }).TRUST_PROXY).toBe(value);
+    },
+  );
 
   describe('blank values mean unset', () => {
     it.each([

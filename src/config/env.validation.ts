@@ -13,6 +13,9 @@ import {
   validateSync,
 } from 'class-validator';
 
+/** One trusted proxy as Express names it: an IPv4/IPv6 address or CIDR range, or a named range. */
+const PROXY = '(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(/\\d{1,3})?)';
+
 const PLACEHOLDER_SECRETS = ['secret', 'changeme', 'change-me', 'your-secret', 'jwt-secret'];
 
 export class EnvironmentVariables {
@@ -70,7 +73,9 @@ export class EnvironmentVariables {
   REDIS_URL?: string;
 
   @IsOptional()
-  @Matches(/^(true|false|\d+|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, {
+  // Express's forms: a hop count, true/false, or addresses, CIDR ranges and the names
+  // loopback / linklocal / uniquelocal, comma-separated.
+  @Matches(new RegExp(`^(true|false|\\d+|${PROXY}(\\s*,\\s*${PROXY})*)$`), {
     message: 'must be a number of proxies, true/false, or a comma-separated list of addresses',
   })
   TRUST_PROXY?: string;
