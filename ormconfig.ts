@@ -11,4 +11,4 @@ if (!url) {
   throw new Error('DATABASE_URL is required for the TypeORM CLI, e.g. postgres://user:pass@localhost:5432/auth');
 }
 
-export default new DataSource(dataSourceOptions(url));
+export default new DataSource(dataSourceOptions({ url }));

@@ -2,11 +2,15 @@ import type { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { ENTITIES } from './entities.js';
 
+/** A `postgres://` URL, or a host (a socket directory for the embedded database) and port. */
+export type Connection = { url: string } | { host: string; port: number };
+
 /** Shared by the app (database.module.ts) and the TypeORM CLI (ormconfig.ts). */
-export function dataSourceOptions(url: string, { embedded = false } = {}): DataSourceOptions {
+export function dataSourceOptions(connection: Connection, { embedded = false } = {}): DataSourceOptions {
   return {
     type: 'postgres',
-    url,
+    ...connection,
+    ...(embedded && { username: 'postgres', database: 'postgres' }),
     entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsTransactionMode: 'all',

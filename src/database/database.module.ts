@@ -18,7 +18,7 @@ class EmbeddedPostgresModule {}
       inject: [ConfigService, EmbeddedPostgres],
       useFactory: async (config: ConfigService<Env, true>, embedded: EmbeddedPostgres) => {
         const url = config.get('DATABASE_URL', { infer: true });
-        if (url) return dataSourceOptions(url);
+        if (url) return dataSourceOptions({ url });
         const dataDir = config.get('PGLITE_DATA_DIR', { infer: true });
         return dataSourceOptions(await embedded.start(dataDir), { embedded: true });
       },
