@@ -207,6 +207,28 @@ run('when the database goes away under a running app (TCP proxy in front of Post
     expect(audits).toHaveLength(0);
     await logout(user.token).expect(200);
   });
+
+  it('answers 500 in bounded time, not never, when the database stops answering on open connections', async () => {
+    const user = await registerAndLogin(t);
+    await me(user.token).expect(200);
+
+    proxy.stall();
+    const started = Date.now();
+    const [stuck, login, health] = await Promise.all([
+      me(user.token),
+      t.http().post(`${API}/login`).send({ email: user.email, password: user.password }),
+      t.http().get('/health'),
+    ]);
+    expectInternal(stuck);
+    expectInternal(login);
+    expect(health.status).toBe(503);
+    // The client-side query timeout (7 s) bounds it; queued queries wait behind the stuck one.
+    expect(Date.now() - started).toBeLessThan(20_000);
+    await proxy.restore();
+
+    await me(user.token).expect(200);
+    await t.http().get('/health').expect(200);
+  }, 40_000);
 });
 
 run('two instances on one database', () => {

@@ -20,6 +20,9 @@ export function dataSourceOptions(connection: Connection, { embedded = false } =
     // PGlite serves one connection; several would interleave their queries.
     poolSize: embedded ? 1 : 10,
     connectTimeoutMS: 5000,
+    // A database that stops answering must give 500s, not requests that hang: the server
+    // cancels slow statements, and the client gives up on a server that does not answer at all.
+    extra: { statement_timeout: 5000, query_timeout: 7000 },
     applicationName: 'auth-backend',
   };
 }

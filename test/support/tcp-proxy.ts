@@ -5,7 +5,8 @@ import net from 'node:net';
  * "go away" under a running app and come back on the same port. While cut, every open
  * connection is destroyed, and new ones are either accepted and closed at once (`reset`: the
  * driver sees "Connection terminated") or refused because nothing listens (`refuse`:
- * ECONNREFUSED).
+ * ECONNREFUSED). `stall()` is the nastier fault: connections stay open and nothing comes back,
+ * as when the database host freezes or a firewall drops packets.
  */
 export interface TcpProxy {
   readonly port: number;
@@ -13,14 +14,18 @@ export interface TcpProxy {
   readonly accepted: number;
   /** Destroys every open connection and refuses new ones until `restore()`. */
   cut(mode?: 'reset' | 'refuse'): Promise<void>;
-  /** Accepts and forwards connections again, on the same port. */
+  /** Stops forwarding on open connections and holds new ones open, answering nothing. */
+  stall(): void;
+  /** Accepts and forwards connections again, on the same port (stalled ones are reset). */
   restore(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const open = new Set<net.Socket>();
+  const pairs = new Set<[net.Socket, net.Socket]>();
   let isCut = false;
+  let isStalled = false;
   let accepted = 0;
 
   const server = net.createServer((client) => {
@@ -28,15 +33,23 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       client.destroy();
       return;
     }
+    if (isStalled) {
+      open.add(client);
+      client.on('error', () => client.destroy()).pause();
+      return;
+    }
     accepted++;
     const upstream = net.connect(target.port, target.host);
     open.add(client);
     open.add(upstream);
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
     const end = () => {
       client.destroy();
       upstream.destroy();
       open.delete(client);
       open.delete(upstream);
+      pairs.delete(pair);
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
@@ -72,7 +85,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       destroyAll();
       if (mode === 'refuse' && server.listening) await stopListening();
     },
+    stall() {
+      isStalled = true;
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream).pause();
+        upstream.unpipe(client).pause();
+      }
+    },
     async restore() {
+      if (isStalled) destroyAll();
+      isStalled = false;
       isCut = false;
       if (!server.listening) await listen(port);
     },
