@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import helmet from '@fastify/helmet';
+import fastifyHelmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { sendError } from './common/all-exceptions.filter.js';
 import { AppException } from './common/app.exception.js';
@@ -17,6 +18,19 @@ import { trustProxyOf } from './config/load-env.js';
 export const BODY_LIMIT = 16 * 1024;
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:+/=-]{1,128}$/;
 const DOCS_PATH = 'api/docs';
+
+const HELMET = {
+  // Swagger UI's scripts and styles are served from here; its inline styles need 'unsafe-inline'.
+  contentSecurityPolicy: {
+    directives: {
+      defaultSrc: [`'self'`],
+      styleSrc: [`'self'`, `'unsafe-inline'`],
+      imgSrc: [`'self'`, 'data:'],
+      scriptSrc: [`'self'`],
+    },
+  },
+};
+const helmetHeaders = helmet(HELMET);
 
 /** The client's X-Request-Id when it is sane, otherwise a new one. Also handed to pino-http. */
 function requestIdOf(req: IncomingMessage): string {
@@ -46,6 +60,9 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
       `Content-Length: ${Buffer.byteLength(body)}`,
       'Cache-Control: no-store',
       'X-Content-Type-Options: nosniff',
+      "Content-Security-Policy: default-src 'none'",
+      'X-Frame-Options: SAMEORIGIN',
+      'Referrer-Policy: no-referrer',
       `X-Request-Id: ${randomUUID()}`,
       'Connection: close',
       '',
@@ -64,7 +81,7 @@ export function fastifyAdapter(env: Env): FastifyAdapter {
     // Errors the router raises (an undecodable URL) reach neither the hooks nor Nest's error
     // handler, which lives in the prefixed scope; they get the envelope here.
     frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      reply.header('x-content-type-options', 'nosniff');
+      helmetHeaders(request.raw, reply.raw, () => undefined);
       sendError(
         reply,
         request.id,
@@ -103,16 +120,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     if (!request.url.startsWith(`/${DOCS_PATH}`)) reply.header('cache-control', 'no-store');
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: [`'self'`],
-        styleSrc: [`'self'`, `'unsafe-inline'`],
-        imgSrc: [`'self'`, 'data:'],
-        scriptSrc: [`'self'`],
-      },
-    },
-  });
+  await app.register(fastifyHelmet, HELMET);
 
   const document = SwaggerModule.createDocument(
     app,
