@@ -1,10 +1,14 @@
 import 'reflect-metadata';
+import { Logger } from 'nestjs-pino';
 import { createApp } from './app.setup.js';
 import { loadEnv } from './config/load-env.js';
 
 async function main(): Promise<void> {
   const env = loadEnv();
   const app = await createApp(env);
+  if (env.jwtSecretGenerated) {
+    app.get(Logger).warn('JWT_SECRET is not set: using a random secret, tokens will not survive a restart');
+  }
   app.enableShutdownHooks();
   await app.listen({ port: env.PORT, host: '0.0.0.0' });
 }

@@ -1,5 +1,5 @@
+import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { Logger } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import {
   IsIn,
@@ -41,6 +41,7 @@ export class EnvironmentVariables {
 
   @IsInt()
   @Min(1)
+  @Max(31_536_000, { message: 'must be at most 31536000 (a year)' })
   JWT_ACCESS_TTL: number = 900;
 
   @IsString()
@@ -51,18 +52,22 @@ export class EnvironmentVariables {
 
   @IsInt()
   @Min(1)
+  @Max(1_000_000)
   THROTTLE_LOGOUT_LIMIT: number = 10;
 
   @IsInt()
   @Min(1)
+  @Max(86_400, { message: 'must be at most 86400 (a day)' })
   THROTTLE_LOGOUT_TTL: number = 60;
 
   @IsInt()
   @Min(1)
+  @Max(1_000_000)
   THROTTLE_LOGIN_LIMIT: number = 5;
 
   @IsInt()
   @Min(1)
+  @Max(86_400, { message: 'must be at most 86400 (a day)' })
   THROTTLE_LOGIN_TTL: number = 60;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -79,6 +84,9 @@ export class EnvironmentVariables {
     message: 'must be a number of proxies, true/false, or a comma-separated list of addresses',
   })
   TRUST_PROXY?: string;
+
+  /** Not a variable: set by validateEnv when it made JWT_SECRET up, so main.ts can warn. */
+  jwtSecretGenerated = false;
 }
 
 export type Env = EnvironmentVariables;
@@ -113,11 +121,9 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
       throw new Error('Invalid configuration: JWT_SECRET looks like a placeholder; set a random secret');
     }
   }
-  if (!env.JWT_SECRET) {
-    // Tokens die with the process; fine for a first run, never for production (refused above).
-    env.JWT_SECRET = randomBytes(48).toString('base64url');
-    new Logger('Config').warn('JWT_SECRET is not set: using a random secret, tokens will not survive a restart');
-  }
+  // Tokens then die with the process: fine for a first run, never for production (refused above).
+  env.jwtSecretGenerated = !env.JWT_SECRET;
+  env.JWT_SECRET ??= randomBytes(48).toString('base64url');
   return env;
 }
 
