@@ -81,7 +81,7 @@ describe('AccessTokenService', () => {
 
   describe('sign', () => {
     it('issues an HS256 JWT with sub, sid, jti, iat, exp, iss, aud', async () => {
-      const token = await service.sign({ userId: USER, sessionId: SESSION });
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
       const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
       expect(header).toStrictEqual({ alg: 'HS256', typ: 'JWT' });
       expect(payload).toStrictEqual({
@@ -97,8 +97,8 @@ describe('AccessTokenService', () => {
     });
 
     it('gives every token its own jti', async () => {
-      const a = await service.sign({ userId: USER, sessionId: SESSION });
-      const b = await service.sign({ userId: USER, sessionId: SESSION });
+      const a = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
+      const b = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
       expect(jwt.decode(a).jti).not.toBe(jwt.decode(b).jti);
     });
 
@@ -109,7 +109,7 @@ describe('AccessTokenService', () => {
 
   describe('verify', () => {
     it('round-trips a signed token to its principal, checking the session', async () => {
-      const token = await service.sign({ userId: USER, sessionId: SESSION });
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
       await expect(service.verify(token)).resolves.toStrictEqual({ userId: USER, sessionId: SESSION });
       expect(isActive).toHaveBeenCalledTimes(1);
       expect(isActive).toHaveBeenCalledWith(SESSION, USER);
@@ -128,7 +128,7 @@ describe('AccessTokenService', () => {
     });
 
     it('refuses a token over 4096 characters', async () => {
-      const token = await service.sign({ userId: USER, sessionId: SESSION });
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
       const long = `${token}${'A'.repeat(4097 - token.length)}`;
       expect(long.length).toBe(4097);
       await expectCode(service.verify(long), ErrorCode.InvalidToken);
@@ -150,7 +150,7 @@ describe('AccessTokenService', () => {
     });
 
     it('refuses a tampered payload', async () => {
-      const token = await service.sign({ userId: USER, sessionId: SESSION });
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
       const [h, , s] = token.split('.');
       const forged = `${h}.${b64url(goodClaims({ sub: 'b0b0b0b0-b0b0-4b0b-8b0b-b0b0b0b0b0b0' }))}.${s}`;
       await expectCode(service.verify(forged), ErrorCode.InvalidToken);
@@ -243,7 +243,7 @@ describe('AccessTokenService', () => {
 
     it('a revoked session gives InvalidToken', async () => {
       isActive.mockResolvedValue(false);
-      const token = await service.sign({ userId: USER, sessionId: SESSION });
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
       expect(isActive).toHaveBeenCalledWith(SESSION, USER);
     });
@@ -326,7 +326,7 @@ describe('AccessTokenService', () => {
     it('a failing lookup during verify propagates too', async () => {
       const down = new Error('Connection terminated unexpectedly');
       isActive.mockRejectedValue(down);
-      const token = await service.sign({ userId: USER, sessionId: SESSION });
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
       await expect(service.verify(token)).rejects.toBe(down);
     });
   });

@@ -46,10 +46,15 @@ export class AccessTokenService {
     return this.ttlSeconds;
   }
 
-  sign(principal: Principal): Promise<string> {
+  /** When a session opened now ends: whole seconds, so the token's `exp` is the same instant. */
+  expiryFromNow(): Date {
+    return new Date((Math.floor(Date.now() / 1000) + this.ttlSeconds) * 1000);
+  }
+
+  sign(principal: Principal, expiresAt: Date): Promise<string> {
     return this.jwt.signAsync(
-      { sid: principal.sessionId },
-      { subject: principal.userId, jwtid: randomUUID(), expiresIn: this.ttlSeconds },
+      { sid: principal.sessionId, exp: expiresAt.getTime() / 1000 },
+      { subject: principal.userId, jwtid: randomUUID() },
     );
   }
 
@@ -73,7 +78,9 @@ export class AccessTokenService {
     }
     if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalidToken();
     if (Date.now() / 1000 >= exp) throw new AppException(ErrorCode.TokenExpired);
-    if (!(await this.sessions.isActive(sid, sub))) throw invalidToken();
-    return { userId: sub, sessionId: sid };
+    // UUIDs are case-insensitive; one spelling keeps comparisons between principals honest.
+    const principal = { userId: sub.toLowerCase(), sessionId: sid.toLowerCase() };
+    if (!(await this.sessions.isActive(principal.sessionId, principal.userId))) throw invalidToken();
+    return principal;
   }
 }

@@ -14,10 +14,10 @@ export class SessionsService {
   ) {}
 
   /** Inside the caller's transaction (login writes its audit row in the same one). */
-  async create(manager: EntityManager, userId: string, ttlSeconds: number, ctx: RequestContext): Promise<Session> {
+  async create(manager: EntityManager, userId: string, expiresAt: Date, ctx: RequestContext): Promise<Session> {
     const session = manager.create(Session, {
       userId,
-      expiresAt: new Date(Date.now() + ttlSeconds * 1000),
+      expiresAt,
       revokedAt: null,
       ip: ctx.ip,
       userAgent: ctx.userAgent,
