@@ -5,17 +5,11 @@ import { ok } from '../common/envelope.js';
 import { ErrorCode } from '../common/error-code.js';
 import { RateLimit } from '../common/rate-limit.decorator.js';
 import { ReqContext, type RequestContext } from '../common/request-context.js';
+import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService } from './auth.service.js';
 import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
 import { Public } from './public.decorator.js';
-
-export const AUTH_MESSAGES = {
-  registered: 'Usuario registrado exitosamente',
-  loggedIn: 'Inicio de sesión exitoso',
-  me: 'Usuario autenticado',
-  loggedOut: 'Sesión cerrada exitosamente',
-} as const;
 
 const UUID_EXAMPLE = '3f0c9a52-6a51-4a3e-9f7c-2f1f5b8f9a10';
 

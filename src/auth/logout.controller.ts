@@ -6,7 +6,7 @@ import { ok } from '../common/envelope.js';
 import { ErrorCode } from '../common/error-code.js';
 import { RateLimit } from '../common/rate-limit.decorator.js';
 import { ReqContext, type RequestContext } from '../common/request-context.js';
-import { AUTH_MESSAGES } from './auth.controller.js';
+import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService } from './auth.service.js';
 import { LogoutDto } from './dto/logout.dto.js';
 import { CurrentPrincipal, type Principal } from './principal.js';

@@ -1,0 +1,7 @@
+/** The success messages of the auth routes, exact to the character (see the contract). */
+export const AUTH_MESSAGES = {
+  registered: 'Usuario registrado exitosamente',
+  loggedIn: 'Inicio de sesión exitoso',
+  me: 'Usuario autenticado',
+  loggedOut: 'Sesión cerrada exitosamente',
+} as const;
