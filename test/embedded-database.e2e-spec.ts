@@ -6,6 +6,7 @@ import { type ServerProcess, startServerProcess } from './support/server-process
 import { API, bearer, login, onPostgres, register, startApp } from './support/test-app.js';
 
 // About the embedded database itself, so it runs on the embedded run only.
+if (onPostgres) console.log('embedded-database.e2e-spec.ts skipped: it tests the embedded database, not PostgreSQL');
 const run = onPostgres ? describe.skip : describe;
 
 run('embedded database on disk (PGLITE_DATA_DIR)', () => {
