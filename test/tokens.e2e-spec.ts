@@ -301,7 +301,9 @@ describe('access tokens: every way one is refused', () => {
   });
 
   describe('POST /logout refuses the same tokens and revokes nothing', () => {
-    it.each([
+    type Case = [string, () => string];
+    // Builders run inside the tests, once `user` and `other` exist.
+    const refusedEither: Case[] = [
       ['alg "none"', () => `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claimsFor(user))}.`],
       ['HS512 with the right secret', () => signToken(claimsFor(user), { algorithm: 'HS512' })],
       ['another secret', () => signToken(claimsFor(user), { secret: OTHER_SECRET })],
@@ -312,29 +314,23 @@ describe('access tokens: every way one is refused', () => {
       ['an nbf in the future', () => signToken(claimsFor(user, { nbf: now() + 60 }))],
       ['4097 characters', () => tokenOfLength(user, 4097)],
       ['a jku and another key', () => handSigned({ ...HS256, jku: 'https://attacker.example/jwks.json' }, claimsFor(user), { secret: OTHER_SECRET })],
-      ["another user's sid", () => signToken(claimsFor(user, { sid: other.sessionId }))],
       ['an expired token with a wrong issuer', () => signToken(claimsFor(user, { iat: now() - 1000, exp: now() - 60, iss: 'someone-else' }))],
+    ];
+
+    it.each<Case>([
+      ...refusedEither,
+      ["another user's sid", () => signToken(claimsFor(user, { sid: other.sessionId }))],
     ])('as the bearer: %s', async (_, build) => {
       expectInvalidToken(await logout(build()));
       expect(await revokedAt(user.sessionId)).toBeNull();
       expect(await revokedAt(other.sessionId)).toBeNull();
     });
 
-    it.each([
-      ['alg "none"', () => `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claimsFor(user))}.`],
-      ['HS512 with the right secret', () => signToken(claimsFor(user), { algorithm: 'HS512' })],
+    it.each<Case>([
+      ...refusedEither,
       ['HS384 with the right secret', () => signToken(claimsFor(user), { algorithm: 'HS384' })],
-      ['another secret', () => signToken(claimsFor(user), { secret: OTHER_SECRET })],
-      ['a wrong issuer', () => signToken(claimsFor(user, { iss: 'someone-else' }))],
-      ['a wrong audience', () => signToken(claimsFor(user, { aud: 'other-clients' }))],
-      ['no exp', () => handSigned(HS256, withoutExp(claimsFor(user)))],
-      ['a string exp', () => handSigned(HS256, claimsFor(user, { exp: '9999999999' }))],
-      ['an nbf in the future', () => signToken(claimsFor(user, { nbf: now() + 60 }))],
-      ['4097 characters', () => tokenOfLength(user, 4097)],
-      ['a jku and another key', () => handSigned({ ...HS256, jku: 'https://attacker.example/jwks.json' }, claimsFor(user), { secret: OTHER_SECRET })],
       ['a sid that is not a uuid', () => signToken(claimsFor(user, { sid: 'abc' }))],
       ['a sid of a session that does not exist', () => signToken(claimsFor(user, { sid: randomUUID() }))],
-      ['an expired token with a wrong issuer', () => signToken(claimsFor(user, { iat: now() - 1000, exp: now() - 60, iss: 'someone-else' }))],
     ])('as the body token, with a valid bearer: %s', async (_, build) => {
       const bearerSession = await login(t, user.email, user.password);
       expectInvalidToken(await logout(bearerSession.token).send({ token: build() }));
