@@ -40,3 +40,26 @@ run('embedded database on disk (PGLITE_DATA_DIR)', () => {
     }
   }, 120_000);
 });
+
+run('embedded database where Unix sockets are not an option (Windows)', () => {
+  it('serves over loopback TCP instead, through the same pg driver', async () => {
+    const platform = Object.getOwnPropertyDescriptor(process, 'platform')!;
+    Object.defineProperty(process, 'platform', { value: 'win32' });
+    let t: Awaited<ReturnType<typeof startApp>> | undefined;
+    try {
+      t = await startApp();
+    } finally {
+      Object.defineProperty(process, 'platform', platform);
+    }
+    try {
+      const options = t.dataSource.options as { host?: string; port?: number };
+      expect(options.host).toBe('127.0.0.1');
+      expect(options.port).toBeGreaterThan(0);
+      const user = await register(t);
+      const session = await login(t, user.email, user.password);
+      await t.http().get(`${API}/me`).set(bearer(session.token)).expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -16,7 +16,7 @@ const SOCKET_PORT = 5432;
 /**
  * PGlite in this process, served over the PostgreSQL wire protocol so that TypeORM talks to it
  * through the same `pg` driver as to a real server. It has no authentication, so it listens on a
- * Unix socket in a fresh directory only this user can enter, never on a TCP port.
+ * Unix socket in a fresh directory only this user can enter, not on a TCP port (but on Windows).
  */
 @Injectable()
 export class EmbeddedPostgres {
@@ -33,15 +33,23 @@ export class EmbeddedPostgres {
   async start(dataDir: string): Promise<EmbeddedConnection> {
     if (!dataDir.startsWith('memory://')) await this.lock(dataDir);
     this.db = await PGlite.create(dataDir);
-    this.socketDir = await mkdtemp(join(tmpdir(), 'auth-backend-pg-')); // mode 0700
+    const where = dataDir.startsWith('memory://') ? 'in memory' : `in ${dataDir}`;
     // PGlite runs one query at a time, so the server takes one connection (and the pool is 1).
+    if (process.platform === 'win32') {
+      // No Unix sockets for pg on Windows: loopback only, reachable by local processes.
+      this.server = new PGLiteSocketServer({ db: this.db, host: '127.0.0.1', port: 0, maxConnections: 1 });
+      await this.server.start();
+      const [host, port] = this.server.getServerConn().split(':') as [string, string];
+      this.logger.warn(`Embedded PostgreSQL (PGlite) ${where}, on ${host}:${port} without authentication`);
+      return { host, port: Number(port) };
+    }
+    this.socketDir = await mkdtemp(join(tmpdir(), 'auth-backend-pg-')); // mode 0700
     this.server = new PGLiteSocketServer({
       db: this.db,
       path: join(this.socketDir, `.s.PGSQL.${SOCKET_PORT}`),
       maxConnections: 1,
     });
     await this.server.start();
-    const where = dataDir.startsWith('memory://') ? 'in memory' : `in ${dataDir}`;
     this.logger.log(`Embedded PostgreSQL (PGlite) ${where}, on a private socket in ${this.socketDir}`);
     return { host: this.socketDir, port: SOCKET_PORT };
   }
