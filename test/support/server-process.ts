@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
@@ -59,14 +59,13 @@ function freePort(): Promise<number> {
 export interface ServerProcess {
   url: string;
   http: () => ReturnType<typeof request>;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output: () => string;
   stop: () => Promise<void>;
 }
 
-/**
- * The server as its own OS process (`node main.js`), for tests where two instances must share
- * nothing but the database: in one process, passport's strategy registry is shared.
- */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+/** `node main.js` with a test environment, in a folder without `.env`, its output captured. */
+async function spawnServer(env: Record<string, string>) {
   const main = await compileServer();
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [main], {
@@ -83,14 +82,28 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       THROTTLE_LOGIN_LIMIT: '1000',
       ...env,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, port, exited, output: () => output };
+}
+
+/**
+ * The server as its own OS process, for tests where two instances must share nothing but the
+ * database (in one process, passport's strategy registry is shared), or that read its logs.
+ */
+export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const { child, port, exited, output } = await spawnServer(env);
   const url = `http://127.0.0.1:${port}`;
 
   const deadline = Date.now() + 45_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server process exited with ${child.exitCode} before answering`);
+    if (child.exitCode !== null) {
+      throw new Error(`server process exited with ${child.exitCode} before answering:\n${output()}`);
+    }
     try {
       if ((await fetch(`${url}/health`)).ok) break;
     } catch {
@@ -98,7 +111,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error('server process did not answer /health within 45 s');
+      throw new Error(`server process did not answer /health within 45 s:\n${output()}`);
     }
     await sleep(200);
   }
@@ -106,9 +119,17 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   return {
     url,
     http: () => request(url),
+    output,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
     },
   };
+}
+
+/** Runs the server expecting it to refuse to start: its exit code and output. */
+export async function runUntilExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const { child, exited, output } = await spawnServer(env);
+  const code = await Promise.race([exited, sleep(30_000).then(() => (child.kill('SIGKILL'), null))]);
+  return { code, output: output() };
 }

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runUntilExit, type ServerProcess, startServerProcess } from './support/server-process.js';
+import { API, bearer, login, register, TEST_DATABASE_URL, onPostgres, uniqueEmail } from './support/test-app.js';
+
+// What only a real `node main.js` shows: its log lines, its health answer, and how it refuses
+// to start. On the same database as the rest of the run.
+const database: Record<string, string> =
+  onPostgres && TEST_DATABASE_URL ? { DATABASE_URL: TEST_DATABASE_URL } : { PGLITE_DATA_DIR: 'memory://' };
+
+describe('the server process', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServerProcess({ ...database, LOG_LEVEL: 'info' });
+  }, 120_000);
+  afterAll(() => server?.stop());
+
+  it('answers GET /health with 200 and its envelope while the database answers', async () => {
+    const res = await server.http().get('/health').expect(200);
+    expect(res.body).toMatchObject({ success: true, message: 'Servicio disponible', data: { status: 'ok' } });
+    expect(res.headers['x-request-id']).toBeTruthy();
+  });
+
+  it('logs JSON lines with the request id, and never a token or a password', async () => {
+    const password = 'Sup3r-secret-passphrase';
+    const user = await register(server, uniqueEmail(), password);
+    const session = await login(server, user.email, password);
+    const other = await login(server, user.email, password);
+    const signature = session.token.split('.')[2]!;
+
+    await server
+      .http()
+      .get(`${API}/me?access_token=${session.token}&password=${password}`)
+      .set(bearer(session.token))
+      .set('Cookie', `sid=${session.token}`)
+      .set('X-Request-Id', 'log-check-me')
+      .expect(200);
+    await server.http().post(`${API}/logout`).set(bearer(session.token)).send({ token: other.token }).expect(200);
+    await server.http().post(`${API}/login`).send({ email: user.email, password: 'wrong-password' }).expect(401);
+    await server.stop(); // flushes the logs
+
+    const output = server.output();
+    const lines = output.split('\n').filter((line) => line.trim() !== '');
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    const me = lines.map((line) => JSON.parse(line)).find((entry) => entry.req?.id === 'log-check-me');
+    expect(me).toMatchObject({ req: { method: 'GET', url: `${API}/me` }, res: { statusCode: 200 } });
+
+    for (const secret of [password, 'wrong-password', session.token, other.token, signature]) {
+      expect(output).not.toContain(secret);
+    }
+  });
+});
+
+describe('invalid configuration stops the start with one line naming the variable', () => {
+  it.each([
+    ['JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: '' }],
+    ['JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: 'too-short' }],
+    ['PORT', { PORT: 'abc' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://db/app' }],
+  ])('%s: %j', async (variable, env) => {
+    const { code, output } = await runUntilExit({ ...database, ...env });
+    expect(code).toBe(1);
+    const lines = output.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+  }, 60_000);
+});
