@@ -12,10 +12,19 @@ import { AppModule } from './app.module.js';
 import { sendError } from './common/all-exceptions.filter.js';
 import { AppException } from './common/app.exception.js';
 import { ERRORS, ErrorCode } from './common/error-code.js';
+import { hasLoneSurrogate, MAX_JSON_DEPTH, nestsDeeperThan } from './common/json-body.js';
 import type { Env } from './config/env.validation.js';
 import { trustProxyOf } from './config/load-env.js';
 
 export const BODY_LIMIT = 16 * 1024;
+
+/**
+ * How long a client may take: to send a whole request (headers and body, which is 16 KiB at
+ * most), and to stay silent on a connection mid-request. Without them, a request whose body never
+ * arrives holds its connection, and a file descriptor, for ever.
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
+export const CONNECTION_TIMEOUT_MS = 30_000;
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:+/=-]{1,128}$/;
 const DOCS_PATH = 'api/docs';
 
@@ -46,18 +55,13 @@ function requestIdOf(req: IncomingMessage): string {
  */
 function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
   if (!socket.writable) return void socket.destroy();
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
-  const body = JSON.stringify(
-    tooLarge
-      ? { success: false, message: ERRORS[ErrorCode.PayloadTooLarge].message }
-      : { success: false, message: ERRORS[ErrorCode.InvalidRequest].message, errors: ['La solicitud HTTP está mal formada'] },
-  );
+  const { status, body } = clientErrorAnswer(err.code);
+  const text = JSON.stringify(body);
   socket.end(
     [
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
       'Content-Type: application/json; charset=utf-8',
-      `Content-Length: ${Buffer.byteLength(body)}`,
+      `Content-Length: ${Buffer.byteLength(text)}`,
       'Cache-Control: no-store',
       'X-Content-Type-Options: nosniff',
       "Content-Security-Policy: default-src 'none'",
@@ -66,14 +70,37 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
       `X-Request-Id: ${randomUUID()}`,
       'Connection: close',
       '',
-      body,
+      text,
     ].join('\r\n'),
   );
+}
+
+function clientErrorAnswer(code: string | undefined): { status: number; body: object } {
+  const envelope = (errorCode: ErrorCode, errors?: string[]) => ({
+    status: ERRORS[errorCode].status,
+    body: { success: false, message: ERRORS[errorCode].message, ...(errors && { errors }) },
+  });
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { ...envelope(ErrorCode.PayloadTooLarge), status: 431 };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return envelope(ErrorCode.RequestTimeout);
+    default:
+      return envelope(ErrorCode.InvalidRequest, ['La solicitud HTTP está mal formada']);
+  }
 }
 
 export function fastifyAdapter(env: Env): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    // Node checks those timeouts every 30 s by default, which would let a stalled request live
+    // for 40 s; headers get the same bound as the whole request.
+    http: { connectionsCheckingInterval: 1000, headersTimeout: REQUEST_TIMEOUT_MS },
+    // While closing, requests on open connections are still answered (with Connection: close),
+    // not with Fastify's own 503 body, which is no envelope.
+    return503OnClosing: false,
     trustProxy: trustProxyOf(env),
     genReqId: requestIdOf,
     requestIdHeader: false,
@@ -105,12 +132,15 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const invalid = (detail: string) => new AppException(ErrorCode.InvalidRequest, { errors: [detail] });
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') return done(null, undefined);
-    parseJson(request, body as string, (err, value) => {
+    const text = body as string;
+    if (text === '') return done(null, undefined);
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return done(invalid('El cuerpo JSON está demasiado anidado'), undefined);
+    parseJson(request, text, (err, value) => {
       if (err) return done(invalid('El cuerpo no es JSON válido'), undefined);
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         return done(invalid('El cuerpo debe ser un objeto JSON'), undefined);
       }
+      if (hasLoneSurrogate(text, value)) return done(invalid('El cuerpo contiene texto que no es Unicode válido'), undefined);
       done(null, value);
     });
   });
@@ -118,6 +148,18 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     if (!request.url.startsWith(`/${DOCS_PATH}`)) reply.header('cache-control', 'no-store');
+  });
+
+  // Fastify adds Connection: close to requests that arrive once closing has begun; requests
+  // already in flight would otherwise keep their keep-alive connection, and so the close, open
+  // for up to Keep-Alive's 72 s.
+  let closing = false;
+  fastify.addHook('preClose', async () => {
+    closing = true;
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   await app.register(fastifyHelmet, HELMET);

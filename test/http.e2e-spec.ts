@@ -19,6 +19,7 @@ import {
   type TestApp,
   uniqueEmail,
 } from './support/test-app.js';
+import { expectInvalidRequest, expectNothingInternal } from './support/expectations.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BODY_LIMIT = 16 * 1024;
@@ -27,32 +28,6 @@ const NOT_FOUND_BODY = envelope(MESSAGES.notFound);
 const TOO_LARGE_BODY = envelope(MESSAGES.tooLarge);
 const BAD_CREDENTIALS_BODY = envelope(MESSAGES.badCredentials);
 const EMAIL_TAKEN_BODY = envelope(MESSAGES.emailTaken);
-
-/** What no body may ever contain: stack traces, SQL, driver and library errors. */
-function expectNothingInternal(res: Response) {
-  expect(res.text.toLowerCase()).not.toContain('stack');
-  expect(res.text).not.toMatch(/\bat \S+ \(|\n\s+at |\(\S+:\d+:\d+\)|file:\/\//);
-  expect(res.text).not.toContain('QueryFailedError');
-  expect(res.text).not.toContain('SELECT');
-  expect(res.text).not.toContain('INSERT');
-  expect(res.text).not.toContain('FST_');
-  expect(res.text).not.toMatch(/typeorm|postgres|pglite|fastify|nest|class-validator|node_modules/i);
-}
-
-function expectInvalidRequest(res: Response) {
-  expect(res.status).toBe(400);
-  expect(Object.keys(res.body).sort()).toEqual(['errors', 'message', 'success']);
-  expect(res.body.success).toBe(false);
-  expect(res.body.message).toBe(MESSAGES.invalidRequest);
-  expect(Array.isArray(res.body.errors)).toBe(true);
-  expect(res.body.errors.length).toBeGreaterThan(0);
-  for (const error of res.body.errors) {
-    expect(typeof error).toBe('string');
-    expect(error.length).toBeGreaterThan(0);
-  }
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
-  expectNothingInternal(res);
-}
 
 const decodePart = (token: string, index: number) =>
   JSON.parse(Buffer.from(token.split('.')[index], 'base64url').toString('utf8'));

@@ -7,7 +7,7 @@ import { ErrorCode } from '../common/error-code.js';
 import type { RequestContext } from '../common/request-context.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { hashForUnknownUser, hashPassword, verifyPassword } from '../users/password-hasher.js';
-import { normalizeEmail, UsersService } from '../users/users.service.js';
+import { UsersService } from '../users/users.service.js';
 import { AccessTokenService } from './access-token.service.js';
 import type { Principal } from './principal.js';
 
@@ -59,7 +59,7 @@ export class AuthService implements OnModuleInit {
     if (!user || !valid) {
       await this.audit.record(
         this.dataSource.manager,
-        { event: 'login_failed', userId: user?.id, details: { email: normalizeEmail(email) } },
+        { event: 'login_failed', userId: user?.id, details: { email } },
         ctx,
       );
       throw new AppException(ErrorCode.InvalidCredentials);

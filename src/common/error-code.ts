@@ -9,6 +9,7 @@ export enum ErrorCode {
   EmailTaken = 'EMAIL_TAKEN',
   NotFound = 'NOT_FOUND',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  RequestTimeout = 'REQUEST_TIMEOUT',
   TooManyRequests = 'TOO_MANY_REQUESTS',
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
   Internal = 'INTERNAL',
@@ -22,6 +23,7 @@ export const ERRORS: Record<ErrorCode, { status: HttpStatus; message: string }> 
   [ErrorCode.EmailTaken]: { status: HttpStatus.CONFLICT, message: 'El correo ya está registrado' },
   [ErrorCode.NotFound]: { status: HttpStatus.NOT_FOUND, message: 'Recurso no encontrado' },
   [ErrorCode.PayloadTooLarge]: { status: HttpStatus.PAYLOAD_TOO_LARGE, message: 'Solicitud demasiado grande' },
+  [ErrorCode.RequestTimeout]: { status: HttpStatus.REQUEST_TIMEOUT, message: 'La solicitud tardó demasiado' },
   [ErrorCode.TooManyRequests]: {
     status: HttpStatus.TOO_MANY_REQUESTS,
     message: 'Demasiadas solicitudes, intente más tarde',

@@ -3,8 +3,15 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { EntityManager, Repository } from 'typeorm';
 import { User } from './user.entity.js';
 
-/** Emails are stored and looked up lowercased: comparison is case-insensitive. */
-export const normalizeEmail = (email: string): string => email.toLowerCase();
+/** The `users.email` column's length, in characters. */
+export const MAX_EMAIL_LENGTH = 254;
+
+/**
+ * The one spelling of an email that is stored and looked up: Unicode NFC (so `josé` typed
+ * composed or decomposed is one account), then lowercase (so comparison is case-insensitive).
+ * The request DTOs apply it before validation; the services receive emails already normalized.
+ */
+export const normalizeEmail = (email: string): string => email.normalize('NFC').toLowerCase();
 
 @Injectable()
 export class UsersService {
@@ -14,18 +21,18 @@ export class UsersService {
     return this.users.findOneBy({ id });
   }
 
-  /** With the password hash, which is otherwise never selected. */
+  /** With the password hash, which is otherwise never selected. `email` is normalized already. */
   findForLogin(email: string): Promise<User | null> {
     return this.users
       .createQueryBuilder('user')
       .addSelect('user.passwordHash')
-      .where('user.email = :email', { email: normalizeEmail(email) })
+      .where('user.email = :email', { email })
       .getOne();
   }
 
-  /** Inserts inside the caller's transaction; a duplicate email surfaces as unique violation 23505. */
+  /** Inserts inside the caller's transaction; a duplicate email surfaces as unique violation 23505. `email` is normalized already. */
   async create(manager: EntityManager, email: string, passwordHash: string): Promise<User> {
-    const user = manager.create(User, { email: normalizeEmail(email), passwordHash });
+    const user = manager.create(User, { email, passwordHash });
     await manager.insert(User, user);
     return user;
   }

@@ -1,10 +1,28 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsNotEmpty, IsString, Length, MaxLength } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsNotEmpty, IsString, Length, MaxLength, ValidateBy } from 'class-validator';
+import { MAX_EMAIL_LENGTH, normalizeEmail } from '../../users/users.service.js';
+
+/**
+ * Normalized first, then validated: what is checked is what is stored. The length counts
+ * characters as PostgreSQL's varchar does (code points): lowercasing can lengthen an email
+ * ('İ' becomes two), and class-validator's own length check does not count U+FE0F.
+ */
+function EmailField() {
+  return applyDecorators(
+    ApiProperty({ example: 'ana@example.com', maxLength: MAX_EMAIL_LENGTH }),
+    Transform(({ value }) => (typeof value === 'string' ? normalizeEmail(value) : value)),
+    IsEmail({}, { message: 'email debe ser un correo válido' }),
+    ValidateBy(
+      { name: 'maxCodePoints', validator: { validate: (value) => typeof value === 'string' && [...value].length <= MAX_EMAIL_LENGTH } },
+      { message: `email no puede superar ${MAX_EMAIL_LENGTH} caracteres` },
+    ),
+  );
+}
 
 export class RegisterDto {
-  @ApiProperty({ example: 'ana@example.com', maxLength: 254 })
-  @IsEmail({}, { message: 'email debe ser un correo válido' })
-  @MaxLength(254, { message: 'email no puede superar 254 caracteres' })
+  @EmailField()
   email: string;
 
   @ApiProperty({ example: 'correct horse battery', minLength: 8, maxLength: 128 })
@@ -14,9 +32,7 @@ export class RegisterDto {
 }
 
 export class LoginDto {
-  @ApiProperty({ example: 'ana@example.com' })
-  @IsEmail({}, { message: 'email debe ser un correo válido' })
-  @MaxLength(254, { message: 'email no puede superar 254 caracteres' })
+  @EmailField()
   email: string;
 
   @ApiProperty({ example: 'correct horse battery' })

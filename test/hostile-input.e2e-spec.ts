@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectInvalidRequest } from './support/expectations.js';
+import { API, bearer, MESSAGES, register, registerAndLogin, startApp, type TestApp } from './support/test-app.js';
+
+// Bodies that once answered 500 or slipped through validation (issue 5): each must now be a 400
+// envelope, and change nothing.
+
+const ROUTES = ['register', 'login', 'logout'] as const;
+
+describe('hostile bodies', () => {
+  let t: TestApp;
+  let token: string;
+  beforeAll(async () => {
+    t = await startApp();
+    ({ token } = await registerAndLogin(t));
+  });
+  afterAll(() => t.close());
+
+  /** Sends `raw` as is (supertest would re-encode a lone surrogate as U+FFFD). */
+  const postRaw = (route: (typeof ROUTES)[number], raw: string) =>
+    t.http().post(`${API}/${route}`).set(bearer(token)).set('Content-Type', 'application/json').send(raw);
+
+  const countOf = async (table: string) => Number((await t.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
+
+  describe('strings that are not well-formed Unicode', () => {
+    it.each(ROUTES)('POST %s: a lone surrogate in email, password or token is a 400', async (route) => {
+      for (const raw of [
+        '{"email":"a\\ud800b@example.com","password":"xxxxxxxx"}',
+        `{"email":"${randomUUID()}@example.com","password":"pass\\udbffword"}`,
+        '{"token":"abc\\udc00"}',
+        '{"\\ud800":"key, not value"}',
+      ]) {
+        const res = await postRaw(route, raw);
+        expectInvalidRequest(res);
+        expect(res.body.errors).toEqual(['El cuerpo contiene texto que no es Unicode válido']);
+      }
+    });
+
+    it('does not let two different lone surrogates open one account', async () => {
+      const email = `surrogate-${randomUUID()}@example.com`;
+      const users = await countOf('users');
+      expectInvalidRequest(await postRaw('register', `{"email":"${email}","password":"pass\\ud800word"}`));
+      expectInvalidRequest(await postRaw('login', `{"email":"${email}","password":"pass\\udbffword"}`));
+      expect(await countOf('users')).toBe(users);
+    });
+
+    it('still accepts a password with a real astral character (a surrogate pair)', async () => {
+      const email = `emoji-${randomUUID()}@example.com`;
+      await postRaw('register', `{"email":"${email}","password":"pass\\ud83d\\ude00word"}`).expect(201);
+      await t.http().post(`${API}/login`).send({ email, password: 'pass😀word' }).expect(200);
+    });
+  });
+
+  describe('deeply nested JSON', () => {
+    // ~2.6 KB, ~1,300 levels: enough to overflow the stack of a recursive transform.
+    const deep = (field: string) => `{"${field}":${'['.repeat(1300)}${']'.repeat(1300)}}`;
+
+    it.each(ROUTES)('POST %s: 1,300 nested arrays in a field are a 400, in any field', async (route) => {
+      for (const field of ['email', 'password', 'token', 'other']) {
+        const res = await postRaw(route, deep(field));
+        expectInvalidRequest(res);
+        expect(res.body.errors).toEqual(['El cuerpo JSON está demasiado anidado']);
+      }
+    });
+
+    it('refuses nesting deeper than 16 and validates anything shallower on its merits', async () => {
+      const nested = (depth: number) => `{"email":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+      expect((await postRaw('login', nested(17))).body.errors).toEqual(['El cuerpo JSON está demasiado anidado']);
+      const res = await postRaw('login', nested(16));
+      expectInvalidRequest(res);
+      expect(res.body.errors).toContain('email debe ser un correo válido');
+    });
+
+    it('ends no session', async () => {
+      await postRaw('logout', `{"token":${'['.repeat(1300)}${']'.repeat(1300)}}`).expect(400);
+      await t.http().get(`${API}/me`).set(bearer(token)).expect(200);
+    });
+  });
+
+  describe('email normalization: NFC, then lowercase, then the length check', () => {
+    /** An email of `length` UTF-16 units whose local part starts with `prefix`. */
+    const emailOf = (prefix: string, length: number) => {
+      const domain = `${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(60)}.example.com`;
+      const local = `${prefix}${randomUUID().slice(0, 8)}`;
+      return `${local}${'x'.repeat(length - local.length - domain.length - 1)}@${domain}`;
+    };
+
+    it('answers 400, not 500, to 254 characters that lowercase to 255 (İ)', async () => {
+      const email = emailOf('İ', 254);
+      expect(email.length).toBe(254);
+      expect(email.toLowerCase().length).toBe(255);
+      for (const route of ['register', 'login'] as const) {
+        const res = await t.http().post(`${API}/${route}`).send({ email, password: 'password-123' });
+        expectInvalidRequest(res);
+        expect(res.body.errors).toContain('email no puede superar 254 caracteres');
+      }
+    });
+
+    it('accepts 254 characters after normalization, and stores exactly that', async () => {
+      const email = emailOf('İ', 253);
+      const res = await t.http().post(`${API}/register`).send({ email, password: 'password-123' }).expect(201);
+      expect([...res.body.data.email]).toHaveLength(254);
+      const [row] = await t.dataSource.query('SELECT email FROM users WHERE id = $1', [res.body.data.id]);
+      expect(row.email).toBe(email.toLowerCase());
+    });
+
+    it('makes composed and decomposed spellings one account', async () => {
+      const id = randomUUID().slice(0, 8);
+      const composed = `jos\u00e9-${id}@example.com`;
+      const decomposed = `jose\u0301-${id}@EXAMPLE.com`;
+      const user = await register(t, decomposed, 'password-123');
+      const [row] = await t.dataSource.query('SELECT email FROM users WHERE id = $1', [user.userId]);
+      expect(row.email).toBe(composed);
+      await t.http().post(`${API}/login`).send({ email: composed, password: 'password-123' }).expect(200);
+      await t.http().post(`${API}/login`).send({ email: decomposed, password: 'password-123' }).expect(200);
+      const again = await t.http().post(`${API}/register`).send({ email: composed.toUpperCase(), password: 'password-123' });
+      expect(again.status).toBe(409);
+      expect(again.body).toStrictEqual({ success: false, message: MESSAGES.emailTaken });
+    });
+  });
+});
+
+describe('a request whose body never arrives', () => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await startApp();
+    await t.app.listen(0, '127.0.0.1');
+    port = (t.app.getHttpServer().address() as net.AddressInfo).port;
+  });
+  afterAll(() => t.close());
+
+  /** Sends headers promising a body and only the start of it; what the server answers, and when. */
+  const stall = () =>
+    new Promise<{ text: string; ms: number }>((resolve, reject) => {
+      const started = Date.now();
+      let text = '';
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write(
+          `POST ${API}/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+            'Content-Length: 100\r\n\r\n{"email":',
+        );
+      });
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('close', () => resolve({ text, ms: Date.now() - started }));
+      socket.on('error', reject);
+      socket.setTimeout(20_000, () => socket.destroy(new Error('no answer within 20 s')));
+    });
+
+  it('is answered 408 with the envelope and its connection closed after the 10 s request timeout', async () => {
+    const { text, ms } = await stall();
+    expect(ms).toBeGreaterThanOrEqual(9_000);
+    expect(ms).toBeLessThan(13_000);
+    const [head, body] = text.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 408 /);
+    expect(head).toMatch(/\r\nConnection: close/i);
+    expect(head).toMatch(/\r\nX-Request-Id: \S+/i);
+    expect(head).toMatch(/\r\nX-Content-Type-Options: nosniff/i);
+    expect(body).toBe(JSON.stringify({ success: false, message: 'La solicitud tardó demasiado' }));
+  }, 20_000);
+});
