@@ -12,8 +12,9 @@ import {
   UnauthorizedException,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AllExceptionsFilter } from './all-exceptions.filter.js';
+import { AllExceptionsFilter, loggableError } from './all-exceptions.filter.js';
 import { AppException } from './app.exception.js';
 import { ErrorCode } from './error-code.js';
 
@@ -25,7 +26,7 @@ interface Recorded {
   sends: number;
 }
 
-function fakeHost(requestId = 'req-1') {
+function fakeHost(requestId = 'req-1', raw: { destroyed: boolean } = { destroyed: false }) {
   const recorded: Recorded = { headers: {}, sends: 0 };
   const reply = {
     header(name: string, value: string) {
@@ -50,7 +51,7 @@ function fakeHost(requestId = 'req-1') {
       return reply;
     },
   };
-  const request = { id: requestId, headers: {} };
+  const request = { id: requestId, headers: {}, raw };
   const host = {
     switchToHttp: () => ({ getResponse: () => reply, getRequest: () => request, getNext: () => undefined }),
     getType: () => 'http',
@@ -259,7 +260,69 @@ describe('AllExceptionsFilter', () => {
       const { host } = fakeHost('req-42');
       new AllExceptionsFilter().catch(error, host);
       expect(loggerError).toHaveBeenCalledTimes(1);
-      expect(loggerError.mock.calls[0]![0]).toMatchObject({ err: error, requestId: 'req-42' });
+      expect(loggerError.mock.calls[0]![0]).toMatchObject({
+        err: { type: 'Error', message: 'boom', stack: error.stack },
+        requestId: 'req-42',
+      });
+    });
+
+    it('logs a failed query by its code and constraint, never its text, parameters or values', () => {
+      const driverError = Object.assign(new Error('value too long for type character varying(254)'), {
+        severity: 'ERROR',
+        code: '22001',
+        constraint: undefined,
+        table: 'users',
+        detail: 'Failing row contains (secret@example.com, scrypt$16384$8$5$salt$hash).',
+        routine: 'varchar',
+      });
+      const error = new QueryFailedError(
+        'INSERT INTO "users"("email", "password_hash") VALUES ($1, $2)',
+        ['secret@example.com', 'scrypt$16384$8$5$salt$hash'],
+        driverError,
+      );
+      const { host } = fakeHost('req-7');
+      new AllExceptionsFilter().catch(error, host);
+      const logged = JSON.stringify(loggerError.mock.calls[0]![0]);
+      expect(loggerError.mock.calls[0]![0]).toMatchObject({
+        err: { type: 'QueryFailedError', code: '22001', table: 'users' },
+        requestId: 'req-7',
+      });
+      for (const leak of ['secret@example.com', 'scrypt$', 'INSERT', 'password_hash', 'Failing row', 'too long']) {
+        expect(logged).not.toContain(leak);
+      }
+    });
+
+    it('keeps the code and constraint of a driver error that TypeORM did not wrap', () => {
+      const error = Object.assign(new Error('duplicate key value violates unique constraint "UQ_users_email"'), {
+        severity: 'ERROR',
+        code: '23505',
+        constraint: 'UQ_users_email',
+        detail: 'Key (email)=(ana@example.com) already exists.',
+      });
+      expect(loggableError(error)).toStrictEqual({
+        type: 'Error',
+        code: '23505',
+        constraint: 'UQ_users_email',
+        table: undefined,
+        routine: undefined,
+      });
+    });
+
+    it('answers nothing and logs no error when the client hung up mid-request', () => {
+      const loggerDebug = vi.spyOn(Logger.prototype, 'debug').mockImplementation(() => undefined);
+      const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+      const { host, recorded } = fakeHost('req-9', { destroyed: true });
+      new AllExceptionsFilter().catch(aborted, host);
+      expect(recorded.sends).toBe(0);
+      expect(loggerError).not.toHaveBeenCalled();
+      expect(loggerDebug).toHaveBeenCalledTimes(1);
+      expect(JSON.stringify(loggerDebug.mock.calls[0])).not.toContain('    at ');
+    });
+
+    it('still answers 500 to a connection reset that is not the client going away', () => {
+      const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+      expect(run(reset).status).toBe(500);
+      expect(loggerError).toHaveBeenCalledTimes(1);
     });
 
     it.each([

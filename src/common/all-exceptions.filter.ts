@@ -21,6 +21,28 @@ const DETAILS: Partial<Record<number, string>> = {
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'El cuerpo debe enviarse como application/json',
 };
 
+/**
+ * What of an unexpected error may be logged. A database error's message and detail can quote the
+ * values the query was given, and TypeORM's error carries the query and its parameters (a password
+ * hash, an email): only the driver's code, constraint and table are kept. Any other error is a bug
+ * and keeps its message and stack.
+ */
+export function loggableError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { type: typeof err };
+  const db = (err as { driverError?: unknown }).driverError ?? err;
+  const { code, constraint, table, routine } = db as Record<string, unknown>;
+  if (err.name === 'QueryFailedError' || (typeof code === 'string' && 'severity' in (db as object))) {
+    return { type: err.name, code, constraint, table, routine };
+  }
+  return { type: err.name, code, message: err.message, stack: err.stack };
+}
+
+/** The client hung up mid-request (often mid-body): nobody to answer, and no fault of ours. */
+function clientWentAway(exception: unknown, request: FastifyRequest | undefined): boolean {
+  const code = (exception as { code?: unknown } | null)?.code;
+  return request?.raw?.destroyed === true && (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE');
+}
+
 export interface ErrorAnswer {
   code: ErrorCode;
   errors?: string[];
@@ -53,10 +75,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
+    if (clientWentAway(exception, request)) {
+      this.logger.debug({ requestId: request?.id }, 'The client closed the connection before its request was read');
+      return;
+    }
     const { code, errors, retryAfter } = this.classify(exception);
 
     if (code === ErrorCode.Internal) {
-      this.logger.error({ err: exception, requestId: request?.id }, 'Unhandled error');
+      this.logger.error({ err: loggableError(exception), requestId: request?.id }, 'Unhandled error');
     }
 
     sendError(reply, request?.id, { code, errors, retryAfter });
