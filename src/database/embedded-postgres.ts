@@ -1,9 +1,10 @@
-import { link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { tryLock } from 'fs-native-extensions';
 
 /** Where `pg` finds the embedded server: a Unix socket directory, as libpq takes it in `host`. */
 export interface EmbeddedConnection {
@@ -12,6 +13,10 @@ export interface EmbeddedConnection {
 }
 
 const SOCKET_PORT = 5432;
+const SOCKET_DIR_PREFIX = 'auth-backend-pg-';
+const LOCK_FILE = 'auth-backend.lock';
+/** A socket folder without a lock file may be a server's between its mkdtemp and its lock. */
+const LOCKLESS_GRACE_MS = 60_000;
 
 /**
  * PGlite in this process, served over the PostgreSQL wire protocol so that TypeORM talks to it
@@ -23,15 +28,16 @@ export class EmbeddedPostgres {
   private readonly logger = new Logger(EmbeddedPostgres.name);
   private db?: PGlite;
   private server?: PGLiteSocketServer;
-  private lockFile?: string;
+  private dataDirLock?: FileHandle;
   private socketDir?: string;
+  private socketDirLock?: FileHandle;
 
   get running(): boolean {
     return this.server !== undefined;
   }
 
   async start(dataDir: string): Promise<EmbeddedConnection> {
-    if (!dataDir.startsWith('memory://')) await this.lock(dataDir);
+    if (!dataDir.startsWith('memory://')) await this.lockDataDir(dataDir);
     this.db = await PGlite.create(dataDir);
     const where = dataDir.startsWith('memory://') ? 'in memory' : `in ${dataDir}`;
     // PGlite runs one query at a time, so the server takes one connection (and the pool is 1).
@@ -43,7 +49,12 @@ export class EmbeddedPostgres {
       this.logger.warn(`Embedded PostgreSQL (PGlite) ${where}, on ${host}:${port} without authentication`);
       return { host, port: Number(port) };
     }
-    this.socketDir = await mkdtemp(join(tmpdir(), 'auth-backend-pg-')); // mode 0700
+    await removeStaleSocketDirs();
+    this.socketDir = await mkdtemp(join(tmpdir(), SOCKET_DIR_PREFIX)); // mode 0700
+    // Locked before it takes its name, so that no other server's scan ever finds it unlocked.
+    const pending = join(this.socketDir, `${LOCK_FILE}.new`);
+    this.socketDirLock = await lockFile(pending, 'wx'); // a new file: nobody else can hold it
+    await rename(pending, join(this.socketDir, LOCK_FILE));
     this.server = new PGLiteSocketServer({
       db: this.db,
       path: join(this.socketDir, `.s.PGSQL.${SOCKET_PORT}`),
@@ -57,55 +68,82 @@ export class EmbeddedPostgres {
   async stop(): Promise<void> {
     await this.server?.stop();
     await this.db?.close();
-    if (this.lockFile) await rm(this.lockFile, { force: true });
+    // The lock file stays: were it removed, two processes could come to lock two different files.
+    await this.dataDirLock?.close();
     if (this.socketDir) await rm(this.socketDir, { recursive: true, force: true });
+    await this.socketDirLock?.close();
     this.server = undefined;
     this.db = undefined;
-    this.lockFile = undefined;
+    this.dataDirLock = undefined;
     this.socketDir = undefined;
+    this.socketDirLock = undefined;
   }
 
   /**
    * PGlite does not stop a second process from opening the same directory, and two engines
-   * writing one data directory corrupt it. A pid file does; one whose process is dead is taken over.
+   * writing one data directory corrupt it. A lock on an open file does, and the system drops it
+   * when its process dies, however it dies: no stale lock to take over, no pid to trust.
    */
-  private async lock(dataDir: string): Promise<void> {
+  private async lockDataDir(dataDir: string): Promise<void> {
     await mkdir(dataDir, { recursive: true });
-    const lockFile = join(dataDir, 'auth-backend.pid');
-    // Written aside, then linked into place: the lock file never exists without its pid in it.
-    const mine = `${lockFile}.${process.pid}`;
-    await writeFile(mine, String(process.pid));
-    try {
-      for (;;) {
-        try {
-          await link(mine, lockFile);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          const holder = Number(await readFile(lockFile, 'utf8'));
-          if (holder === process.pid || !isAlive(holder)) {
-            await rm(lockFile, { force: true });
-            continue;
-          }
-          throw new Error(
-            `PGLITE_DATA_DIR ${dataDir} is in use by process ${holder}; the embedded database serves one ` +
-              'process. Use another directory, or DATABASE_URL for instances that share a database.',
-          );
-        }
-        // Two processes taking over one stale lock: the last link wins, the other sees it here.
-        if (Number(await readFile(lockFile, 'utf8')) === process.pid) break;
-      }
-    } finally {
-      await rm(mine, { force: true });
+    const file = join(dataDir, LOCK_FILE);
+    const lock = await lockFile(file, 'a+');
+    if (!lock) {
+      // For the message only: the pid in the file may be stale, or not written yet.
+      const pid = /^[1-9]\d*$/.exec((await readFile(file, 'utf8').catch(() => '')).trim())?.[0];
+      throw new Error(
+        `PGLITE_DATA_DIR ${dataDir} is in use by another process` +
+          `${pid ? ` (pid ${pid} according to its lock file)` : ''}; the embedded database serves one ` +
+          'process. Use another directory, or DATABASE_URL for instances that share a database.',
+      );
     }
-    this.lockFile = lockFile;
+    await lock.truncate(0);
+    await lock.write(String(process.pid));
+    this.dataDirLock = lock;
   }
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * `path` opened with `flags` and locked exclusively for as long as the handle stays open;
+ * undefined when another open file holds the lock.
+ */
+async function lockFile(path: string, flags: string): Promise<FileHandle | undefined> {
+  const handle = await open(path, flags);
+  let locked = false;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    locked = tryLock(handle.fd);
+  } finally {
+    if (!locked) await handle.close();
   }
+  return locked ? handle : undefined;
+}
+
+/**
+ * Socket folders of servers that died without stop() (kill -9, a crash) pile up in the temp
+ * directory. One whose lock we get has no live owner; one without a lock file (an older
+ * release's, or a server's killed right after mkdtemp) goes once it is too old to be starting.
+ */
+async function removeStaleSocketDirs(): Promise<void> {
+  const root = tmpdir();
+  for (const entry of await readdir(root, { withFileTypes: true }).catch(() => [])) {
+    if (!entry.isDirectory() || !entry.name.startsWith(SOCKET_DIR_PREFIX)) continue;
+    const dir = join(root, entry.name);
+    try {
+      if (await ownerIsGone(dir)) await rm(dir, { recursive: true, force: true });
+    } catch {
+      // Another user's folder (EACCES), or one removed meanwhile: not ours to judge.
+    }
+  }
+}
+
+async function ownerIsGone(dir: string): Promise<boolean> {
+  let lock: FileHandle | undefined;
+  try {
+    lock = await lockFile(join(dir, LOCK_FILE), 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return Date.now() - (await lstat(dir)).mtimeMs > LOCKLESS_GRACE_MS;
+  }
+  await lock?.close();
+  return lock !== undefined;
 }

@@ -62,6 +62,8 @@ export interface ServerProcess {
   /** Everything the process wrote to stdout and stderr so far. */
   output: () => string;
   stop: () => Promise<void>;
+  /** Sends the process `signal` (SIGKILL: a crash, nothing cleaned up) and waits until it exits. */
+  kill: (signal: NodeJS.Signals) => Promise<void>;
 }
 
 /** `node main.js` with a test environment, in a folder without `.env`, its output captured. */
@@ -123,6 +125,10 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+    },
+    kill: async (signal) => {
+      child.kill(signal);
+      await exited;
     },
   };
 }
