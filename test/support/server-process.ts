@@ -62,6 +62,8 @@ export interface ServerProcess {
   /** Everything the process wrote to stdout and stderr so far. */
   output: () => string;
   stop: () => Promise<void>;
+  /** The exit code once the process has exited (null while it runs, or when a signal ended it). */
+  exitCode: () => number | null;
   /** Sends the process `signal` (SIGKILL: a crash, nothing cleaned up) and waits until it exits. */
   kill: (signal: NodeJS.Signals) => Promise<void>;
 }
@@ -122,6 +124,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     url,
     http: () => request(url),
     output,
+    exitCode: () => child.exitCode,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
