@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawConnection, requestHead } from './support/raw-http.js';
 import { runUntilExit, type ServerProcess, startServerProcess } from './support/server-process.js';
 import { API, bearer, login, register, TEST_DATABASE_URL, onPostgres, uniqueEmail } from './support/test-app.js';
 
@@ -18,6 +19,23 @@ describe('the server process', () => {
     const res = await server.http().get('/health').expect(200);
     expect(res.body).toMatchObject({ success: true, message: 'Servicio disponible', data: { status: 'ok' } });
     expect(res.headers['x-request-id']).toBeTruthy();
+  });
+
+  it('logs a client hanging up mid-body as nothing worse than debug, without a stack', async () => {
+    const port = Number(new URL(server.url).port);
+    const before = server.output().length;
+    for (const route of ['login', 'register', 'logout']) {
+      const connection = await rawConnection(port);
+      connection.write(`${requestHead('POST', `${API}/${route}`, 200, { 'X-Request-Id': `hang-up-${route}` })}{"email":"a`);
+      await new Promise((r) => setTimeout(r, 100));
+      connection.destroy();
+    }
+    await server.http().get('/health').expect(200); // the server goes on
+    await new Promise((r) => setTimeout(r, 200));
+    const logged = server.output().slice(before);
+    expect(logged).not.toMatch(/"level":(40|50|60)/);
+    expect(logged).not.toContain('Unhandled error');
+    expect(logged).not.toMatch(/\bat \S+ \(|stack/);
   });
 
   it('logs JSON lines with the request id, and never a token or a password', async () => {
