@@ -1,11 +1,23 @@
 import { randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Response } from 'supertest';
-import { API, bearer, INVALID_TOKEN_BODY, MESSAGES, registerAndLogin, startApp, type TestApp } from './support/test-app.js';
+import { startSilentRedis, type SilentRedis } from './support/silent-redis.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import {
+  API,
+  bearer,
+  INVALID_TOKEN_BODY,
+  MESSAGES,
+  register,
+  registerAndLogin,
+  startApp,
+  type TestApp,
+} from './support/test-app.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 if (!REDIS_URL) {
-  console.log('redis-rate-limit.e2e-spec.ts skipped: needs TEST_REDIS_URL (e.g. redis://127.0.0.1:6379) to share counters through Redis');
+  console.log('redis-rate-limit.e2e-spec.ts: the cases on a real Redis are skipped: they need TEST_REDIS_URL (e.g. redis://127.0.0.1:6379)');
 }
 
 const TOO_MANY_BODY = JSON.stringify({ success: false, message: MESSAGES.tooMany });
@@ -28,6 +40,92 @@ function expectInvalidToken(res: Response) {
  * keyed by client address, and are never flushed. 198.18.0.0/15 is reserved for benchmarks.
  */
 const freshAddress = () => `198.${18 + randomInt(2)}.${randomInt(256)}.${1 + randomInt(254)}`;
+
+const LOGGED_OUT_BODY = JSON.stringify({ success: true, message: MESSAGES.loggedOut });
+
+/**
+ * How long a rate-limited request may take while Redis does not answer: the storage gives a
+ * command a few hundred milliseconds. Past it supertest aborts and the test fails.
+ */
+const STALLED_BOUND_MS = 3000;
+
+const logoutFrom = (t: TestApp, from: string, token?: string) => {
+  const req = t.http().post(`${API}/logout`).set('X-Forwarded-For', from).timeout(STALLED_BOUND_MS);
+  return token === undefined ? req : req.set(bearer(token));
+};
+const loginFrom = (t: TestApp, from: string, user: { email: string; password: string }) =>
+  t.http().post(`${API}/login`).set('X-Forwarded-For', from).send({ email: user.email, password: user.password }).timeout(STALLED_BOUND_MS);
+
+// No real Redis needed: these run on every run.
+describe.each([
+  ['never writes a byte (stalled from the start)', false],
+  ['completes the handshake, then answers nothing (stalled once connected)', true],
+])('rate limit on a Redis that accepts connections and %s', (_, handshake) => {
+  let redis: SilentRedis;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    redis = await startSilentRedis({ handshake });
+    t = await startApp({
+      REDIS_URL: redis.url,
+      THROTTLE_LOGOUT_LIMIT: '2',
+      THROTTLE_LOGIN_LIMIT: '2',
+      TRUST_PROXY: '1',
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await redis?.close();
+  });
+
+  it('answers login and logout within 3 s, and still limits them per instance', async () => {
+    const user = await register(t);
+    const from = freshAddress();
+
+    const first = await loginFrom(t, from, user);
+    expect(first.status).toBe(200);
+    expect(first.body.message).toBe(MESSAGES.loggedIn);
+    expect((await loginFrom(t, from, user)).status).toBe(200);
+    expectTooMany(await loginFrom(t, from, user));
+
+    const out = await logoutFrom(t, from, first.body.data.accessToken);
+    expect(out.status).toBe(200);
+    expect(out.text).toBe(LOGGED_OUT_BODY);
+    expectInvalidToken(await logoutFrom(t, from, first.body.data.accessToken));
+    expectTooMany(await logoutFrom(t, from));
+
+    // Another address has its own budget.
+    expectInvalidToken(await logoutFrom(t, freshAddress()));
+  });
+
+  it.runIf(!handshake)('gives up on a connection whose handshake never completes, and connects again', async () => {
+    // Otherwise the client would wait on its first connection forever, and never share counters
+    // again should Redis come back behind the same address.
+    const deadline = Date.now() + 10_000;
+    while (redis.connections < 2 && Date.now() < deadline) await sleep(100);
+    expect(redis.connections).toBeGreaterThanOrEqual(2);
+  });
+
+  it.runIf(handshake)('sends a silent Redis one request every few seconds, not one per request', async () => {
+    const evals = () => redis.unanswered.filter((name) => name === 'EVAL').length;
+    expect(evals()).toBeGreaterThanOrEqual(1); // the test above did reach it
+
+    const before = evals();
+    const started = Date.now();
+    for (let i = 0; i < 10; i++) expectInvalidToken(await logoutFrom(t, freshAddress()));
+    expect(evals() - before).toBeLessThanOrEqual(1);
+    expect(Date.now() - started).toBeLessThan(STALLED_BOUND_MS);
+
+    // And it does try again, a few seconds later.
+    const afterBurst = evals();
+    const deadline = Date.now() + 10_000;
+    while (evals() === afterBurst && Date.now() < deadline) {
+      await sleep(250);
+      expectInvalidToken(await logoutFrom(t, freshAddress()));
+    }
+    expect(evals()).toBe(afterBurst + 1);
+  });
+});
 
 (REDIS_URL ? describe : describe.skip)('rate limit shared through Redis (REDIS_URL, two instances)', () => {
   let a: TestApp;
@@ -106,5 +204,70 @@ const freshAddress = () => `198.${18 + randomInt(2)}.${randomInt(256)}.${1 + ran
     expect((await attempt(b)).status).toBe(401);
     expectTooMany(await attempt(a));
     expectTooMany(await attempt(b));
+  });
+});
+
+(REDIS_URL ? describe : describe.skip)('rate limit through a Redis that freezes once healthy (TEST_REDIS_URL behind a proxy, two instances)', () => {
+  let proxy: TcpProxy;
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    const target = new URL(REDIS_URL!);
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    const env = {
+      REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+      THROTTLE_LOGOUT_LIMIT: '3',
+      THROTTLE_LOGIN_LIMIT: '2',
+      TRUST_PROXY: '1',
+    };
+    // B last, as above: its tokens are the ones both apps accept.
+    a = await startApp(env);
+    b = await startApp(env);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await proxy?.close();
+  });
+
+  /** 3 logouts on A from a fresh address, then one on B: 429 only when they share a counter. */
+  const sharing = async () => {
+    const from = freshAddress();
+    for (let i = 0; i < 3; i++) expectInvalidToken(await logoutFrom(a, from));
+    const last = await logoutFrom(b, from);
+    if (last.status === 429) expectTooMany(last);
+    else expectInvalidToken(last);
+    return last.status === 429;
+  };
+
+  it('answers within 3 s while Redis is frozen, counting per instance, and shares counters again once it answers', async () => {
+    const user = await register(b);
+    expect(await sharing()).toBe(true);
+
+    proxy.stall(); // as `kill -STOP` on the Redis process: connections stay open, nothing answers
+    const from = freshAddress();
+    for (const t of [a, b]) {
+      for (let i = 0; i < 3; i++) expectInvalidToken(await logoutFrom(t, from));
+      expectTooMany(await logoutFrom(t, from));
+    }
+    const loggedIn = await loginFrom(b, freshAddress(), user);
+    expect(loggedIn.status).toBe(200);
+    const out = await logoutFrom(b, freshAddress(), loggedIn.body.data.accessToken);
+    expect(out.status).toBe(200);
+    expect(out.text).toBe(LOGGED_OUT_BODY);
+
+    await proxy.restore();
+    const deadline = Date.now() + 15_000;
+    while (!(await sharing())) {
+      expect(Date.now(), 'counters shared again within 15 s of Redis answering').toBeLessThan(deadline);
+      await sleep(250);
+    }
+
+    // The counter calls that timed out while frozen are not replayed into Redis on reconnect:
+    // `from` starts from zero there.
+    expectInvalidToken(await logoutFrom(a, from));
+    expectInvalidToken(await logoutFrom(b, from));
+    expectInvalidToken(await logoutFrom(a, from));
+    expectTooMany(await logoutFrom(b, from));
   });
 });

@@ -10,24 +10,48 @@ local hits = redis.call('INCR', KEYS[1])
 if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return { hits, redis.call('PTTL', KEYS[1]) }`;
 
+/** A counter is a sub-millisecond command on a healthy Redis: past this, Redis is not answering. */
+const COMMAND_TIMEOUT_MS = 300;
+/** After a failure, counters stay in memory this long before one request tries Redis again. */
+const RETRY_AFTER_MS = 3000;
+
 /**
- * Rate-limit counters shared by every instance through Redis. While Redis is unreachable each
- * instance counts on its own in memory: a logout must not fail because a counter store is down.
+ * Rate-limit counters shared by every instance through Redis. While Redis is unreachable or not
+ * answering, each instance counts on its own in memory: a logout must not fail, nor wait, because
+ * a counter store is down.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
   private readonly redis: Redis;
   private readonly fallback = new ThrottlerStorageService();
   private degraded = false;
+  /** While degraded: when the next request may try Redis again (epoch ms). */
+  private retryAt = 0;
 
   constructor(url: string) {
-    // Fail fast instead of queueing commands while disconnected; ioredis reconnects by itself.
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+    this.redis = new Redis(url, {
+      // Fail at once instead of queueing commands while not connected; ioredis reconnects by itself.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      // A peer that accepts TCP but never answers (a stopped process, a frozen host): commands,
+      // the connection handshake and ready check included, give up after this, and a connection
+      // whose handshake timed out is dropped and made again. connectTimeout only covers TCP.
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      connectTimeout: 1000,
+      // A timed-out command was already counted in memory: on reconnect it must not be sent again.
+      autoResendUnfulfilledCommands: false,
+    });
     this.redis.on('error', () => undefined); // reported once per outage, below
   }
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, name: string): Promise<ThrottlerStorageRecord> {
+    if (this.degraded) {
+      if (Date.now() < this.retryAt) return this.fallback.increment(key, ttl, limit, blockDuration, name);
+      // This request tries Redis; the ones arriving meanwhile stay in memory instead of waiting too.
+      this.retryAt = Date.now() + RETRY_AFTER_MS;
+    }
     try {
+      // A command that timed out stays rejected: ioredis matches a late reply to it and drops it.
       const [hits, pttl] = (await this.redis.eval(INCREMENT, 1, `throttle:${name}:${key}`, ttl)) as [number, number];
       if (this.degraded) this.logger.log('Redis is back: rate-limit counters are shared again');
       this.degraded = false;
@@ -36,9 +60,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
       return { totalHits: hits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
     } catch (err) {
       if (!this.degraded) {
-        this.logger.warn({ err }, 'Redis unreachable: counting rate limits per instance until it is back');
+        this.logger.warn({ err }, 'Redis unreachable or not answering: counting rate limits per instance until it is back');
       }
       this.degraded = true;
+      this.retryAt = Date.now() + RETRY_AFTER_MS;
       return this.fallback.increment(key, ttl, limit, blockDuration, name);
     }
   }
