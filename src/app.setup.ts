@@ -53,10 +53,12 @@ function requestIdOf(req: IncomingMessage): string {
  * Requests Node's HTTP parser rejects (oversized headers, malformed HTTP) never reach Fastify's
  * router or our filter; they still get an envelope, not Fastify's own wording.
  */
-function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+function answerClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
   if (!socket.writable) return void socket.destroy();
   const { status, body } = clientErrorAnswer(err.code);
   const text = JSON.stringify(body);
+  // An answer to HEAD has headers only; a body after them would be read as a broken response.
+  const head = err.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
   socket.end(
     [
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
@@ -70,7 +72,7 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
       `X-Request-Id: ${randomUUID()}`,
       'Connection: close',
       '',
-      text,
+      head ? '' : text,
     ].join('\r\n'),
   );
 }
@@ -131,6 +133,12 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   const invalid = (detail: string) => new AppException(ErrorCode.InvalidRequest, { errors: [detail] });
   fastify.removeAllContentTypeParsers();
+  // An empty body is no body whatever its declared type (`curl -d ''`, `fetch` with body ''):
+  // logout's body is optional. Anything else not sent as JSON is a 400.
+  fastify.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined);
+    done(invalid('El cuerpo debe enviarse como application/json'), undefined);
+  });
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (text === '') return done(null, undefined);

@@ -143,6 +143,19 @@ describe('a request whose body never arrives', () => {
     return { ms, responses: parseResponses(connection.received()) };
   };
 
+  it.each([
+    ['an invalid request line', 'HEAD zz HTTP/1.1\r\nHost: localhost\r\n\r\n', 400],
+    ['headers over 16 KiB', `HEAD ${API}/me HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+  ])('answers HEAD with %s by headers alone, as HTTP requires', async (_, text, status) => {
+    const connection = await rawConnection(port);
+    connection.write(text);
+    await connection.closed;
+    const received = connection.received();
+    expect(received).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    expect(received.endsWith('\r\n\r\n')).toBe(true);
+    expect(received).toMatch(/\r\nContent-Type: application\/json/);
+  });
+
   it('is answered 408 with the envelope and its connection closed after the 10 s request timeout', async () => {
     const { ms, responses } = await stall();
     expect(ms).toBeGreaterThanOrEqual(9_000);

@@ -162,6 +162,15 @@ describe('POST /api/v1/auth/logout', () => {
     await logout(b.token).send({}).expect(200);
   });
 
+  it.each(['text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'])(
+    'takes an empty body declared as %s as no body (fetch with body "", curl -d "")',
+    async (contentType) => {
+      const user = await registerAndLogin(t);
+      await logout(user.token).set('Content-Type', contentType).send('').expect(200);
+      await t.http().get(`${API}/me`).set(bearer(user.token)).expect(401);
+    },
+  );
+
   it('answers 400 with details to a body that is not JSON, not an object, or not application/json', async () => {
     const user = await registerAndLogin(t);
     const cases = [
