@@ -53,12 +53,12 @@ function requestIdOf(req: IncomingMessage): string {
  * Requests Node's HTTP parser rejects (oversized headers, malformed HTTP) never reach Fastify's
  * router or our filter; they still get an envelope, not Fastify's own wording.
  */
-function answerClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
+function answerClientError(err: Error & { code?: string; rawPacket?: unknown }, socket: Duplex): void {
   if (!socket.writable) return void socket.destroy();
   const { status, body } = clientErrorAnswer(err.code);
   const text = JSON.stringify(body);
   // An answer to HEAD has headers only; a body after them would be read as a broken response.
-  const head = err.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+  const head = Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
   socket.end(
     [
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
