@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -53,12 +54,25 @@ function requestIdOf(req: IncomingMessage): string {
  * Requests Node's HTTP parser rejects (oversized headers, malformed HTTP) never reach Fastify's
  * router or our filter; they still get an envelope, not Fastify's own wording.
  */
-function answerClientError(err: Error & { code?: string; rawPacket?: unknown }, socket: Duplex): void {
-  if (!socket.writable) return void socket.destroy();
+type HttpSocket = Duplex & {
+  /** The response to the request being read, from its headers until it is sent (Node's own handler reads it too). */
+  _httpMessage?: { headersSent: boolean; req?: IncomingMessage & { id?: string } } | null;
+  /** The last request whose headers were read. */
+  parser?: { incoming?: IncomingMessage | null } | null;
+};
+
+function answerClientError(err: Error & { code?: string; rawPacket?: unknown }, socket: HttpSocket): void {
+  const current = socket._httpMessage;
+  // Answered already, but the body it announced never came (a HEAD with a Content-Length): a
+  // second, unsolicited response would be read as garbage, so the connection just closes.
+  const answered = current ? current.headersSent : socket.parser?.incoming?.complete === false;
+  if (!socket.writable || answered) return void socket.destroy();
   const { status, body } = clientErrorAnswer(err.code);
   const text = JSON.stringify(body);
   // An answer to HEAD has headers only; a body after them would be read as a broken response.
-  const head = Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
+  const head =
+    current?.req?.method === 'HEAD' ||
+    (Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ');
   socket.end(
     [
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
@@ -69,7 +83,7 @@ function answerClientError(err: Error & { code?: string; rawPacket?: unknown }, 
       "Content-Security-Policy: default-src 'none'",
       'X-Frame-Options: SAMEORIGIN',
       'Referrer-Policy: no-referrer',
-      `X-Request-Id: ${randomUUID()}`,
+      `X-Request-Id: ${current?.req?.id ?? randomUUID()}`,
       'Connection: close',
       '',
       head ? '' : text,
@@ -129,7 +143,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
 
   const fastify = app.getHttpAdapter().getInstance();
 
-  // JSON objects only: Fastify would also parse text/plain. An empty body is no body (logout's is optional).
+  // JSON objects only: Fastify would also parse text/plain.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   const invalid = (detail: string) => new AppException(ErrorCode.InvalidRequest, { errors: [detail] });
   fastify.removeAllContentTypeParsers();
@@ -139,9 +153,12 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     if (body === '') return done(null, undefined);
     done(invalid('El cuerpo debe enviarse como application/json'), undefined);
   });
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string;
-    if (text === '') return done(null, undefined);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (bytes.length === 0) return done(null, undefined);
+    // Decoding would turn invalid bytes into U+FFFD, so `pass\xffword` and `pass\xfeword` would be one password.
+    if (!isUtf8(bytes)) return done(invalid('El cuerpo contiene texto que no es Unicode válido'), undefined);
+    const text = bytes.toString('utf8');
     if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return done(invalid('El cuerpo JSON está demasiado anidado'), undefined);
     parseJson(request, text, (err, value) => {
       if (err) return done(invalid('El cuerpo no es JSON válido'), undefined);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expectInvalidRequest } from './support/expectations.js';
 import { parseResponses, rawConnection, requestHead } from './support/raw-http.js';
 import { API, bearer, MESSAGES, register, registerAndLogin, startApp, type TestApp } from './support/test-app.js';
@@ -124,7 +124,7 @@ describe('hostile bodies', () => {
   });
 });
 
-describe('a request whose body never arrives', () => {
+describe('over a raw connection: bytes and timing no HTTP client library would send', () => {
   let t: TestApp;
   let port: number;
   beforeAll(async () => {
@@ -134,14 +134,33 @@ describe('a request whose body never arrives', () => {
   });
   afterAll(() => t.close());
 
-  /** Sends headers promising a body and only the start of it; what the server answers, and when. */
-  const stall = async () => {
+  /** Sends `text` (headers promising more than follows); what the server answers, and when it closes. */
+  const stall = async (text: string) => {
     const connection = await rawConnection(port);
-    connection.write(`${requestHead('POST', `${API}/login`, 100)}{"email":`);
+    connection.write(text);
     const ms = await Promise.race([connection.closed, sleep(20_000).then(() => Infinity)]);
     connection.destroy();
-    return { ms, responses: parseResponses(connection.received()) };
+    return { ms, received: connection.received(), responses: parseResponses(connection.received()) };
   };
+
+  it.each([
+    ['register', '{"email":"%s","password":"pass\xffword1"}'],
+    ['login', '{"email":"%s","password":"pass\xfeword1"}'],
+  ])('POST %s: bytes that are not UTF-8 are a 400, not decoded to U+FFFD', async (route, template) => {
+    // \xff and \xfe as one raw byte each: two passwords that decoding would make one.
+    const body = Buffer.from(template.replace('%s', `bytes-${randomUUID()}@example.com`), 'latin1');
+    const connection = await rawConnection(port);
+    connection.write(Buffer.concat([Buffer.from(requestHead('POST', `${API}/${route}`, body.length)), body]));
+    await vi.waitFor(() => expect(parseResponses(connection.received())).toHaveLength(1));
+    connection.destroy();
+    const [res] = parseResponses(connection.received());
+    expect(res!.status).toBe(400);
+    expect(JSON.parse(res!.body)).toStrictEqual({
+      success: false,
+      message: MESSAGES.invalidRequest,
+      errors: ['El cuerpo contiene texto que no es Unicode válido'],
+    });
+  });
 
   it.each([
     ['an invalid request line', 'HEAD zz HTTP/1.1\r\nHost: localhost\r\n\r\n', 400],
@@ -156,15 +175,27 @@ describe('a request whose body never arrives', () => {
     expect(received).toMatch(/\r\nContent-Type: application\/json/);
   });
 
-  it('is answered 408 with the envelope and its connection closed after the 10 s request timeout', async () => {
-    const { ms, responses } = await stall();
-    expect(ms).toBeGreaterThanOrEqual(9_000);
-    expect(ms).toBeLessThan(13_000);
-    expect(responses).toHaveLength(1);
-    const [res] = responses;
+  it('is answered 408 with the envelope and its own request id, once, and its connection closed after 10 s', async () => {
+    // Side by side, to wait the 10 s once: a login whose body stops, and a HEAD answered at once
+    // whose promised body never comes (no second, unsolicited answer may follow the first).
+    const [login, head] = await Promise.all([
+      stall(`${requestHead('POST', `${API}/login`, 100, { 'X-Request-Id': 'stalled-login' })}{"email":`),
+      stall(requestHead('HEAD', '/health', 5)),
+    ]);
+
+    expect(login.ms).toBeGreaterThanOrEqual(9_000);
+    expect(login.ms).toBeLessThan(13_000);
+    expect(login.responses).toHaveLength(1);
+    const [res] = login.responses;
     expect(res!.status).toBe(408);
-    expect(res!.headers).toMatchObject({ connection: 'close', 'x-content-type-options': 'nosniff' });
-    expect(res!.headers['x-request-id']).toBeTruthy();
+    expect(res!.headers).toMatchObject({
+      connection: 'close',
+      'x-content-type-options': 'nosniff',
+      'x-request-id': 'stalled-login',
+    });
     expect(res!.body).toBe(JSON.stringify({ success: false, message: 'La solicitud tardó demasiado' }));
-  }, 20_000);
+
+    expect(head.received.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(head.received).toMatch(/^HTTP\/1\.1 200 /);
+  }, 25_000);
 });

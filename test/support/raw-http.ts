@@ -2,7 +2,7 @@ import net from 'node:net';
 
 /** A raw TCP connection to the server, for what an HTTP client library would not do. */
 export interface RawConnection {
-  write(text: string): void;
+  write(data: string | Buffer): void;
   /** Everything received so far. */
   received(): string;
   /** Resolves with the milliseconds from connecting to the server closing the connection. */
