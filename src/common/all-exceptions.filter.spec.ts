@@ -308,6 +308,11 @@ describe('AllExceptionsFilter', () => {
       });
     });
 
+    it("keeps the message of the driver's own errors, which quote no values", () => {
+      const error = new QueryFailedError('SELECT 1 FROM sessions WHERE id = $1', ['secret-id'], new Error('Query read timeout'));
+      expect(loggableError(error)).toStrictEqual({ type: 'QueryFailedError', code: undefined, message: 'Query read timeout' });
+    });
+
     it('answers nothing and logs no error when the client hung up mid-request', () => {
       const loggerDebug = vi.spyOn(Logger.prototype, 'debug').mockImplementation(() => undefined);
       const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });

@@ -29,11 +29,13 @@ const DETAILS: Partial<Record<number, string>> = {
  */
 export function loggableError(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { type: typeof err };
-  const db = (err as { driverError?: unknown }).driverError ?? err;
-  const { code, constraint, table, routine } = db as Record<string, unknown>;
-  if (err.name === 'QueryFailedError' || (typeof code === 'string' && 'severity' in (db as object))) {
-    return { type: err.name, code, constraint, table, routine };
-  }
+  const cause = (err as { driverError?: unknown }).driverError;
+  const db = (cause ?? err) as Record<string, unknown>;
+  const { code, constraint, table, routine } = db;
+  // An error the server sent (it has a severity) may quote values; the driver's own ("Query read
+  // timeout", "Connection terminated") do not, and say what happened.
+  if ('severity' in db) return { type: err.name, code, constraint, table, routine };
+  if (cause instanceof Error) return { type: err.name, code, message: cause.message };
   return { type: err.name, code, message: err.message, stack: err.stack };
 }
 
