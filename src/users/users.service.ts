@@ -9,7 +9,8 @@ export const MAX_EMAIL_LENGTH = 254;
 /**
  * The one spelling of an email that is stored and looked up: Unicode NFC (so `josé` typed
  * composed or decomposed is one account), then lowercase (so comparison is case-insensitive).
- * The request DTOs apply it before validation; the services receive emails already normalized.
+ * The request DTOs apply it before validation (so the length checked is the length stored); this
+ * service applies it again, for any caller that did not come through a DTO (it is idempotent).
  */
 export const normalizeEmail = (email: string): string => email.normalize('NFC').toLowerCase();
 
@@ -21,18 +22,18 @@ export class UsersService {
     return this.users.findOneBy({ id });
   }
 
-  /** With the password hash, which is otherwise never selected. `email` is normalized already. */
+  /** With the password hash, which is otherwise never selected. */
   findForLogin(email: string): Promise<User | null> {
     return this.users
       .createQueryBuilder('user')
       .addSelect('user.passwordHash')
-      .where('user.email = :email', { email })
+      .where('user.email = :email', { email: normalizeEmail(email) })
       .getOne();
   }
 
-  /** Inserts inside the caller's transaction; a duplicate email surfaces as unique violation 23505. `email` is normalized already. */
+  /** Inserts inside the caller's transaction; a duplicate email surfaces as unique violation 23505. */
   async create(manager: EntityManager, email: string, passwordHash: string): Promise<User> {
-    const user = manager.create(User, { email, passwordHash });
+    const user = manager.create(User, { email: normalizeEmail(email), passwordHash });
     await manager.insert(User, user);
     return user;
   }
