@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { spawn } from 'node:child_process';
 import { type FileHandle, access, mkdir, mkdtemp, open, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -108,6 +109,8 @@ run('embedded database socket folders left in the temp directory', () => {
     const freed = await folder(); // a dead server's: its lock file is there, unlocked
     const oldLockless = await folder(); // an older release's, or a server's killed before its lock
     const newLockless = await folder(); // maybe a server that is starting right now
+    const oldListening = await folder(); // an older release's server, still running
+    const listener = createServer().listen(join(oldListening, '.s.PGSQL.5432'));
     let lock: FileHandle | undefined;
     try {
       lock = await open(join(held, 'auth-backend.lock'), 'a+');
@@ -115,6 +118,7 @@ run('embedded database socket folders left in the temp directory', () => {
       await writeFile(join(freed, 'auth-backend.lock'), '');
       const twoMinutesAgo = new Date(Date.now() - 120_000);
       await utimes(oldLockless, twoMinutesAgo, twoMinutesAgo);
+      await utimes(oldListening, twoMinutesAgo, twoMinutesAgo);
 
       const t = await startApp();
       await t.close();
@@ -123,9 +127,11 @@ run('embedded database socket folders left in the temp directory', () => {
       expect(await exists(freed)).toBe(false);
       expect(await exists(oldLockless)).toBe(false);
       expect(await exists(newLockless)).toBe(true);
+      expect(await exists(oldListening)).toBe(true);
     } finally {
+      listener.close();
       await lock?.close();
-      for (const dir of [held, freed, oldLockless, newLockless]) await rm(dir, { recursive: true, force: true });
+      for (const dir of [held, freed, oldLockless, newLockless, oldListening]) await rm(dir, { recursive: true, force: true });
     }
   });
 });

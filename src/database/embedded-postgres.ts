@@ -1,10 +1,10 @@
 import { type FileHandle, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { tryLock } from 'fs-native-extensions';
 
 /** Where `pg` finds the embedded server: a Unix socket directory, as libpq takes it in `host`. */
 export interface EmbeddedConnection {
@@ -108,6 +108,9 @@ export class EmbeddedPostgres {
  * undefined when another open file holds the lock.
  */
 async function lockFile(path: string, flags: string): Promise<FileHandle | undefined> {
+  // Loaded here, not at the top: a native addon with prebuilt binaries for common platforms only
+  // must not keep a server that uses DATABASE_URL from starting where it has none.
+  const { tryLock } = await import('fs-native-extensions');
   const handle = await open(path, flags);
   let locked = false;
   try {
@@ -142,8 +145,18 @@ async function ownerIsGone(dir: string): Promise<boolean> {
     lock = await lockFile(join(dir, LOCK_FILE), 'r+');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    return Date.now() - (await lstat(dir)).mtimeMs > LOCKLESS_GRACE_MS;
+    // An older release's server, still running, has no lock file but answers on its socket.
+    return Date.now() - (await lstat(dir)).mtimeMs > LOCKLESS_GRACE_MS && !(await answers(join(dir, `.s.PGSQL.${SOCKET_PORT}`)));
   }
   await lock?.close();
   return lock !== undefined;
+}
+
+/** Whether something listens on the Unix socket at `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(path);
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
 }
