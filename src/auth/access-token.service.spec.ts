@@ -45,6 +45,10 @@ function handMade(header: object, payload: object, secret = SECRET, alg: 'sha256
   return `${head}.${createHmac(alg, secret).update(head).digest('base64url')}`;
 }
 const now = () => Math.floor(Date.now() / 1000);
+const inTtl = () => new Date((now() + TTL) * 1000);
+const EMAIL = 'ana@example.com';
+const LIVE = { id: SESSION, userId: USER, email: EMAIL, expiresAt: new Date() };
+const PRINCIPAL = { userId: USER, sessionId: SESSION, email: EMAIL };
 const goodClaims = (extra: object = {}) => ({
   sub: USER,
   sid: SESSION,
@@ -66,14 +70,14 @@ async function expectCode(promise: Promise<unknown>, code: ErrorCode) {
 }
 
 describe('AccessTokenService', () => {
-  let isActive: ReturnType<typeof vi.fn>;
+  let findActive: ReturnType<typeof vi.fn>;
   let service: AccessTokenService;
   let jwt: JwtService;
 
   beforeEach(() => {
-    isActive = vi.fn().mockResolvedValue(true);
+    findActive = vi.fn().mockResolvedValue(LIVE);
     jwt = jwtServiceWith();
-    service = new AccessTokenService(jwt, { isActive } as unknown as SessionsService, fakeConfig);
+    service = new AccessTokenService(jwt, { findActive } as unknown as SessionsService, fakeConfig);
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -81,7 +85,7 @@ describe('AccessTokenService', () => {
 
   describe('sign', () => {
     it('issues an HS256 JWT with sub, sid, jti, iat, exp, iss, aud', async () => {
-      const token = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
       const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
       expect(header).toStrictEqual({ alg: 'HS256', typ: 'JWT' });
       expect(payload).toStrictEqual({
@@ -97,8 +101,8 @@ describe('AccessTokenService', () => {
     });
 
     it('gives every token its own jti', async () => {
-      const a = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
-      const b = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
+      const a = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
+      const b = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
       expect(jwt.decode(a).jti).not.toBe(jwt.decode(b).jti);
     });
 
@@ -109,10 +113,10 @@ describe('AccessTokenService', () => {
 
   describe('verify', () => {
     it('round-trips a signed token to its principal, checking the session', async () => {
-      const token = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
-      await expect(service.verify(token)).resolves.toStrictEqual({ userId: USER, sessionId: SESSION });
-      expect(isActive).toHaveBeenCalledTimes(1);
-      expect(isActive).toHaveBeenCalledWith(SESSION, USER);
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
+      await expect(service.verify(token)).resolves.toStrictEqual(PRINCIPAL);
+      expect(findActive).toHaveBeenCalledTimes(1);
+      expect(findActive).toHaveBeenCalledWith(SESSION);
     });
 
     it.each([
@@ -124,15 +128,15 @@ describe('AccessTokenService', () => {
       ['an empty string', ''],
     ])('refuses %s with InvalidToken', async (_, token) => {
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('refuses a token over 4096 characters', async () => {
-      const token = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
       const long = `${token}${'A'.repeat(4097 - token.length)}`;
       expect(long.length).toBe(4097);
       await expectCode(service.verify(long), ErrorCode.InvalidToken);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('refuses garbage', async () => {
@@ -146,11 +150,11 @@ describe('AccessTokenService', () => {
         sid: SESSION,
       });
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('refuses a tampered payload', async () => {
-      const token = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
       const [h, , s] = token.split('.');
       const forged = `${h}.${b64url(goodClaims({ sub: 'b0b0b0b0-b0b0-4b0b-8b0b-b0b0b0b0b0b0' }))}.${s}`;
       await expectCode(service.verify(forged), ErrorCode.InvalidToken);
@@ -159,18 +163,18 @@ describe('AccessTokenService', () => {
     it('refuses HS384 even with the right secret', async () => {
       const token = handMade({ alg: 'HS384', typ: 'JWT' }, goodClaims(), SECRET, 'sha384');
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('refuses alg "none"', async () => {
       const token = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(goodClaims())}.`;
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('accepts a hand-made HS256 token (so the refusals above are about alg only)', async () => {
       const token = handMade({ alg: 'HS256', typ: 'JWT' }, goodClaims());
-      await expect(service.verify(token)).resolves.toStrictEqual({ userId: USER, sessionId: SESSION });
+      await expect(service.verify(token)).resolves.toStrictEqual(PRINCIPAL);
     });
 
     it('refuses a wrong issuer', async () => {
@@ -179,7 +183,7 @@ describe('AccessTokenService', () => {
         { subject: USER, expiresIn: TTL },
       );
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('refuses a wrong audience', async () => {
@@ -188,7 +192,7 @@ describe('AccessTokenService', () => {
         { subject: USER, expiresIn: TTL },
       );
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('refuses a token without iss or aud', async () => {
@@ -201,19 +205,19 @@ describe('AccessTokenService', () => {
     it('refuses a token whose nbf is in the future', async () => {
       const token = handMade({ alg: 'HS256', typ: 'JWT' }, goodClaims({ nbf: now() + 60 }));
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('refuses a token without exp with 401', async () => {
       const { exp: _exp, ...claims } = goodClaims();
       await expectCode(service.verify(handMade({ alg: 'HS256', typ: 'JWT' }, claims)), ErrorCode.InvalidToken);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('answers TokenExpired for a genuine but expired token, without a lookup', async () => {
       const token = handMade({ alg: 'HS256', typ: 'JWT' }, goodClaims({ iat: now() - 1000, exp: now() - 10 }));
       await expectCode(service.verify(token), ErrorCode.TokenExpired);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('an expired token with a bad signature is 401, not 403', async () => {
@@ -242,10 +246,10 @@ describe('AccessTokenService', () => {
     });
 
     it('a revoked session gives InvalidToken', async () => {
-      isActive.mockResolvedValue(false);
-      const token = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
+      findActive.mockResolvedValue(null);
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(isActive).toHaveBeenCalledWith(SESSION, USER);
+      expect(findActive).toHaveBeenCalledWith(SESSION);
     });
   });
 
@@ -253,8 +257,8 @@ describe('AccessTokenService', () => {
     const payload = (extra: object = {}) => ({ sub: USER, sid: SESSION, exp: now() + 60, ...extra });
 
     it('returns the principal of a live session', async () => {
-      await expect(service.authenticate(payload())).resolves.toStrictEqual({ userId: USER, sessionId: SESSION });
-      expect(isActive).toHaveBeenCalledWith(SESSION, USER);
+      await expect(service.authenticate(payload())).resolves.toStrictEqual(PRINCIPAL);
+      expect(findActive).toHaveBeenCalledWith(SESSION);
     });
 
     it.each([
@@ -266,22 +270,19 @@ describe('AccessTokenService', () => {
       ['an object', { value: now() + 60 }],
     ])('exp %s → InvalidToken without a lookup', async (_, exp) => {
       await expectCode(service.authenticate(payload({ exp })), ErrorCode.InvalidToken);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('past exp → TokenExpired and the session is not looked up', async () => {
       await expectCode(service.authenticate(payload({ exp: now() - 1 })), ErrorCode.TokenExpired);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('exp is exclusive: expired at exactly exp, valid one second before', async () => {
       vi.useFakeTimers({ toFake: ['Date'] });
       vi.setSystemTime(1_700_000_000_000);
       await expectCode(service.authenticate(payload({ exp: 1_700_000_000 })), ErrorCode.TokenExpired);
-      await expect(service.authenticate(payload({ exp: 1_700_000_001 }))).resolves.toStrictEqual({
-        userId: USER,
-        sessionId: SESSION,
-      });
+      await expect(service.authenticate(payload({ exp: 1_700_000_001 }))).resolves.toStrictEqual(PRINCIPAL);
     });
 
     it.each([
@@ -293,7 +294,7 @@ describe('AccessTokenService', () => {
       ['sid a uuid with extra text', { sid: `${SESSION}x` }],
     ])('%s → InvalidToken without a lookup', async (_, extra) => {
       await expectCode(service.authenticate(payload(extra)), ErrorCode.InvalidToken);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
     });
 
     it('bad claims win over expiry (401 before 403)', async () => {
@@ -306,18 +307,29 @@ describe('AccessTokenService', () => {
       ['string', 'payload'],
     ])('a %s payload → InvalidToken', async (_, p) => {
       await expectCode(service.authenticate(p), ErrorCode.InvalidToken);
-      expect(isActive).not.toHaveBeenCalled();
+      expect(findActive).not.toHaveBeenCalled();
+    });
+
+    it("another user's session → InvalidToken", async () => {
+      findActive.mockResolvedValue({ ...LIVE, userId: '0c5d1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d' });
+      await expectCode(service.authenticate(payload()), ErrorCode.InvalidToken);
+    });
+
+    it('accepts ids in capitals: the database spells them in lowercase', async () => {
+      await expect(service.authenticate(payload({ sub: USER.toUpperCase(), sid: SESSION.toUpperCase() }))).resolves.toStrictEqual(
+        PRINCIPAL,
+      );
     });
 
     it('an inactive session → InvalidToken', async () => {
-      isActive.mockResolvedValue(false);
+      findActive.mockResolvedValue(null);
       await expectCode(service.authenticate(payload()), ErrorCode.InvalidToken);
-      expect(isActive).toHaveBeenCalledTimes(1);
+      expect(findActive).toHaveBeenCalledTimes(1);
     });
 
     it('a failing lookup (database down) propagates the same error, not an AppException', async () => {
       const down = new Error('connect ECONNREFUSED 127.0.0.1:5432');
-      isActive.mockRejectedValue(down);
+      findActive.mockRejectedValue(down);
       const error = await service.authenticate(payload()).catch((e: unknown) => e);
       expect(error).toBe(down);
       expect(error).not.toBeInstanceOf(AppException);
@@ -325,8 +337,8 @@ describe('AccessTokenService', () => {
 
     it('a failing lookup during verify propagates too', async () => {
       const down = new Error('Connection terminated unexpectedly');
-      isActive.mockRejectedValue(down);
-      const token = await service.sign({ userId: USER, sessionId: SESSION }, service.expiryFromNow());
+      findActive.mockRejectedValue(down);
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
       await expect(service.verify(token)).rejects.toBe(down);
     });
   });

@@ -54,7 +54,7 @@ export class AuthController {
   @ApiOperation({ summary: 'Who the bearer token speaks for' })
   @ApiSuccess(200, AUTH_MESSAGES.me, { id: UUID_EXAMPLE, email: 'ana@example.com', sessionId: UUID_EXAMPLE })
   @ApiErrors(ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.Internal)
-  async me(@CurrentPrincipal() principal: Principal) {
-    return ok(AUTH_MESSAGES.me, await this.auth.me(principal));
+  me(@CurrentPrincipal() principal: Principal) {
+    return ok(AUTH_MESSAGES.me, this.auth.me(principal));
   }
 }

@@ -6,7 +6,7 @@ import { AuditModule } from '../audit/audit.module.js';
 import type { Env } from '../config/env.validation.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
-import { AccessTokenService } from './access-token.service.js';
+import { AccessTokenService, signingKeyOf } from './access-token.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwtStrategy } from './jwt.strategy.js';
@@ -21,7 +21,7 @@ import { LogoutController } from './logout.controller.js';
     JwtModule.registerAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<Env, true>) => ({
-        secret: config.get('JWT_SECRET', { infer: true }),
+        secret: signingKeyOf(config),
         signOptions: {
           algorithm: 'HS256',
           issuer: config.get('JWT_ISSUER', { infer: true }),

@@ -65,22 +65,15 @@ export class AuthService implements OnModuleInit {
       throw new AppException(ErrorCode.InvalidCredentials);
     }
 
-    // One instant for both, so the session cannot end before its token's `exp` (which answers 403).
-    const expiresAt = this.tokens.expiryFromNow();
-    const session = await this.dataSource.transaction(async (manager) => {
-      const created = await this.sessions.create(manager, user.id, expiresAt, ctx);
-      await this.audit.record(manager, { event: 'login', userId: user.id, sessionId: created.id }, ctx);
-      return created;
-    });
-    const accessToken = await this.tokens.sign({ userId: user.id, sessionId: session.id }, expiresAt);
+    // The token expires with its session, so a live token never outlives it.
+    const session = await this.sessions.open(user.id, ctx);
+    const accessToken = await this.tokens.sign({ userId: user.id, sessionId: session.id }, session.expiresAt);
     return { accessToken, tokenType: 'Bearer', expiresIn: this.tokens.expiresIn, sessionId: session.id };
   }
 
-  async me(principal: Principal): Promise<{ id: string; email: string; sessionId: string }> {
-    const user = await this.users.findById(principal.userId);
-    // The guard saw a live session a moment ago; the user can only be gone if deleted since.
-    if (!user) throw new AppException(ErrorCode.InvalidToken);
-    return { id: user.id, email: user.email, sessionId: principal.sessionId };
+  /** Answered from the guard's session lookup, which brought the user's email along. */
+  me({ userId, email, sessionId }: Principal): { id: string; email: string; sessionId: string } {
+    return { id: userId, email, sessionId };
   }
 
   /**
@@ -94,7 +87,7 @@ export class AuthService implements OnModuleInit {
       target = await this.tokens.verify(bodyToken);
       if (target.userId !== bearer.userId) throw new AppException(ErrorCode.InvalidToken);
     }
-    if (!(await this.sessions.revoke(target.sessionId, target.userId, ctx))) {
+    if ((await this.sessions.revoke(target.sessionId, target.userId, ctx)) === 0) {
       throw new AppException(ErrorCode.InvalidToken);
     }
   }

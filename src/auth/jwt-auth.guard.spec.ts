@@ -41,6 +41,7 @@ const passportCanActivate = () =>
 const principal: Principal = {
   userId: '3f1c2a6e-8b7d-4c1e-9a2b-5d6e7f809a1b',
   sessionId: 'a9b8c7d6-e5f4-4a3b-8c2d-1e0f9a8b7c6d',
+  email: 'ana@example.com',
 };
 
 describe('JwtAuthGuard', () => {

@@ -1,25 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-jwt';
-import type { Env } from '../config/env.validation.js';
-import { AccessTokenService, jwtVerifyOptions } from './access-token.service.js';
+import { AccessTokenService } from './access-token.service.js';
 import { bearerToken } from './bearer-token.js';
 import type { Principal } from './principal.js';
 
+/** The Authorization header's token, verified with the key and options of AccessTokenService. */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
-  constructor(
-    config: ConfigService<Env, true>,
-    private readonly tokens: AccessTokenService,
-  ) {
-    const { ignoreExpiration, algorithms, issuer, audience, clockTolerance } = jwtVerifyOptions(config);
+  constructor(private readonly tokens: AccessTokenService) {
+    const { algorithms, issuer, audience, ignoreExpiration, clockTolerance } = tokens.verifyOptions;
     super({
       jwtFromRequest: bearerToken,
-      secretOrKey: config.get('JWT_SECRET', { infer: true })!,
+      // jsonwebtoken takes a KeyObject, which passport-jwt's types do not list.
+      secretOrKey: tokens.key as unknown as Buffer,
       algorithms,
-      issuer,
-      audience,
+      issuer: issuer as string,
+      audience: audience as string,
       ignoreExpiration,
       jsonWebTokenOptions: { clockTolerance },
     });

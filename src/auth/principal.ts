@@ -1,9 +1,13 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 
-/** Who a verified access token speaks for: set on `request.user` by the JWT strategy. */
+/**
+ * Who a verified access token speaks for, from the one session lookup the guard made: set on
+ * `request.user` by the JWT strategy, and enough to answer /me without another query.
+ */
 export interface Principal {
   userId: string;
   sessionId: string;
+  email: string;
 }
 
 export const CurrentPrincipal = createParamDecorator(

@@ -1,57 +1,59 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
-import { AuditService } from '../audit/audit.service.js';
+import { ConfigService } from '@nestjs/config';
+import DataLoader from 'dataloader';
+import type { Env } from '../config/env.validation.js';
 import type { RequestContext } from '../common/request-context.js';
-import { Session } from './session.entity.js';
+import { type ActiveSession, SessionsRepository } from './sessions.repository.js';
 
-/** The one place where sessions are created, looked up and revoked. */
+export type { ActiveSession } from './sessions.repository.js';
+
+/** Lookups issued in one turn of the event loop share a query; more than this many, several. */
+const MAX_LOOKUPS_PER_QUERY = 500;
+
+/**
+ * The whole life of a session: opened at login, looked up on every authenticated request, ended
+ * by logout. Knows nothing of HTTP or tokens: a session is a row, its id is all a caller holds.
+ */
 @Injectable()
 export class SessionsService {
-  constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly audit: AuditService,
-  ) {}
+  private readonly lifetimeSeconds: number;
+  /**
+   * Concurrent lookups coalesced into one `id = ANY($1)` query. No cache, ever: every lookup is
+   * made after its request arrived, so a logout is seen by the next request on every instance.
+   */
+  private readonly lookups: DataLoader<string, ActiveSession | null>;
 
-  /** Inside the caller's transaction (login writes its audit row in the same one). */
-  async create(manager: EntityManager, userId: string, expiresAt: Date, ctx: RequestContext): Promise<Session> {
-    const session = manager.create(Session, {
-      userId,
-      expiresAt,
-      revokedAt: null,
-      ip: ctx.ip,
-      userAgent: ctx.userAgent,
-    });
-    await manager.insert(Session, session);
-    return session;
+  constructor(
+    private readonly repository: SessionsRepository,
+    config: ConfigService<Env, true>,
+  ) {
+    // Until refresh tokens exist, a session lasts as long as its access token.
+    this.lifetimeSeconds = config.get('JWT_ACCESS_TTL', { infer: true });
+    this.lookups = new DataLoader(
+      async (ids) => {
+        const found = new Map((await this.repository.findActive([...new Set(ids)])).map((s) => [s.id, s]));
+        return ids.map((id) => found.get(id) ?? null);
+      },
+      { cache: false, maxBatchSize: MAX_LOOKUPS_PER_QUERY },
+    );
   }
 
-  /** True when the session exists, belongs to the user, is not revoked and has not expired. */
-  async isActive(sessionId: string, userId: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      `SELECT 1 FROM sessions
-        WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()`,
-      [sessionId, userId],
-    );
-    return rows.length === 1;
+  /** Opens a session for the user (and audits the login): its id and when it ends, in whole seconds. */
+  async open(userId: string, who: RequestContext): Promise<{ id: string; expiresAt: Date }> {
+    const expiresAt = new Date((Math.floor(Date.now() / 1000) + this.lifetimeSeconds) * 1000);
+    return { id: await this.repository.open(userId, expiresAt, who), expiresAt };
+  }
+
+  /** The session if it exists and is neither revoked nor expired; null otherwise. */
+  findActive(id: string): Promise<ActiveSession | null> {
+    return this.lookups.load(id.toLowerCase());
   }
 
   /**
-   * Revokes an active session and records the logout, in one transaction. Only one caller can
-   * flip `revoked_at` from null, so among simultaneous logouts of one session exactly one gets
-   * true (and one audit row); the others get false.
+   * Ends the user's session if it is still live, with one audit row: how many it ended (0 when
+   * it was over already, or lost a race to another logout).
    */
-  async revoke(sessionId: string, userId: string, ctx: RequestContext): Promise<boolean> {
-    return this.dataSource.transaction(async (manager) => {
-      const result = await manager
-        .createQueryBuilder()
-        .update(Session)
-        .set({ revokedAt: () => 'now()' })
-        .where('id = :sessionId AND user_id = :userId AND revoked_at IS NULL', { sessionId, userId })
-        .execute();
-      if (result.affected !== 1) return false;
-      await this.audit.record(manager, { event: 'logout', userId, sessionId, details: { scope: 'current' } }, ctx);
-      return true;
-    });
+  revoke(sessionId: string, userId: string, who: RequestContext): Promise<number> {
+    return this.repository.revoke(sessionId, userId, who, { scope: 'current' });
   }
 }

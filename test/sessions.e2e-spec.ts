@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { RequestContext } from '../src/common/request-context.js';
+import { SessionsRepository } from '../src/sessions/sessions.repository.js';
+import { SessionsService } from '../src/sessions/sessions.service.js';
+import { register, startApp, type TestApp } from './support/test-app.js';
+
+// The session lifecycle against the real database of the run (embedded, or PostgreSQL), read
+// back from its rows.
+
+const who = (requestId = randomUUID()): RequestContext => ({ ip: '203.0.113.9', userAgent: 'sessions-spec', requestId });
+
+describe('SessionsService', () => {
+  let t: TestApp;
+  let sessions: SessionsService;
+  let userId: string;
+  let email: string;
+
+  beforeAll(async () => {
+    t = await startApp();
+    sessions = t.app.get(SessionsService);
+    ({ userId, email } = await register(t));
+  });
+  afterAll(() => t.close());
+
+  const row = async (id: string) => (await t.dataSource.query('SELECT * FROM sessions WHERE id = $1', [id]))[0];
+  const auditsOf = (sessionId: string) =>
+    t.dataSource.query('SELECT * FROM audit_events WHERE session_id = $1 ORDER BY created_at', [sessionId]);
+
+  it('open: one session row and its login audit row, ending in whole seconds, a JWT lifetime from now', async () => {
+    const ctx = who();
+    const before = Date.now();
+    const { id, expiresAt } = await sessions.open(userId, ctx);
+
+    expect(expiresAt.getTime() % 1000).toBe(0);
+    expect(expiresAt.getTime()).toBeGreaterThan(before + 899_000);
+    expect(expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 900_000);
+    const session = await row(id);
+    expect(session).toMatchObject({ user_id: userId, revoked_at: null, ip: ctx.ip, user_agent: ctx.userAgent });
+    expect(session.expires_at.getTime()).toBe(expiresAt.getTime());
+    const audits = await auditsOf(id);
+    expect(audits).toHaveLength(1);
+    expect(audits[0]).toMatchObject({ event: 'login', user_id: userId, request_id: ctx.requestId, ip: ctx.ip });
+  });
+
+  it('findActive: the live session with its user, null once revoked, expired or unknown', async () => {
+    const { id, expiresAt } = await sessions.open(userId, who());
+    await expect(sessions.findActive(id)).resolves.toStrictEqual({ id, userId, email, expiresAt });
+    await expect(sessions.findActive(id.toUpperCase())).resolves.toMatchObject({ id });
+
+    await expect(sessions.findActive(randomUUID())).resolves.toBeNull();
+
+    const expired = await sessions.open(userId, who());
+    await t.dataSource.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.id]);
+    await expect(sessions.findActive(expired.id)).resolves.toBeNull();
+
+    await sessions.revoke(id, userId, who());
+    await expect(sessions.findActive(id)).resolves.toBeNull();
+  });
+
+  it('findActive: lookups made in one turn of the event loop go to the database as one query', async () => {
+    const opened = await Promise.all(Array.from({ length: 5 }, () => sessions.open(userId, who())));
+    const revoked = opened[4]!;
+    await sessions.revoke(revoked.id, userId, who());
+    const queries = vi.spyOn(t.app.get(SessionsRepository), 'findActive');
+    try {
+      const ids = [...opened.map((s) => s.id), opened[0]!.id, randomUUID()];
+      const found = await Promise.all(ids.map((id) => sessions.findActive(id)));
+
+      expect(queries).toHaveBeenCalledTimes(1);
+      expect(found.map((s) => s?.id ?? null)).toStrictEqual([...opened.slice(0, 4).map((s) => s.id), null, opened[0]!.id, null]);
+
+      // And never a cache: the next turn asks again, and sees a revocation made in between.
+      await sessions.revoke(opened[0]!.id, userId, who());
+      await expect(sessions.findActive(opened[0]!.id)).resolves.toBeNull();
+      expect(queries).toHaveBeenCalledTimes(2);
+    } finally {
+      queries.mockRestore();
+    }
+  });
+
+  it('revoke: ends a live session of that user once, keeping the row, with one logout audit row', async () => {
+    const { id } = await sessions.open(userId, who());
+    const ctx = who();
+
+    await expect(sessions.revoke(id, randomUUID(), ctx)).resolves.toBe(0); // not that user's
+    expect((await row(id)).revoked_at).toBeNull();
+
+    await expect(sessions.revoke(id, userId, ctx)).resolves.toBe(1);
+    await expect(sessions.revoke(id, userId, ctx)).resolves.toBe(0);
+    expect((await row(id)).revoked_at).toBeInstanceOf(Date);
+    const logouts = (await auditsOf(id)).filter((a: { event: string }) => a.event === 'logout');
+    expect(logouts).toHaveLength(1);
+    expect(logouts[0]).toMatchObject({ user_id: userId, request_id: ctx.requestId, details: { scope: 'current' } });
+  });
+
+  it('revoke: among 20 simultaneous revocations of one session, exactly one ends it and is audited', async () => {
+    const { id } = await sessions.open(userId, who());
+    const results = await Promise.all(Array.from({ length: 20 }, () => sessions.revoke(id, userId, who())));
+    expect(results.filter((n) => n === 1)).toHaveLength(1);
+    expect(results.filter((n) => n === 0)).toHaveLength(19);
+    expect((await auditsOf(id)).filter((a: { event: string }) => a.event === 'logout')).toHaveLength(1);
+  });
+});
