@@ -1,71 +1,219 @@
-// npm run bench: requests per second of the authenticated hot path (GET /api/v1/auth/me: JWT
-// verification + session lookup) against baselines measured in the same run, interleaved, so
-// that a noisy machine shifts all of them alike. Reports medians and ratios, not absolutes.
-import { spawn } from 'node:child_process';
+// npm run bench: what strict revocation costs. On PostgreSQL (BENCH_DATABASE_URL, default the
+// machine's, in a fresh database) and on the embedded database, in one run, in interleaved rounds
+// (a noisy machine shifts every target alike), it measures:
+//   GET /me on the real app (JWT + session lookup), and on a stateless baseline (the same app,
+//   built through Nest's testing module, its session lookup a no-op: see bench/server.mjs);
+//   POST /logout (a distinct live session per request); POST /login; and a 404 (the framework floor);
+// then once more on PostgreSQL with 1,000,000 rows in `sessions`. It prints medians of req/s, p50
+// and p99, and the ratios. Ratios within one run are the figures to compare, not absolutes.
+import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import jsonwebtoken from 'jsonwebtoken';
+import pg from 'pg';
 
-const PORT = Number(process.env.BENCH_PORT ?? 3999);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
-const base = `http://127.0.0.1:${PORT}`;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const BASE_ROWS = 20_000;
+const BIG_ROWS = Number(process.env.BENCH_BIG_ROWS ?? 1_000_000);
+const DATABASES = (process.env.BENCH_DATABASES ?? 'postgres,embedded').split(',');
+const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+const ISSUER = 'auth-backend';
+const AUDIENCE = 'auth-backend-clients';
+const API = '/api/v1/auth';
 
-const server = spawn(process.execPath, ['dist/src/main.js'], {
-  env: {
-    ...process.env,
-    PORT: String(PORT),
-    LOG_LEVEL: 'warn',
-    PGLITE_DATA_DIR: process.env.DATABASE_URL ? './.data/unused' : 'memory://',
-    JWT_SECRET: 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
-  },
-  stdio: ['ignore', 'inherit', 'inherit'],
+const serverEnv = (database) => ({
+  ...process.env,
+  NODE_ENV: 'test',
+  LOG_LEVEL,
+  JWT_SECRET: SECRET,
+  JWT_ISSUER: ISSUER,
+  JWT_AUDIENCE: AUDIENCE,
+  THROTTLE_LOGOUT_LIMIT: '1000000',
+  THROTTLE_LOGOUT_TTL: '1',
+  THROTTLE_LOGIN_LIMIT: '1000000',
+  THROTTLE_LOGIN_TTL: '1',
+  REDIS_URL: '',
+  ...(database.url ? { DATABASE_URL: database.url } : { DATABASE_URL: '', PGLITE_DATA_DIR: 'memory://' }),
 });
-const stop = () => server.kill('SIGTERM');
-process.on('exit', stop);
 
-async function waitUp() {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) return;
-    } catch {}
-    await sleep(200);
-  }
-  throw new Error('server did not start');
+/** A bench server (bench/server.mjs) as a child process, with SQL through its own DataSource. */
+async function startServer(mode, port, env) {
+  const child = fork(new URL('./server.mjs', import.meta.url), [mode, String(port)], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const pending = new Map();
+  let ready;
+  const started = new Promise((resolve, reject) => {
+    ready = resolve;
+    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
+  });
+  child.on('message', (msg) => {
+    if (msg.ready) return ready();
+    const { resolve, reject } = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (msg.error) reject(new Error(msg.error));
+    else resolve(msg.rows);
+  });
+  // A failed run must not leave servers behind on the bench ports.
+  process.once('exit', () => child.kill('SIGKILL'));
+  await started;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    sql: (sql, params = []) =>
+      new Promise((resolve, reject) => {
+        const id = randomUUID();
+        pending.set(id, { resolve, reject });
+        child.send({ id, sql, params });
+      }),
+    stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))),
+  };
 }
 
-const post = (path, body, headers = {}) =>
-  fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+const tokenFor = (userId, sessionId) =>
+  jsonwebtoken.sign({ sid: sessionId }, SECRET, {
+    algorithm: 'HS256',
+    subject: userId,
+    jwtid: randomUUID(),
+    expiresIn: 3600,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+  });
 
-await waitUp();
-const credentials = { email: `bench-${Date.now()}@example.com`, password: 'bench-password' };
-await post('/api/v1/auth/register', credentials);
-const { data } = await (await post('/api/v1/auth/login', credentials)).json();
-const auth = { authorization: `Bearer ${data.accessToken}` };
+/** `count` live sessions of the user, straight into the table; their tokens. */
+async function seedSessions(server, userId, count) {
+  const rows = await server.sql(
+    `INSERT INTO sessions (user_id, expires_at) SELECT $1, now() + interval '1 hour' FROM generate_series(1, $2) RETURNING id`,
+    [userId, count],
+  );
+  return rows.map(({ id }) => tokenFor(userId, id));
+}
 
-const targets = {
-  'GET /api/v1/auth/me (guard + session lookup)': { url: `${base}/api/v1/auth/me`, headers: auth, expect: 200 },
-  'GET /health (one database ping)': { url: `${base}/health`, expect: 200 },
-  'GET /nope (404: framework, filter, no database)': { url: `${base}/nope`, expect: 404 },
-};
-
-const results = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
-for (let round = 1; round <= ROUNDS; round++) {
-  for (const [name, t] of Object.entries(targets)) {
-    const r = await autocannon({ url: t.url, headers: t.headers, connections: CONNECTIONS, duration: DURATION });
-    // A fast wrong answer is no result: every response must be the expected status.
-    const unexpected = t.expect === 200 ? r.non2xx : r['2xx'];
-    if (r.errors > 0 || unexpected > 0) throw new Error(`${name}: ${r.errors} errors, ${unexpected} unexpected statuses`);
-    results[name].push(r.requests.average);
-    console.log(`round ${round}  ${name}: ${Math.round(r.requests.average)} req/s, p99 ${r.latency.p99} ms`);
+/** Rows that are not live (revoked long ago), in batches, until `sessions` holds `total`. */
+async function fillSessions(server, userId, total) {
+  const [{ n }] = await server.sql('SELECT count(*)::int AS n FROM sessions');
+  for (let missing = total - n; missing > 0; missing -= 100_000) {
+    await server.sql(
+      `INSERT INTO sessions (user_id, expires_at, revoked_at, created_at)
+       SELECT $1, now() + interval '1 hour', now(), now() FROM generate_series(1, $2)`,
+      [userId, Math.min(missing, 100_000)],
+    );
   }
+  await server.sql('ANALYZE sessions');
+}
+
+async function run(name, options) {
+  const r = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options });
+  return r;
+}
+
+/** One database: both servers up, a user, BASE_ROWS sessions, rounds; then (PostgreSQL) BIG_ROWS. */
+async function benchDatabase(database) {
+  const env = serverEnv(database);
+  const real = await startServer('real', 3991, env);
+  const post = (path, body, headers = {}) =>
+    fetch(`${real.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const credentials = { email: `bench-${randomUUID()}@example.com`, password: 'bench-password' };
+  const { data: user } = await (await post(`${API}/register`, credentials)).json();
+  const { data: session } = await (await post(`${API}/login`, credentials)).json();
+  const stateless = await startServer('stateless', 3992, { ...env, BENCH_USER_ID: user.id, BENCH_EMAIL: credentials.email });
+  await fillSessions(real, user.id, BASE_ROWS);
+
+  const meHeaders = { authorization: `Bearer ${session.accessToken}` };
+  const statelessHeaders = { authorization: `Bearer ${tokenFor(user.id, randomUUID())}` };
+  const targets = {
+    'GET /me': () => ({ url: `${real.url}${API}/me`, headers: meHeaders, expect: 200 }),
+    'GET /me, stateless baseline': () => ({ url: `${stateless.url}${API}/me`, headers: statelessHeaders, expect: 200 }),
+    '404 floor': () => ({ url: `${real.url}/nope`, expect: 404 }),
+    'POST /logout': async () => {
+      const tokens = await seedSessions(real, user.id, 30_000);
+      let next = 0;
+      return {
+        url: `${real.url}${API}/logout`,
+        method: 'POST',
+        expect: 200,
+        requests: [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[next++]}` } }) }],
+      };
+    },
+    'POST /login': () => ({
+      url: `${real.url}${API}/login`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(credentials),
+      expect: 200,
+    }),
+  };
+
+  const measure = async (label, only) => {
+    const results = {};
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [target, make] of Object.entries(targets)) {
+        if (only && !only.includes(target)) continue;
+        const { expect, ...options } = await make();
+        const r = await run(target, options);
+        const wrong = expect === 200 ? r.non2xx : r.requests.total - r.non2xx;
+        if (r.errors > 0 || wrong > 0) throw new Error(`${label} ${target}: ${r.errors} errors, ${wrong} unexpected statuses`);
+        (results[target] ??= []).push({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
+        console.log(`  ${label} round ${round}  ${target}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`);
+      }
+    }
+    return report(`${database.name}, ${label}`, results);
+  };
+
+  const summaries = [await measure(`${BASE_ROWS.toLocaleString('en')} rows`)];
+  if (database.url && BIG_ROWS > BASE_ROWS) {
+    console.log(`  filling sessions to ${BIG_ROWS.toLocaleString('en')} rows…`);
+    await fillSessions(real, user.id, BIG_ROWS);
+    summaries.push(await measure(`${BIG_ROWS.toLocaleString('en')} rows`, ['GET /me', 'GET /me, stateless baseline', '404 floor', 'POST /logout']));
+  }
+  await Promise.all([real.stop(), stateless.stop()]);
+  return summaries;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const medians = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)]));
-const [me, health, notFound] = Object.values(medians);
-console.log(`\nmedians over ${ROUNDS} interleaved rounds of ${DURATION}s, ${CONNECTIONS} connections:`);
-for (const [k, v] of Object.entries(medians)) console.log(`  ${Math.round(v).toString().padStart(7)} req/s  ${k}`);
-console.log(`  me / health:  ${(me / health).toFixed(2)}`);
-console.log(`  me / 404:     ${(me / notFound).toFixed(2)}`);
-stop();
+
+function report(title, results) {
+  const m = Object.fromEntries(
+    Object.entries(results).map(([k, runs]) => [
+      k,
+      { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) },
+    ]),
+  );
+  const lines = [`\n${title}: medians over ${ROUNDS} interleaved rounds of ${DURATION}s, ${CONNECTIONS} connections, LOG_LEVEL=${LOG_LEVEL}`];
+  for (const [k, v] of Object.entries(m)) {
+    lines.push(`  ${String(Math.round(v.rps)).padStart(7)} req/s  p50 ${String(v.p50).padStart(4)} ms  p99 ${String(v.p99).padStart(4)} ms  ${k}`);
+  }
+  const ratio = (a, b) => (m[a] && m[b] ? (m[a].rps / m[b].rps).toFixed(2) : 'n/a');
+  lines.push(`  /me ÷ stateless:  ${ratio('GET /me', 'GET /me, stateless baseline')}`);
+  lines.push(`  /me ÷ 404:        ${ratio('GET /me', '404 floor')}`);
+  lines.push(`  logout ÷ 404:     ${ratio('POST /logout', '404 floor')}`);
+  const text = lines.join('\n');
+  console.log(text);
+  return text;
+}
+
+const summaries = [];
+for (const kind of DATABASES) {
+  if (kind === 'postgres') {
+    const database = `auth_bench_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${database}"`);
+    const url = new URL(ADMIN_URL);
+    url.pathname = `/${database}`;
+    try {
+      console.log(`PostgreSQL (${url.host}, fresh database ${database})`);
+      summaries.push(...(await benchDatabase({ name: 'PostgreSQL', url: url.toString() })));
+    } finally {
+      await sleep(500);
+      await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await admin.end();
+    }
+  } else {
+    console.log('embedded database (PGlite, in memory)');
+    summaries.push(...(await benchDatabase({ name: 'embedded' })));
+  }
+}
+console.log(`\n=== summary${summaries.join('\n')}`);

@@ -40,8 +40,10 @@ const REVOKE = `
   RETURNING session_id AS id`;
 
 /**
- * The session lifecycle's SQL: one statement per operation, each a single round trip, prepared
- * once per connection (named statements), on the DataSource's own pool. Audit rows are written by
+ * The session lifecycle's SQL: one statement per operation, each a single round trip, on the
+ * DataSource's own pool. Not named prepared statements: the embedded database is one backend
+ * behind its socket, so statements prepared on a connection the pool closed outlive it there,
+ * and preparing them again on the next connection fails (42P05). Audit rows are written by
  * the same statement as the change they record, so they commit with it.
  */
 @Injectable()
@@ -52,12 +54,12 @@ export class SessionsRepository {
     return (this.dataSource.driver as PostgresDriver).master as Pool;
   }
 
-  private async run<T>(name: string, text: string, values: unknown[]): Promise<T[]> {
-    return (await this.pool.query({ name, text, values })).rows as T[];
+  private async run<T>(text: string, values: unknown[]): Promise<T[]> {
+    return (await this.pool.query(text, values)).rows as T[];
   }
 
   async open(userId: string, expiresAt: Date, who: RequestContext): Promise<string> {
-    const [row] = await this.run<{ id: string }>('sessions-open', OPEN, [
+    const [row] = await this.run<{ id: string }>(OPEN, [
       userId,
       expiresAt,
       who.ip,
@@ -68,11 +70,11 @@ export class SessionsRepository {
   }
 
   findActive(ids: readonly string[]): Promise<ActiveSession[]> {
-    return this.run<ActiveSession>('sessions-find-active', FIND_ACTIVE, [ids]);
+    return this.run<ActiveSession>(FIND_ACTIVE, [ids]);
   }
 
   async revoke(sessionId: string, userId: string, who: RequestContext, details: Record<string, unknown>): Promise<number> {
-    const rows = await this.run('sessions-revoke', REVOKE, [
+    const rows = await this.run(REVOKE, [
       sessionId,
       userId,
       who.ip,
