@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { tryLock } from 'fs-native-extensions';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type ServerProcess, startServerProcess } from './support/server-process.js';
-import { API, bearer, login, onPostgres, register, startApp } from './support/test-app.js';
+import { login, meRequest, onPostgres, register, startApp } from './support/test-app.js';
 
 // About the embedded database itself, so it runs on the embedded run only.
 if (onPostgres) console.log('embedded-database.e2e-spec.ts skipped: it tests the embedded database, not PostgreSQL');
@@ -51,7 +51,7 @@ run('embedded database on disk (PGLITE_DATA_DIR)', () => {
     const t = await startApp({ PGLITE_DATA_DIR: dir });
     try {
       const session = await login(t, user.email, user.password);
-      await t.http().get(`${API}/me`).set(bearer(session.token)).expect(200);
+      await meRequest(t, session.token).expect(200);
     } finally {
       await t.close();
     }
@@ -152,7 +152,7 @@ run('embedded database where Unix sockets are not an option (Windows)', () => {
       expect(options.port).toBeGreaterThan(0);
       const user = await register(t);
       const session = await login(t, user.email, user.password);
-      await t.http().get(`${API}/me`).set(bearer(session.token)).expect(200);
+      await meRequest(t, session.token).expect(200);
     } finally {
       await t.close();
     }

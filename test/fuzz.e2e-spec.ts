@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
@@ -10,13 +9,15 @@ import {
   INVALID_TOKEN_BODY,
   login,
   type LoggedIn,
+  meRequest,
   MESSAGES,
   registerAndLogin,
   signToken,
   startApp,
-  TEST_SECRET,
   type TestApp,
 } from './support/test-app.js';
+import { revokedAt } from './support/rows.js';
+import { expiredClaimsFor, handSigned, HS256, nowSeconds, OTHER_SECRET, unsignedToken, withoutExp } from './support/tokens.js';
 
 /*
  * Property-based fuzzing of every route (issue 5's net). Random requests (methods, mutated paths,
@@ -49,7 +50,6 @@ if (!Number.isInteger(TOTAL_RUNS) || TOTAL_RUNS < 1) throw new Error(`FUZZ_RUNS 
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const REPLAY_PATH = process.env.FUZZ_PATH;
 
-const OTHER_SECRET = 'not-the-server-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const MAX_TOKEN_LENGTH = 4096;
 const HEALTHY = 'Servicio disponible';
 const ME = 'Usuario autenticado';
@@ -536,15 +536,6 @@ const credentialsRequestArb: fc.Arbitrary<RequestRecipe> = fc.record({
 // Tokens and state
 // ---------------------------------------------------------------------------------------------
 
-const b64url = (value: unknown) =>
-  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
-
-function handSigned(header: Record<string, unknown>, payload: unknown, secret = TEST_SECRET): string {
-  const input = `${b64url(header)}.${b64url(payload)}`;
-  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
-}
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 const TOKEN_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 interface Session {
@@ -617,19 +608,17 @@ function forge(forgery: Forgery, user: { userId: string; sessionId: string }, ot
     case 'wrong-secret':
       return signToken(claims, { secret: OTHER_SECRET });
     case 'alg-none':
-      return `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claims)}.`;
+      return unsignedToken(claims);
     case 'alg-None-hs256-signature':
       return handSigned({ alg: 'None', typ: 'JWT' }, claims);
     case 'hs512':
       return signToken(claims, { algorithm: 'HS512' });
     case 'expired':
-      return signToken(claimsFor(user, { iat: nowSeconds() - 1000, exp: nowSeconds() - 60 }));
-    case 'no-exp': {
-      const { exp: _exp, ...rest } = claims;
-      return handSigned({ alg: 'HS256', typ: 'JWT' }, rest);
-    }
+      return signToken(expiredClaimsFor(user));
+    case 'no-exp':
+      return handSigned(HS256, withoutExp(claims));
     case 'exp-as-string':
-      return handSigned({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: String(claims.exp) });
+      return handSigned(HS256, { ...claims, exp: String(claims.exp) });
     case 'nbf-future':
       return signToken(claimsFor(user, { nbf: nowSeconds() + 3600 }));
     case 'wrong-issuer':
@@ -1130,10 +1119,9 @@ describe('fuzz: random requests to every route', () => {
 
   it("leaves user B's session live, and A's tracked sessions usable", async () => {
     const userB = originalB;
-    const [row] = await t.dataSource.query('SELECT revoked_at FROM sessions WHERE id = $1', [userB.sessionId]);
-    expect(row.revoked_at).toBeNull();
-    const me = await t.http().get(`${API}/me`).set(bearer(userB.token)).expect(200);
+    expect(await revokedAt(t, userB.sessionId)).toBeNull();
+    const me = await meRequest(t, userB.token).expect(200);
     expect(me.body.data).toEqual({ id: userB.userId, email: userB.email, sessionId: userB.sessionId });
-    for (const session of state.a) await t.http().get(`${API}/me`).set(bearer(session.token)).expect(200);
+    for (const session of state.a) await meRequest(t, session.token).expect(200);
   });
 });

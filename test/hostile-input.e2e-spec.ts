@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expectInvalidRequest } from './support/expectations.js';
 import { parseResponses, rawConnection, requestHead } from './support/raw-http.js';
-import { API, bearer, MESSAGES, register, registerAndLogin, startApp, type TestApp } from './support/test-app.js';
+import { rowCount, userRow } from './support/rows.js';
+import { API, bearer, loginRequest, MESSAGES, meRequest, register, registerAndLogin, startApp, type TestApp } from './support/test-app.js';
 
 // Bodies that once answered 500 or slipped through validation (issue 5): each must now be a 400
 // envelope, and change nothing.
@@ -24,8 +25,6 @@ describe('hostile bodies', () => {
   const postRaw = (route: (typeof ROUTES)[number], raw: string) =>
     t.http().post(`${API}/${route}`).set(bearer(token)).set('Content-Type', 'application/json').send(raw);
 
-  const countOf = async (table: string) => Number((await t.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
-
   describe('strings that are not well-formed Unicode', () => {
     it.each(ROUTES)('POST %s: a lone surrogate in email, password or token is a 400', async (route) => {
       for (const raw of [
@@ -42,16 +41,16 @@ describe('hostile bodies', () => {
 
     it('does not let two different lone surrogates open one account', async () => {
       const email = `surrogate-${randomUUID()}@example.com`;
-      const users = await countOf('users');
+      const users = await rowCount(t, 'users');
       expectInvalidRequest(await postRaw('register', `{"email":"${email}","password":"pass\\ud800word"}`));
       expectInvalidRequest(await postRaw('login', `{"email":"${email}","password":"pass\\udbffword"}`));
-      expect(await countOf('users')).toBe(users);
+      expect(await rowCount(t, 'users')).toBe(users);
     });
 
     it('still accepts a password with a real astral character (a surrogate pair)', async () => {
       const email = `emoji-${randomUUID()}@example.com`;
       await postRaw('register', `{"email":"${email}","password":"pass\\ud83d\\ude00word"}`).expect(201);
-      await t.http().post(`${API}/login`).send({ email, password: 'pass😀word' }).expect(200);
+      await loginRequest(t, email, 'pass😀word').expect(200);
     });
   });
 
@@ -77,7 +76,7 @@ describe('hostile bodies', () => {
 
     it('ends no session', async () => {
       await postRaw('logout', `{"token":${'['.repeat(1300)}${']'.repeat(1300)}}`).expect(400);
-      await t.http().get(`${API}/me`).set(bearer(token)).expect(200);
+      await meRequest(t, token).expect(200);
     });
   });
 
@@ -104,7 +103,7 @@ describe('hostile bodies', () => {
       const email = emailOf('İ', 253);
       const res = await t.http().post(`${API}/register`).send({ email, password: 'password-123' }).expect(201);
       expect([...res.body.data.email]).toHaveLength(254);
-      const [row] = await t.dataSource.query('SELECT email FROM users WHERE id = $1', [res.body.data.id]);
+      const row = await userRow(t, { id: res.body.data.id });
       expect(row.email).toBe(email.toLowerCase());
     });
 
@@ -113,10 +112,10 @@ describe('hostile bodies', () => {
       const composed = `jos\u00e9-${id}@example.com`;
       const decomposed = `jose\u0301-${id}@EXAMPLE.com`;
       const user = await register(t, decomposed, 'password-123');
-      const [row] = await t.dataSource.query('SELECT email FROM users WHERE id = $1', [user.userId]);
+      const row = await userRow(t, { id: user.userId });
       expect(row.email).toBe(composed);
-      await t.http().post(`${API}/login`).send({ email: composed, password: 'password-123' }).expect(200);
-      await t.http().post(`${API}/login`).send({ email: decomposed, password: 'password-123' }).expect(200);
+      await loginRequest(t, composed, 'password-123').expect(200);
+      await loginRequest(t, decomposed, 'password-123').expect(200);
       const again = await t.http().post(`${API}/register`).send({ email: composed.toUpperCase(), password: 'password-123' });
       expect(again.status).toBe(409);
       expect(again.body).toStrictEqual({ success: false, message: MESSAGES.emailTaken });

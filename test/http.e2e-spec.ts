@@ -2,15 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectInvalidRequest, expectNothingInternal } from './support/expectations.js';
+import { auditRows, rowCount, sessionRows, userRow } from './support/rows.js';
 import {
   API,
   AUDIENCE,
+  BAD_CREDENTIALS_BODY,
   bearer,
-  claimsFor,
+  envelope,
   INVALID_TOKEN_BODY,
   ISSUER,
   login,
+  logoutRequest,
   MESSAGES,
+  meRequest,
   register,
   registerAndLogin,
   signToken,
@@ -19,18 +24,13 @@ import {
   type TestApp,
   uniqueEmail,
 } from './support/test-app.js';
-import { expectInvalidRequest, expectNothingInternal } from './support/expectations.js';
+import { decodePart, expiredClaimsFor } from './support/tokens.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BODY_LIMIT = 16 * 1024;
-const envelope = (message: string) => JSON.stringify({ success: false, message });
 const NOT_FOUND_BODY = envelope(MESSAGES.notFound);
 const TOO_LARGE_BODY = envelope(MESSAGES.tooLarge);
-const BAD_CREDENTIALS_BODY = envelope(MESSAGES.badCredentials);
 const EMAIL_TAKEN_BODY = envelope(MESSAGES.emailTaken);
-
-const decodePart = (token: string, index: number) =>
-  JSON.parse(Buffer.from(token.split('.')[index], 'base64url').toString('utf8'));
 
 describe('the HTTP surface', () => {
   let t: TestApp;
@@ -40,10 +40,6 @@ describe('the HTTP surface', () => {
   afterAll(() => t.close());
 
   const post = (path: string) => t.http().post(`${API}/${path}`);
-  const userRow = async (email: string) =>
-    (await t.dataSource.query('SELECT * FROM users WHERE email = $1', [email]))[0];
-  const auditsOf = (requestId: string) =>
-    t.dataSource.query('SELECT * FROM audit_events WHERE request_id = $1', [requestId]);
 
   describe('POST /api/v1/auth/register', () => {
     it('answers 201 with the exact message and data { id, email }, and stores the user', async () => {
@@ -58,7 +54,7 @@ describe('the HTTP surface', () => {
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       expect(res.headers['cache-control']).toBe('no-store');
 
-      const row = await userRow(email);
+      const row = await userRow(t, { email });
       expect(row.id).toBe(res.body.data.id);
       expect(row.created_at).toBeInstanceOf(Date);
     });
@@ -69,7 +65,7 @@ describe('the HTTP surface', () => {
       expect(res.status).toBe(201);
       const lowered = `${local.toLowerCase()}@example.com`;
       expect(res.body.data.email).toBe(lowered);
-      expect((await userRow(lowered)).id).toBe(res.body.data.id);
+      expect((await userRow(t, { email: lowered })).id).toBe(res.body.data.id);
     });
 
     it('answers 409 to an email already registered, also in another case, and adds no row', async () => {
@@ -113,20 +109,20 @@ describe('the HTTP surface', () => {
       ['an empty object', {}, 'email'],
       ['an unknown property', { email: 'x@example.com', password: 'password-123', role: 'admin' }, 'role'],
     ])('answers 400 with errors[] to %s, and stores nothing', async (_, body, field) => {
-      const before = (await t.dataSource.query('SELECT count(*)::int AS n FROM users'))[0].n;
+      const before = await rowCount(t, 'users');
       const res = await post('register').send(body);
       expectInvalidRequest(res);
       expect(res.body.errors.join(' ')).toContain(field);
       expect(res.headers['cache-control']).toBe('no-store');
-      expect((await t.dataSource.query('SELECT count(*)::int AS n FROM users'))[0].n).toBe(before);
+      expect(await rowCount(t, 'users')).toBe(before);
     });
 
     it('stores the password only as a salted scrypt hash, never in clear', async () => {
       const password = `clear-${randomUUID()}`;
       const a = await register(t, uniqueEmail(), password);
       const b = await register(t, uniqueEmail(), password);
-      const hashA: string = (await userRow(a.email)).password_hash;
-      const hashB: string = (await userRow(b.email)).password_hash;
+      const hashA: string = (await userRow(t, { email: a.email })).password_hash;
+      const hashB: string = (await userRow(t, { email: b.email })).password_hash;
 
       expect(hashA).toMatch(/^scrypt\$/);
       expect(hashA).not.toContain(password);
@@ -188,7 +184,7 @@ describe('the HTTP surface', () => {
         .expect(200);
       const sessionId = res.body.data.sessionId;
 
-      const sessions = await t.dataSource.query('SELECT * FROM sessions WHERE user_id = $1', [user.userId]);
+      const sessions = await sessionRows(t, user.userId);
       expect(sessions).toHaveLength(1);
       expect(sessions[0]).toMatchObject({ id: sessionId, revoked_at: null, user_agent: 'http-e2e/1.0' });
       expect(typeof sessions[0].ip).toBe('string');
@@ -196,7 +192,7 @@ describe('the HTTP surface', () => {
       expect(ttl).toBeGreaterThan(890);
       expect(ttl).toBeLessThanOrEqual(901);
 
-      const audits = await auditsOf(requestId);
+      const audits = await auditRows(t, { requestId });
       expect(audits).toHaveLength(1);
       expect(audits[0]).toMatchObject({
         event: 'login',
@@ -223,7 +219,7 @@ describe('the HTTP surface', () => {
         return rest;
       };
       expect(comparable(unknown)).toEqual(comparable(wrong));
-      expect(await t.dataSource.query('SELECT 1 FROM sessions WHERE user_id = $1', [user.userId])).toHaveLength(0);
+      expect(await sessionRows(t, user.userId)).toHaveLength(0);
     });
 
     it('writes a login_failed audit row for a wrong password and for an unknown email, and no session', async () => {
@@ -233,13 +229,13 @@ describe('the HTTP surface', () => {
       await post('login').set('X-Request-Id', wrongId).send({ email: user.email, password: 'wrong-password' }).expect(401);
       await post('login').set('X-Request-Id', unknownId).send({ email: uniqueEmail(), password: 'whatever-1' }).expect(401);
 
-      const wrong = await auditsOf(wrongId);
+      const wrong = await auditRows(t, { requestId: wrongId });
       expect(wrong).toHaveLength(1);
       expect(wrong[0]).toMatchObject({ event: 'login_failed', user_id: user.userId, session_id: null });
-      const unknown = await auditsOf(unknownId);
+      const unknown = await auditRows(t, { requestId: unknownId });
       expect(unknown).toHaveLength(1);
       expect(unknown[0]).toMatchObject({ event: 'login_failed', session_id: null });
-      expect(await t.dataSource.query('SELECT 1 FROM sessions WHERE user_id = $1', [user.userId])).toHaveLength(0);
+      expect(await sessionRows(t, user.userId)).toHaveLength(0);
     });
 
     it('compares emails case-insensitively', async () => {
@@ -277,12 +273,12 @@ describe('the HTTP surface', () => {
       const user = await register(t, uniqueEmail(), password);
       await post('login').send({ email: user.email, password: `${password}-wrong` }).expect(401);
       const { token, sessionId } = await login(t, user.email, password);
-      await t.http().get(`${API}/me`).set(bearer(token)).expect(200);
+      await meRequest(t, token).expect(200);
       const second = await login(t, user.email, password);
-      await post('logout').set(bearer(token)).send({ token: second.token }).expect(200);
-      await post('logout').set(bearer(token)).expect(200);
+      await logoutRequest(t, token).send({ token: second.token }).expect(200);
+      await logoutRequest(t, token).expect(200);
 
-      const audits = await t.dataSource.query('SELECT * FROM audit_events WHERE user_id = $1', [user.userId]);
+      const audits = await auditRows(t, { userId: user.userId });
       expect(audits.map((a: { event: string }) => a.event).sort()).toEqual([
         'login',
         'login',
@@ -293,8 +289,8 @@ describe('the HTTP surface', () => {
       ]);
       const stored = JSON.stringify([
         audits,
-        await t.dataSource.query('SELECT * FROM sessions WHERE user_id = $1', [user.userId]),
-        await t.dataSource.query('SELECT * FROM users WHERE id = $1', [user.userId]),
+        await sessionRows(t, user.userId),
+        await userRow(t, { id: user.userId }),
       ]);
       expect(stored).toContain(sessionId); // the rows are the right ones
       for (const secret of [password, `${password}-wrong`, token, second.token]) expect(stored).not.toContain(secret);
@@ -307,7 +303,7 @@ describe('the HTTP surface', () => {
   describe('GET /api/v1/auth/me', () => {
     it('answers 200 with data { id, email, sessionId }', async () => {
       const user = await registerAndLogin(t);
-      const res = await t.http().get(`${API}/me`).set(bearer(user.token));
+      const res = await meRequest(t, user.token);
       expect(res.status).toBe(200);
       expect(res.body.success).toBe(true);
       expect(typeof res.body.message).toBe('string');
@@ -437,20 +433,16 @@ describe('the HTTP surface', () => {
     async function everyKindOfResponse(): Promise<Array<[string, Response]>> {
       const user = await registerAndLogin(t);
       const other = await registerAndLogin(t);
-      const now = Math.floor(Date.now() / 1000);
       return [
         ['201 register', await post('register').send({ email: uniqueEmail(), password: 'password-123' })],
         ['200 login', await post('login').send({ email: user.email, password: user.password })],
-        ['200 me', await t.http().get(`${API}/me`).set(bearer(user.token))],
+        ['200 me', await meRequest(t, user.token)],
         ['400 validation', await post('register').send({ email: 'bad', password: 'x' })],
         ['400 malformed JSON', await post('login').set('Content-Type', 'application/json').send('{')],
         ['400 text/plain', await post('login').set('Content-Type', 'text/plain').send('hello')],
         ['401 credentials', await post('login').send({ email: user.email, password: 'wrong-password' })],
-        ['401 token', await t.http().get(`${API}/me`)],
-        [
-          '403 expired',
-          await t.http().get(`${API}/me`).set(bearer(signToken(claimsFor(user, { iat: now - 1000, exp: now - 60 })))),
-        ],
+        ['401 token', await meRequest(t)],
+        ['403 expired', await meRequest(t, signToken(expiredClaimsFor(user)))],
         ['409 taken', await post('register').send({ email: user.email, password: 'password-123' })],
         ['404 GET', await t.http().get('/api/v1/nope')],
         ['404 POST', await t.http().post('/api/v1/nope').send({})],
@@ -458,7 +450,7 @@ describe('the HTTP surface', () => {
           '413',
           await post('register').set('Content-Type', 'application/json').send(`{"email":"${'x'.repeat(BODY_LIMIT)}"}`),
         ],
-        ['200 logout', await post('logout').set(bearer(other.token))],
+        ['200 logout', await logoutRequest(t, other.token)],
       ];
     }
 
@@ -530,7 +522,7 @@ describe('the HTTP surface', () => {
 
   describe('X-Request-Id', () => {
     it.each([
-      ['GET /me without a token (401)', () => t.http().get(`${API}/me`)],
+      ['GET /me without a token (401)', () => meRequest(t)],
       ['an unknown route (404)', () => t.http().get('/api/v1/nope')],
       ['malformed JSON (400)', () => post('login').set('Content-Type', 'application/json').send('{')],
       ['a successful register (201)', () => post('register').send({ email: uniqueEmail(), password: 'password-123' })],
@@ -551,13 +543,13 @@ describe('the HTTP surface', () => {
       ['angle brackets', '<script>alert(1)</script>'],
       ['an empty value', ''],
     ])('replaces one with %s by a fresh one', async (_, sent) => {
-      const res = await t.http().get(`${API}/me`).set('X-Request-Id', sent);
+      const res = await meRequest(t).set('X-Request-Id', sent);
       expect(res.status).toBe(401);
       expect(res.text).toBe(INVALID_TOKEN_BODY);
       const id = res.headers['x-request-id'];
       expect(id).toMatch(/^[\w.:+/=-]{1,128}$/);
       expect(id).not.toBe(sent);
-      const again = await t.http().get(`${API}/me`).set('X-Request-Id', sent);
+      const again = await meRequest(t).set('X-Request-Id', sent);
       expect(again.headers['x-request-id']).not.toBe(id);
     });
 
@@ -566,14 +558,14 @@ describe('the HTTP surface', () => {
       const sane = `sane-${randomUUID()}`;
       const a = await post('login').set('X-Request-Id', sane).send({ email: user.email, password: user.password }).expect(200);
       expect(a.headers['x-request-id']).toBe(sane);
-      expect(await auditsOf(sane)).toHaveLength(1);
+      expect(await auditRows(t, { requestId: sane })).toHaveLength(1);
 
       const b = await post('login')
         .set('X-Request-Id', `insane "${'z'.repeat(300)}"`)
         .send({ email: user.email, password: user.password })
         .expect(200);
       const replaced = b.headers['x-request-id'];
-      const rows = await auditsOf(replaced);
+      const rows = await auditRows(t, { requestId: replaced });
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ event: 'login', session_id: b.body.data.sessionId });
     });
@@ -592,10 +584,10 @@ describe('the HTTP surface', () => {
         post('login').set('Content-Type', 'application/xml').send('<a/>'),
         post('login').set('Content-Type', 'multipart/form-data; boundary=x').send('--x--'),
         post('login').set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send('not gzip'),
-        t.http().get(`${API}/me`).set('Authorization', `Bearer ${'a'.repeat(5000)}`),
-        t.http().get(`${API}/me`).set('Authorization', 'Bearer a.b.c'),
-        t.http().get(`${API}/me`).set(bearer(`${user.token.split('.')[0]}.%%%.${user.token.split('.')[2]}`)),
-        post('logout').set(bearer(user.token)).set('Content-Type', 'application/json').send('{"token": [1, 2'),
+        meRequest(t).set('Authorization', `Bearer ${'a'.repeat(5000)}`),
+        meRequest(t).set('Authorization', 'Bearer a.b.c'),
+        meRequest(t, `${user.token.split('.')[0]}.%%%.${user.token.split('.')[2]}`),
+        logoutRequest(t, user.token).set('Content-Type', 'application/json').send('{"token": [1, 2'),
         t.http().get(`/api/v1/auth/me?${'q='.repeat(2000)}`),
       ]);
       for (const res of responses) {
@@ -608,7 +600,7 @@ describe('the HTTP surface', () => {
         expectNothingInternal(res);
       }
       // The session survived all of it.
-      await t.http().get(`${API}/me`).set(bearer(user.token)).expect(200);
+      await meRequest(t, user.token).expect(200);
     });
 
     it.each([

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NormalizeEmails1763800000000 } from '../migrations/1763800000000-normalize-emails.js';
-import { API, startApp, type TestApp } from './support/test-app.js';
+import { userRow } from './support/rows.js';
+import { API, loginRequest, startApp, type TestApp } from './support/test-app.js';
 
 describe('migration NormalizeEmails: rows stored before emails were NFC-normalized', () => {
   let t: TestApp;
@@ -17,7 +18,7 @@ describe('migration NormalizeEmails: rows stored before emails were NFC-normaliz
     return res.body.data.id;
   }
 
-  const emailOf = async (id: string) => (await t.dataSource.query('SELECT email FROM users WHERE id = $1', [id]))[0].email;
+  const emailOf = async (id: string) => (await userRow(t, { id })).email;
 
   async function migrate() {
     const runner = t.dataSource.createQueryRunner();
@@ -34,7 +35,7 @@ describe('migration NormalizeEmails: rows stored before emails were NFC-normaliz
     const ascii = await oldRow(`plain-${id}@example.com`);
     const composedAlready = await oldRow(`mar\u00eda-${id}@example.com`);
 
-    const login = () => t.http().post(`${API}/login`).send({ email: `jos\u00e9-${id}@example.com`, password: 'password-123' });
+    const login = () => loginRequest(t, `jos\u00e9-${id}@example.com`, 'password-123');
     expect((await login()).status).toBe(401);
 
     await migrate();

@@ -1,41 +1,21 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Response } from 'supertest';
+import { expectInvalidToken, expectTooMany } from './support/expectations.js';
+import { logoutAudits, revokedAt, sessionRows } from './support/rows.js';
 import {
   API,
-  bearer,
-  INVALID_TOKEN_BODY,
+  BAD_CREDENTIALS_BODY,
+  LOGGED_OUT_BODY,
   login,
+  loginRequest,
+  logoutRequest,
   MESSAGES,
+  meRequest,
   register,
   registerAndLogin,
   startApp,
   type TestApp,
   uniqueEmail,
 } from './support/test-app.js';
-
-/** The one 429 body, byte for byte. */
-const TOO_MANY_BODY = JSON.stringify({ success: false, message: MESSAGES.tooMany });
-const BAD_CREDENTIALS_BODY = JSON.stringify({ success: false, message: MESSAGES.badCredentials });
-
-/** Exact 429: body, a whole number of seconds in Retry-After within the window, the usual headers. */
-function expectTooMany(res: Response, ttlSeconds = 60) {
-  expect(res.status).toBe(429);
-  expect(res.text).toBe(TOO_MANY_BODY);
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
-  const retryAfter = res.headers['retry-after'];
-  expect(retryAfter).toMatch(/^\d+$/);
-  expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
-  expect(Number(retryAfter)).toBeLessThanOrEqual(ttlSeconds);
-  expect(res.headers['cache-control']).toBe('no-store');
-  expect(res.headers['x-request-id']).toBeTruthy();
-  // A rate limit is not a token failure.
-  expect(res.headers['www-authenticate']).toBeUndefined();
-}
-
-function expectInvalidToken(res: Response) {
-  expect(res.status).toBe(401);
-  expect(res.text).toBe(INVALID_TOKEN_BODY);
-}
 
 /** Each test gets its own app, hence its own in-memory counters. */
 let apps: TestApp[] = [];
@@ -53,14 +33,8 @@ const LOGOUT_LIMITS = { THROTTLE_LOGOUT_LIMIT: '3', THROTTLE_LOGOUT_TTL: '60' };
 const LOGIN_LIMITS = { THROTTLE_LOGIN_LIMIT: '2', THROTTLE_LOGIN_TTL: '60' };
 
 describe('rate limit on POST /api/v1/auth/logout (THROTTLE_LOGOUT_LIMIT=3, TTL=60)', () => {
-  const logout = (t: TestApp, token?: string, xff?: string) => {
-    let req = t.http().post(`${API}/logout`);
-    if (token !== undefined) req = req.set(bearer(token));
-    if (xff !== undefined) req = req.set('X-Forwarded-For', xff);
-    return req;
-  };
-  const isActive = async (t: TestApp, sessionId: string) =>
-    (await t.dataSource.query('SELECT revoked_at FROM sessions WHERE id = $1', [sessionId]))[0].revoked_at === null;
+  const logout = (t: TestApp, token?: string, from?: string) => logoutRequest(t, token, { from });
+  const isActive = async (t: TestApp, sessionId: string) => (await revokedAt(t, sessionId)) === null;
 
   it('answers the 4th logout from one address with 429, exact body and a numeric Retry-After', async () => {
     const t = await appWith(LOGOUT_LIMITS);
@@ -70,13 +44,13 @@ describe('rate limit on POST /api/v1/auth/logout (THROTTLE_LOGOUT_LIMIT=3, TTL=6
     for (let i = 0; i < 3; i++) {
       const res = await logout(t, users[i]!.token);
       expect(res.status).toBe(200);
-      expect(res.text).toBe(JSON.stringify({ success: true, message: MESSAGES.loggedOut }));
+      expect(res.text).toBe(LOGGED_OUT_BODY);
     }
     const blocked = await logout(t, users[3]!.token);
     expectTooMany(blocked);
     // The blocked logout did nothing: the session is still alive.
     expect(await isActive(t, users[3]!.sessionId)).toBe(true);
-    await t.http().get(`${API}/me`).set(bearer(users[3]!.token)).expect(200);
+    await meRequest(t, users[3]!.token).expect(200);
 
     // And it stays blocked for the rest of the window.
     expectTooMany(await logout(t, users[3]!.token));
@@ -94,9 +68,7 @@ describe('rate limit on POST /api/v1/auth/logout (THROTTLE_LOGOUT_LIMIT=3, TTL=6
     const res = await logout(t, user.token);
     expectTooMany(res);
     expect(await isActive(t, user.sessionId)).toBe(true);
-    expect(
-      await t.dataSource.query(`SELECT 1 FROM audit_events WHERE event = 'logout' AND session_id = $1`, [user.sessionId]),
-    ).toHaveLength(0);
+    expect(await logoutAudits(t, user.sessionId)).toHaveLength(0);
   });
 
   it('ignores X-Forwarded-For when TRUST_PROXY is unset: a new forwarded address does not reset the count', async () => {
@@ -126,7 +98,7 @@ describe('rate limit on POST /api/v1/auth/logout (THROTTLE_LOGOUT_LIMIT=3, TTL=6
 
     const third = await logout(t, user.token, '10.2.0.3');
     expect(third.status).toBe(200);
-    expect(third.text).toBe(JSON.stringify({ success: true, message: MESSAGES.loggedOut }));
+    expect(third.text).toBe(LOGGED_OUT_BODY);
   });
 
   it('with TRUST_PROXY=1, only the address the proxy saw counts: spoofed entries before it do not split the counter', async () => {
@@ -158,10 +130,7 @@ describe('rate limit on POST /api/v1/auth/logout (THROTTLE_LOGOUT_LIMIT=3, TTL=6
 });
 
 describe('rate limit on POST /api/v1/auth/login (THROTTLE_LOGIN_LIMIT=2, TTL=60)', () => {
-  const attempt = (t: TestApp, email: string, password: string, xff?: string) => {
-    const req = t.http().post(`${API}/login`).send({ email, password });
-    return xff === undefined ? req : req.set('X-Forwarded-For', xff);
-  };
+  const attempt = (t: TestApp, email: string, password: string, from?: string) => loginRequest(t, email, password, { from });
 
   it('answers the 3rd attempt for one email from one address with 429, even with the right password', async () => {
     const t = await appWith(LOGIN_LIMITS);
@@ -177,8 +146,7 @@ describe('rate limit on POST /api/v1/auth/login (THROTTLE_LOGIN_LIMIT=2, TTL=60)
     expect(blocked.body.data).toBeUndefined();
 
     // No session was opened by the blocked attempt.
-    const sessions = await t.dataSource.query('SELECT 1 FROM sessions WHERE user_id = $1', [user.userId]);
-    expect(sessions).toHaveLength(0);
+    expect(await sessionRows(t, user.userId)).toHaveLength(0);
   });
 
   it('counts successful logins too', async () => {
@@ -252,7 +220,7 @@ describe('routes without a rate limit', () => {
 
     const user = await registerAndLogin(t);
     const results = await Promise.all(
-      Array.from({ length: 30 }, () => t.http().get(`${API}/me`).set(bearer(user.token))),
+      Array.from({ length: 30 }, () => meRequest(t, user.token)),
     );
     for (const res of results) {
       expect(res.status).toBe(200);
@@ -260,6 +228,6 @@ describe('routes without a rate limit', () => {
       expect(res.headers['retry-after']).toBeUndefined();
     }
     // Unauthenticated me is 401 every time, never 429.
-    for (let i = 0; i < 6; i++) expectInvalidToken(await t.http().get(`${API}/me`));
+    for (let i = 0; i < 6; i++) expectInvalidToken(await meRequest(t));
   });
 });

@@ -1,14 +1,15 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Response } from 'supertest';
+import { expectInvalidToken, expectTooMany } from './support/expectations.js';
 import { startSilentRedis, type SilentRedis } from './support/silent-redis.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import {
-  API,
-  bearer,
-  INVALID_TOKEN_BODY,
+  LOGGED_OUT_BODY,
+  loginRequest,
+  logoutRequest,
   MESSAGES,
+  meRequest,
   register,
   registerAndLogin,
   startApp,
@@ -20,28 +21,11 @@ if (!REDIS_URL) {
   console.log('redis-rate-limit.e2e-spec.ts: the cases on a real Redis are skipped: they need TEST_REDIS_URL (e.g. redis://127.0.0.1:6379)');
 }
 
-const TOO_MANY_BODY = JSON.stringify({ success: false, message: MESSAGES.tooMany });
-
-function expectTooMany(res: Response) {
-  expect(res.status).toBe(429);
-  expect(res.text).toBe(TOO_MANY_BODY);
-  expect(res.headers['retry-after']).toMatch(/^\d+$/);
-  expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-  expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(60);
-}
-
-function expectInvalidToken(res: Response) {
-  expect(res.status).toBe(401);
-  expect(res.text).toBe(INVALID_TOKEN_BODY);
-}
-
 /**
  * A client address nobody else has used within the window: counters live in a shared Redis,
  * keyed by client address, and are never flushed. 198.18.0.0/15 is reserved for benchmarks.
  */
 const freshAddress = () => `198.${18 + randomInt(2)}.${randomInt(256)}.${1 + randomInt(254)}`;
-
-const LOGGED_OUT_BODY = JSON.stringify({ success: true, message: MESSAGES.loggedOut });
 
 /**
  * How long a rate-limited request may take while Redis does not answer: the storage gives a
@@ -49,12 +33,9 @@ const LOGGED_OUT_BODY = JSON.stringify({ success: true, message: MESSAGES.logged
  */
 const STALLED_BOUND_MS = 3000;
 
-const logoutFrom = (t: TestApp, from: string, token?: string) => {
-  const req = t.http().post(`${API}/logout`).set('X-Forwarded-For', from).timeout(STALLED_BOUND_MS);
-  return token === undefined ? req : req.set(bearer(token));
-};
+const logoutFrom = (t: TestApp, from: string, token?: string) => logoutRequest(t, token, { from, timeout: STALLED_BOUND_MS });
 const loginFrom = (t: TestApp, from: string, user: { email: string; password: string }) =>
-  t.http().post(`${API}/login`).set('X-Forwarded-For', from).send({ email: user.email, password: user.password }).timeout(STALLED_BOUND_MS);
+  loginRequest(t, user.email, user.password, { from, timeout: STALLED_BOUND_MS });
 
 // No real Redis needed: these run on every run.
 describe.each([
@@ -151,10 +132,7 @@ describe.each([
     await Promise.all([a?.close(), b?.close()]);
   });
 
-  const logout = (t: TestApp, from: string, token?: string) => {
-    const req = t.http().post(`${API}/logout`).set('X-Forwarded-For', from);
-    return token === undefined ? req : req.set(bearer(token));
-  };
+  const logout = (t: TestApp, from: string, token?: string) => logoutRequest(t, token, { from });
 
   it('counts logouts on both instances against one counter: 2 on A + 1 on B, then the next on either is 429', async () => {
     const from = freshAddress();
@@ -178,12 +156,12 @@ describe.each([
     expectInvalidToken(await logout(a, from));
 
     expectTooMany(await logout(b, from, user.token));
-    await b.http().get(`${API}/me`).set(bearer(user.token)).expect(200);
+    await meRequest(b, user.token).expect(200);
 
     // The budget of a fresh address is untouched: the same token logs out fine.
     const res = await logout(b, freshAddress(), user.token);
     expect(res.status).toBe(200);
-    expect(res.text).toBe(JSON.stringify({ success: true, message: MESSAGES.loggedOut }));
+    expect(res.text).toBe(LOGGED_OUT_BODY);
   });
 
   it('counts simultaneous logouts on both instances exactly: 3 pass, the rest are 429', async () => {
@@ -198,8 +176,7 @@ describe.each([
   it('shares the login counter per address and email too', async () => {
     const from = freshAddress();
     const email = `redis-${from}-${Date.now()}@example.com`;
-    const attempt = (t: TestApp) =>
-      t.http().post(`${API}/login`).set('X-Forwarded-For', from).send({ email, password: 'wrong-password' });
+    const attempt = (t: TestApp) => loginRequest(t, email, 'wrong-password', { from });
     expect((await attempt(a)).status).toBe(401);
     expect((await attempt(b)).status).toBe(401);
     expectTooMany(await attempt(a));

@@ -3,13 +3,19 @@ import pg from 'pg';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../migrations/index.js';
+import { auditRows, type Db, revokedAt } from './support/rows.js';
 import {
   API,
   bearer,
-  claimsFor,
+  envelope,
+  EXPIRED_BODY,
   INVALID_TOKEN_BODY,
+  LOGGED_OUT_BODY,
   login,
+  loginRequest,
+  logoutRequest,
   MESSAGES,
+  meRequest,
   realPostgresUrl,
   register,
   registerAndLogin,
@@ -18,6 +24,7 @@ import {
   type TestApp,
   uniqueEmail,
 } from './support/test-app.js';
+import { expiredClaimsFor } from './support/tokens.js';
 import { type ServerProcess, startServerProcess } from './support/server-process.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
@@ -28,9 +35,8 @@ if (!realPostgresUrl) {
   );
 }
 
-const INTERNAL_BODY = JSON.stringify({ success: false, message: MESSAGES.internal });
-const UNAVAILABLE_BODY = JSON.stringify({ success: false, message: 'Servicio no disponible' });
-const LOGGED_OUT_BODY = JSON.stringify({ success: true, message: MESSAGES.loggedOut });
+const INTERNAL_BODY = envelope(MESSAGES.internal);
+const UNAVAILABLE_BODY = envelope('Servicio no disponible');
 
 /** Things a driver, the ORM or the proxy would say; none of it may reach a client. */
 const LEAKS = [
@@ -88,48 +94,44 @@ run('when the database goes away under a running app (TCP proxy in front of Post
     await proxy?.close();
   });
 
-  const me = (token?: string) => {
-    const req = t.http().get(`${API}/me`);
-    return token === undefined ? req : req.set(bearer(token));
-  };
-  const logout = (token?: string) => {
-    const req = t.http().post(`${API}/logout`);
-    return token === undefined ? req : req.set(bearer(token));
-  };
-  /** Read straight from PostgreSQL, not through the proxy. */
-  const sessionRow = async (id: string) => {
-    const client = new pg.Client({ connectionString: baseUrl });
-    await client.connect();
-    try {
-      return (await client.query('SELECT revoked_at FROM sessions WHERE id = $1', [id])).rows[0];
-    } finally {
-      await client.end();
-    }
+  /** Reads straight from PostgreSQL, not through the proxy. */
+  const direct: Db = {
+    dataSource: {
+      query: async (sql, parameters) => {
+        const client = new pg.Client({ connectionString: baseUrl });
+        await client.connect();
+        try {
+          return (await client.query(sql, parameters)).rows;
+        } finally {
+          await client.end();
+        }
+      },
+    },
   };
 
   it('answers 500/503 while the database is down, nothing internal leaks, and recovers without a restart', async () => {
     const user = await registerAndLogin(t);
     const loggedOut = await login(t, user.email, user.password);
-    await logout(loggedOut.token).expect(200);
-    await me(user.token).expect(200);
+    await logoutRequest(t, loggedOut.token).expect(200);
+    await meRequest(t, user.token).expect(200);
     await t.http().get('/health').expect(200);
     expect(proxy.accepted).toBeGreaterThan(0);
 
     await proxy.cut('reset');
 
     // A valid token: the session cannot be checked, so neither 200 nor 401.
-    expectInternal(await me(user.token));
-    expectInternal(await me(user.token));
+    expectInternal(await meRequest(t, user.token));
+    expectInternal(await meRequest(t, user.token));
     // A revoked token is no different: the database cannot say so.
-    expectInternal(await me(loggedOut.token));
+    expectInternal(await meRequest(t, loggedOut.token));
 
     // Logout cannot revoke: 500, and the session must survive it.
-    expectInternal(await logout(user.token));
-    expectInternal(await logout(user.token).send({ token: user.token }));
+    expectInternal(await logoutRequest(t, user.token));
+    expectInternal(await logoutRequest(t, user.token).send({ token: user.token }));
 
     // Login and register need the database.
-    expectInternal(await t.http().post(`${API}/login`).send({ email: user.email, password: user.password }));
-    expectInternal(await t.http().post(`${API}/login`).send({ email: uniqueEmail(), password: 'password-123' }));
+    expectInternal(await loginRequest(t, user.email, user.password));
+    expectInternal(await loginRequest(t, uniqueEmail(), 'password-123'));
     expectInternal(await t.http().post(`${API}/register`).send({ email: uniqueEmail(), password: 'password-123' }));
 
     // Health says so, in the envelope.
@@ -141,53 +143,52 @@ run('when the database goes away under a running app (TCP proxy in front of Post
     expectNoLeak(health);
 
     // Checks that come before the database still answer as usual.
-    const garbage = await me('not-a-jwt');
+    const garbage = await meRequest(t, 'not-a-jwt');
     expect(garbage.status).toBe(401);
     expect(garbage.text).toBe(INVALID_TOKEN_BODY);
-    const noToken = await logout();
+    const noToken = await logoutRequest(t);
     expect(noToken.status).toBe(401);
     expect(noToken.text).toBe(INVALID_TOKEN_BODY);
-    const now = Math.floor(Date.now() / 1000);
-    const expired = await me(signToken(claimsFor(user, { iat: now - 1000, exp: now - 60 })));
+    const expired = await meRequest(t, signToken(expiredClaimsFor(user)));
     expect(expired.status).toBe(403);
-    expect(expired.text).toBe(JSON.stringify({ success: false, message: MESSAGES.expired }));
+    expect(expired.text).toBe(EXPIRED_BODY);
     const badBody = await t.http().post(`${API}/register`).send({ email: 'nope', password: 'x' });
     expect(badBody.status).toBe(400);
 
     await proxy.restore();
 
     // The same app, without a restart: the failed logout revoked nothing.
-    expect((await sessionRow(user.sessionId)).revoked_at).toBeNull();
-    const back = await me(user.token);
+    expect(await revokedAt(direct, user.sessionId)).toBeNull();
+    const back = await meRequest(t, user.token);
     expect(back.status).toBe(200);
     expect(back.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId });
     const healthy = await t.http().get('/health');
     expect(healthy.status).toBe(200);
     expect(healthy.body.success).toBe(true);
-    expect(await me(loggedOut.token).then((r) => r.status)).toBe(401);
+    expect(await meRequest(t, loggedOut.token).then((r) => r.status)).toBe(401);
 
-    const out = await logout(user.token);
+    const out = await logoutRequest(t, user.token);
     expect(out.status).toBe(200);
     expect(out.text).toBe(LOGGED_OUT_BODY);
-    expect((await sessionRow(user.sessionId)).revoked_at).toBeInstanceOf(Date);
-    const after = await me(user.token);
+    expect(await revokedAt(direct, user.sessionId)).toBeInstanceOf(Date);
+    const after = await meRequest(t, user.token);
     expect(after.status).toBe(401);
     expect(after.text).toBe(INVALID_TOKEN_BODY);
 
     // New work goes through too.
     const fresh = await registerAndLogin(t);
-    await me(fresh.token).expect(200);
+    await meRequest(t, fresh.token).expect(200);
   });
 
   it('survives a second outage where nothing listens (ECONNREFUSED), with connections already pooled; no audit row for the failed logout', async () => {
     const user = await registerAndLogin(t);
     // Fill the pool with several connections.
-    await Promise.all(Array.from({ length: 8 }, () => me(user.token).expect(200)));
+    await Promise.all(Array.from({ length: 8 }, () => meRequest(t, user.token).expect(200)));
 
     await proxy.cut('refuse');
     const during = await Promise.all([
-      ...Array.from({ length: 6 }, () => me(user.token)),
-      logout(user.token),
+      ...Array.from({ length: 6 }, () => meRequest(t, user.token)),
+      logoutRequest(t, user.token),
       t.http().get('/health'),
     ]);
     for (const res of during.slice(0, 7)) expectInternal(res);
@@ -195,28 +196,25 @@ run('when the database goes away under a running app (TCP proxy in front of Post
     expect(during[7]!.text).toBe(UNAVAILABLE_BODY);
     expectNoLeak(during[7]!);
     // And again once the pool is empty: every new connection is refused.
-    expectInternal(await me(user.token));
-    expectInternal(await t.http().post(`${API}/login`).send({ email: user.email, password: user.password }));
+    expectInternal(await meRequest(t, user.token));
+    expectInternal(await loginRequest(t, user.email, user.password));
     await proxy.restore();
 
-    await me(user.token).expect(200);
+    await meRequest(t, user.token).expect(200);
     await t.http().get('/health').expect(200);
-    const audits = await t.dataSource.query(`SELECT 1 FROM audit_events WHERE event = 'logout' AND session_id = $1`, [
-      user.sessionId,
-    ]);
-    expect(audits).toHaveLength(0);
-    await logout(user.token).expect(200);
+    expect(await auditRows(t, { event: 'logout', sessionId: user.sessionId })).toHaveLength(0);
+    await logoutRequest(t, user.token).expect(200);
   });
 
   it('answers 500 in bounded time, not never, when the database stops answering on open connections', async () => {
     const user = await registerAndLogin(t);
-    await me(user.token).expect(200);
+    await meRequest(t, user.token).expect(200);
 
     proxy.stall();
     const started = Date.now();
     const [stuck, login, health] = await Promise.all([
-      me(user.token),
-      t.http().post(`${API}/login`).send({ email: user.email, password: user.password }),
+      meRequest(t, user.token),
+      loginRequest(t, user.email, user.password),
       t.http().get('/health'),
     ]);
     expectInternal(stuck);
@@ -226,7 +224,7 @@ run('when the database goes away under a running app (TCP proxy in front of Post
     expect(Date.now() - started).toBeLessThan(20_000);
     await proxy.restore();
 
-    await me(user.token).expect(200);
+    await meRequest(t, user.token).expect(200);
     await t.http().get('/health').expect(200);
   }, 40_000);
 });
@@ -244,8 +242,7 @@ run('two instances on one database', () => {
     await Promise.all([a?.close(), b?.stop()]);
   });
 
-  const logoutAudits = async (sessionId: string) =>
-    a.dataSource.query(`SELECT 1 FROM audit_events WHERE event = 'logout' AND session_id = $1`, [sessionId]);
+  const logoutAudits = (sessionId: string) => auditRows(a, { event: 'logout', sessionId });
 
   it('accepts on B a token issued by A, and refuses it on B at once after logout on A', async () => {
     const user = await register(a);
@@ -271,7 +268,7 @@ run('two instances on one database', () => {
   it('gives exactly one 200 and one audit row among 20 simultaneous logouts of one token spread over A and B', async () => {
     const user = await registerAndLogin(b);
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).http().post(`${API}/logout`).set(bearer(user.token))),
+      Array.from({ length: 20 }, (_, i) => logoutRequest(i % 2 ? a : b, user.token)),
     );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
@@ -280,8 +277,8 @@ run('two instances on one database', () => {
       expect(res.text).toBe(res.status === 200 ? LOGGED_OUT_BODY : INVALID_TOKEN_BODY);
     }
     expect(await logoutAudits(user.sessionId)).toHaveLength(1);
-    await a.http().get(`${API}/me`).set(bearer(user.token)).expect(401);
-    await b.http().get(`${API}/me`).set(bearer(user.token)).expect(401);
+    await meRequest(a, user.token).expect(401);
+    await meRequest(b, user.token).expect(401);
   });
 });
 
@@ -331,7 +328,7 @@ run('two instances starting together on a fresh database', () => {
 
     const user = await register(a);
     const session = await login(b, user.email, user.password);
-    await a.http().get(`${API}/me`).set(bearer(session.token)).expect(200);
+    await meRequest(a, session.token).expect(200);
     await b.http().get('/health').expect(200);
   });
 });

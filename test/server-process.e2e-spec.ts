@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawConnection, requestHead } from './support/raw-http.js';
 import { runUntilExit, type ServerProcess, startServerProcess } from './support/server-process.js';
-import { API, bearer, login, register, TEST_DATABASE_URL, onPostgres, uniqueEmail } from './support/test-app.js';
+import {
+  API,
+  bearer,
+  login,
+  loginRequest,
+  logoutRequest,
+  onPostgres,
+  register,
+  TEST_DATABASE_URL,
+  uniqueEmail,
+} from './support/test-app.js';
 
 // What only a real `node main.js` shows: its log lines, its health answer, and how it refuses
 // to start. On the same database as the rest of the run.
@@ -52,8 +62,8 @@ describe('the server process', () => {
       .set('Cookie', `sid=${session.token}`)
       .set('X-Request-Id', 'log-check-me')
       .expect(200);
-    await server.http().post(`${API}/logout`).set(bearer(session.token)).send({ token: other.token }).expect(200);
-    await server.http().post(`${API}/login`).send({ email: user.email, password: 'wrong-password' }).expect(401);
+    await logoutRequest(server, session.token).send({ token: other.token }).expect(200);
+    await loginRequest(server, user.email, 'wrong-password').expect(401);
     await server.stop(); // flushes the logs
 
     const output = server.output();

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RequestContext } from '../src/common/request-context.js';
 import { SessionsRepository } from '../src/sessions/sessions.repository.js';
 import { SessionsService } from '../src/sessions/sessions.service.js';
+import { auditRows, logoutAudits, sessionRow } from './support/rows.js';
 import { register, startApp, type TestApp } from './support/test-app.js';
 
 // The session lifecycle against the real database of the run (embedded, or PostgreSQL), read
@@ -23,10 +24,6 @@ describe('SessionsService', () => {
   });
   afterAll(() => t.close());
 
-  const row = async (id: string) => (await t.dataSource.query('SELECT * FROM sessions WHERE id = $1', [id]))[0];
-  const auditsOf = (sessionId: string) =>
-    t.dataSource.query('SELECT * FROM audit_events WHERE session_id = $1 ORDER BY created_at', [sessionId]);
-
   it('open: one session row and its login audit row, ending in whole seconds, a JWT lifetime from now', async () => {
     const ctx = who();
     const before = Date.now();
@@ -35,10 +32,10 @@ describe('SessionsService', () => {
     expect(expiresAt.getTime() % 1000).toBe(0);
     expect(expiresAt.getTime()).toBeGreaterThan(before + 899_000);
     expect(expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 900_000);
-    const session = await row(id);
+    const session = await sessionRow(t, id);
     expect(session).toMatchObject({ user_id: userId, revoked_at: null, ip: ctx.ip, user_agent: ctx.userAgent });
     expect(session.expires_at.getTime()).toBe(expiresAt.getTime());
-    const audits = await auditsOf(id);
+    const audits = await auditRows(t, { sessionId: id });
     expect(audits).toHaveLength(1);
     expect(audits[0]).toMatchObject({ event: 'login', user_id: userId, request_id: ctx.requestId, ip: ctx.ip });
   });
@@ -84,12 +81,12 @@ describe('SessionsService', () => {
     const ctx = who();
 
     await expect(sessions.revoke(id, randomUUID(), ctx)).resolves.toBe(0); // not that user's
-    expect((await row(id)).revoked_at).toBeNull();
+    expect((await sessionRow(t, id)).revoked_at).toBeNull();
 
     await expect(sessions.revoke(id, userId, ctx)).resolves.toBe(1);
     await expect(sessions.revoke(id, userId, ctx)).resolves.toBe(0);
-    expect((await row(id)).revoked_at).toBeInstanceOf(Date);
-    const logouts = (await auditsOf(id)).filter((a: { event: string }) => a.event === 'logout');
+    expect((await sessionRow(t, id)).revoked_at).toBeInstanceOf(Date);
+    const logouts = await logoutAudits(t, id);
     expect(logouts).toHaveLength(1);
     expect(logouts[0]).toMatchObject({ user_id: userId, request_id: ctx.requestId, details: { scope: 'current' } });
   });
@@ -99,6 +96,6 @@ describe('SessionsService', () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => sessions.revoke(id, userId, who())));
     expect(results.filter((n) => n === 1)).toHaveLength(1);
     expect(results.filter((n) => n === 0)).toHaveLength(19);
-    expect((await auditsOf(id)).filter((a: { event: string }) => a.event === 'logout')).toHaveLength(1);
+    expect(await logoutAudits(t, id)).toHaveLength(1);
   });
 });

@@ -1,44 +1,33 @@
-import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectExpired, expectInvalidToken } from './support/expectations.js';
+import { revokedAt } from './support/rows.js';
 import {
   API,
-  bearer,
   claimsFor,
   INVALID_TOKEN_BODY,
   login,
   type LoggedIn,
-  MESSAGES,
+  logoutRequest,
+  meRequest,
   registerAndLogin,
   signToken,
   startApp,
-  TEST_SECRET,
   type TestApp,
 } from './support/test-app.js';
-
-const EXPIRED_BODY = JSON.stringify({ success: false, message: MESSAGES.expired });
-const OTHER_SECRET = 'some-other-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
-
-const b64url = (value: unknown) =>
-  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
-
-/** A JWT built by hand, so that header and payload can be anything jsonwebtoken would refuse to sign. */
-function handSigned(
-  header: Record<string, unknown>,
-  payload: unknown,
-  { secret = TEST_SECRET, hash = 'sha256' }: { secret?: string; hash?: string } = {},
-): string {
-  const input = `${b64url(header)}.${b64url(payload)}`;
-  return `${input}.${createHmac(hash, secret).update(input).digest('base64url')}`;
-}
-
-const HS256 = { alg: 'HS256', typ: 'JWT' };
-const now = () => Math.floor(Date.now() / 1000);
-const withoutExp = (claims: Record<string, unknown>) => {
-  const { exp: _exp, ...rest } = claims;
-  return rest;
-};
+import {
+  b64url,
+  decodePart,
+  expiredClaimsFor,
+  handSigned,
+  HS256,
+  nowSeconds as now,
+  OTHER_SECRET,
+  unsignedToken,
+  withoutExp,
+} from './support/tokens.js';
 
 /** A token of exactly `length` characters, otherwise valid, made by padding a claim. */
 function tokenOfLength(user: LoggedIn, length: number): string {
@@ -48,20 +37,6 @@ function tokenOfLength(user: LoggedIn, length: number): string {
     if (token.length > length) break;
   }
   throw new Error(`no padding gives a token of ${length} characters`);
-}
-
-function expectInvalidToken(res: Response) {
-  expect(res.status).toBe(401);
-  expect(res.text).toBe(INVALID_TOKEN_BODY);
-  expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
-}
-
-function expectExpired(res: Response) {
-  expect(res.status).toBe(403);
-  expect(res.text).toBe(EXPIRED_BODY);
-  expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
 }
 
 describe('access tokens: every way one is refused', () => {
@@ -78,14 +53,7 @@ describe('access tokens: every way one is refused', () => {
   });
   afterAll(() => t.close());
 
-  const me = (token?: string) => {
-    const req = t.http().get(`${API}/me`);
-    return token === undefined ? req : req.set(bearer(token));
-  };
   const meWithHeader = (authorization: string) => t.http().get(`${API}/me`).set('Authorization', authorization);
-  const logout = (token: string) => t.http().post(`${API}/logout`).set(bearer(token));
-  const revokedAt = async (sessionId: string) =>
-    (await t.dataSource.query('SELECT revoked_at FROM sessions WHERE id = $1', [sessionId]))[0].revoked_at;
 
   describe('controls: the forging helpers make tokens the server accepts', () => {
     it('accepts the token from login, one signed with signToken and one built by hand', async () => {
@@ -94,7 +62,7 @@ describe('access tokens: every way one is refused', () => {
         signToken(claimsFor(user)),
         handSigned(HS256, claimsFor(user)),
       ]) {
-        const res = await me(token);
+        const res = await meRequest(t, token);
         expect(res.status).toBe(200);
         expect(res.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId });
       }
@@ -103,18 +71,18 @@ describe('access tokens: every way one is refused', () => {
     it('accepts a token of exactly 4096 characters', async () => {
       const token = tokenOfLength(user, 4096);
       expect(token).toHaveLength(4096);
-      await me(token).expect(200);
+      await meRequest(t, token).expect(200);
     });
 
     it('accepts an exp a few seconds ahead and an nbf in the past', async () => {
-      await me(signToken(claimsFor(user, { exp: now() + 30, nbf: now() - 60 }))).expect(200);
+      await meRequest(t, signToken(claimsFor(user, { exp: now() + 30, nbf: now() - 60 }))).expect(200);
     });
   });
 
   describe('refused with 401 on GET /me', () => {
     const cases: Array<[string, () => string]> = [
-      ['alg "none" (header.payload.)', () => `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claimsFor(user))}.`],
-      ['alg "none" without the trailing dot', () => `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claimsFor(user))}`],
+      ['alg "none" (header.payload.)', () => unsignedToken(claimsFor(user))],
+      ['alg "none" without the trailing dot', () => unsignedToken(claimsFor(user)).slice(0, -1)],
       ['alg "None" with a real HS256 signature', () => handSigned({ alg: 'None', typ: 'JWT' }, claimsFor(user))],
       ['HS512 signed with the right secret', () => signToken(claimsFor(user), { algorithm: 'HS512' })],
       ['HS384 signed with the right secret', () => signToken(claimsFor(user), { algorithm: 'HS384' })],
@@ -141,15 +109,15 @@ describe('access tokens: every way one is refused', () => {
         'a tampered payload (sub of another user, original signature)',
         () => {
           const [header, , signature] = user.token.split('.');
-          const payload = JSON.parse(Buffer.from(user.token.split('.')[1], 'base64url').toString());
+          const payload = decodePart(user.token, 1);
           return `${header}.${b64url({ ...payload, sub: other.userId, sid: other.sessionId })}.${signature}`;
         },
       ],
       [
         'a tampered payload (exp pushed back, original signature)',
         () => {
-          const [header, payload, signature] = user.token.split('.');
-          const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+          const [header, , signature] = user.token.split('.');
+          const claims = decodePart(user.token, 1);
           return `${header}.${b64url({ ...claims, exp: claims.exp + 3600 })}.${signature}`;
         },
       ],
@@ -166,13 +134,7 @@ describe('access tokens: every way one is refused', () => {
       ['four parts', () => `${user.token}.${user.token.split('.')[2]}`],
       ['a payload that is not JSON', () => handSigned(HS256, 'not json at all')],
       ['a payload that is a JSON array', () => handSigned(HS256, [claimsFor(user)])],
-      [
-        'a header that is not JSON',
-        () => {
-          const input = `${b64url('{not json')}.${b64url(claimsFor(user))}`;
-          return `${input}.${createHmac('sha256', TEST_SECRET).update(input).digest('base64url')}`;
-        },
-      ],
+      ['a header that is not JSON', () => handSigned('{not json', claimsFor(user))],
       ['garbage', () => 'not-a-jwt'],
       [
         'a jku header and a signature by another key',
@@ -206,24 +168,24 @@ describe('access tokens: every way one is refused', () => {
       ["a sub of another user with one's own sid", () => signToken(claimsFor(user, { sub: other.userId }))],
       ['a sub of a user that does not exist', () => signToken(claimsFor(user, { sub: randomUUID() }))],
       // Claims are checked before expiry: these are 401, never 403.
-      ['an expired token with a wrong issuer', () => signToken(claimsFor(user, { iat: now() - 1000, exp: now() - 60, iss: 'someone-else' }))],
-      ['an expired token with a wrong audience', () => signToken(claimsFor(user, { iat: now() - 1000, exp: now() - 60, aud: 'other-clients' }))],
-      ['an expired token signed with another secret', () => signToken(claimsFor(user, { iat: now() - 1000, exp: now() - 60 }), { secret: OTHER_SECRET })],
-      ['an expired HS512 token', () => signToken(claimsFor(user, { iat: now() - 1000, exp: now() - 60 }), { algorithm: 'HS512' })],
-      ['an expired token with a sid that is not a uuid', () => signToken(claimsFor(user, { iat: now() - 1000, exp: now() - 60, sid: 'abc' }))],
+      ['an expired token with a wrong issuer', () => signToken(expiredClaimsFor(user, { iss: 'someone-else' }))],
+      ['an expired token with a wrong audience', () => signToken(expiredClaimsFor(user, { aud: 'other-clients' }))],
+      ['an expired token signed with another secret', () => signToken(expiredClaimsFor(user), { secret: OTHER_SECRET })],
+      ['an expired HS512 token', () => signToken(expiredClaimsFor(user), { algorithm: 'HS512' })],
+      ['an expired token with a sid that is not a uuid', () => signToken(expiredClaimsFor(user, { sid: 'abc' }))],
     ];
 
     it.each(cases)('%s', async (_, build) => {
-      expectInvalidToken(await me(build()));
+      expectInvalidToken(await meRequest(t, build()));
     });
 
     it('refuses a token whose session row is past its own expiry, though the JWT is not', async () => {
       const session = await login(t, user.email, user.password);
-      await me(session.token).expect(200);
+      await meRequest(t, session.token).expect(200);
       await t.dataSource.query(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [
         session.sessionId,
       ]);
-      expectInvalidToken(await me(session.token));
+      expectInvalidToken(await meRequest(t, session.token));
     });
 
     it('does not take the token from the query string or a cookie', async () => {
@@ -239,7 +201,7 @@ describe('access tokens: every way one is refused', () => {
       ['jwk', { jwk: { kty: 'oct', k: Buffer.from(OTHER_SECRET).toString('base64url') } }],
       ['x5u', { x5u: 'https://attacker.example/cert.pem' }],
     ])('a token naming a %s elsewhere but signed HS256 with the right secret verifies normally', async (_, extra) => {
-      const res = await me(handSigned({ ...HS256, ...extra }, claimsFor(user)));
+      const res = await meRequest(t, handSigned({ ...HS256, ...extra }, claimsFor(user)));
       expect(res.status).toBe(200);
       expect(res.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId });
     });
@@ -247,22 +209,22 @@ describe('access tokens: every way one is refused', () => {
 
   describe('expiry: 403, after the claims and before the session', () => {
     it('answers 403 to a genuine token past its exp', async () => {
-      expectExpired(await me(signToken(claimsFor(user, { iat: now() - 1000, exp: now() - 60 }))));
+      expectExpired(await meRequest(t, signToken(expiredClaimsFor(user))));
     });
 
     it('answers 403 to a token 6 s past its exp (clock tolerance at most 5 s)', async () => {
-      expectExpired(await me(signToken(claimsFor(user, { exp: now() - 6 }))));
+      expectExpired(await meRequest(t, signToken(claimsFor(user, { exp: now() - 6 }))));
     });
 
     it('answers 403 to an expired token of a revoked session', async () => {
       const session = await login(t, user.email, user.password);
-      await logout(session.token).expect(200);
-      const expired = signToken(claimsFor({ userId: user.userId, sessionId: session.sessionId }, { iat: now() - 1000, exp: now() - 60 }));
-      expectExpired(await me(expired));
+      await logoutRequest(t, session.token).expect(200);
+      const expired = signToken(expiredClaimsFor({ userId: user.userId, sessionId: session.sessionId }));
+      expectExpired(await meRequest(t, expired));
     });
 
     it('answers 403 to an expired token of a session that does not exist', async () => {
-      expectExpired(await me(signToken(claimsFor(user, { sid: randomUUID(), iat: now() - 1000, exp: now() - 60 }))));
+      expectExpired(await meRequest(t, signToken(expiredClaimsFor(user, { sid: randomUUID() }))));
     });
   });
 
@@ -296,7 +258,7 @@ describe('access tokens: every way one is refused', () => {
     });
 
     it('refuses a request without an Authorization header with 401', async () => {
-      expectInvalidToken(await me());
+      expectInvalidToken(await meRequest(t));
     });
   });
 
@@ -304,7 +266,7 @@ describe('access tokens: every way one is refused', () => {
     type Case = [string, () => string];
     // Builders run inside the tests, once `user` and `other` exist.
     const refusedEither: Case[] = [
-      ['alg "none"', () => `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claimsFor(user))}.`],
+      ['alg "none"', () => unsignedToken(claimsFor(user))],
       ['HS512 with the right secret', () => signToken(claimsFor(user), { algorithm: 'HS512' })],
       ['another secret', () => signToken(claimsFor(user), { secret: OTHER_SECRET })],
       ['a wrong issuer', () => signToken(claimsFor(user, { iss: 'someone-else' }))],
@@ -314,16 +276,16 @@ describe('access tokens: every way one is refused', () => {
       ['an nbf in the future', () => signToken(claimsFor(user, { nbf: now() + 60 }))],
       ['4097 characters', () => tokenOfLength(user, 4097)],
       ['a jku and another key', () => handSigned({ ...HS256, jku: 'https://attacker.example/jwks.json' }, claimsFor(user), { secret: OTHER_SECRET })],
-      ['an expired token with a wrong issuer', () => signToken(claimsFor(user, { iat: now() - 1000, exp: now() - 60, iss: 'someone-else' }))],
+      ['an expired token with a wrong issuer', () => signToken(expiredClaimsFor(user, { iss: 'someone-else' }))],
     ];
 
     it.each<Case>([
       ...refusedEither,
       ["another user's sid", () => signToken(claimsFor(user, { sid: other.sessionId }))],
     ])('as the bearer: %s', async (_, build) => {
-      expectInvalidToken(await logout(build()));
-      expect(await revokedAt(user.sessionId)).toBeNull();
-      expect(await revokedAt(other.sessionId)).toBeNull();
+      expectInvalidToken(await logoutRequest(t, build()));
+      expect(await revokedAt(t, user.sessionId)).toBeNull();
+      expect(await revokedAt(t, other.sessionId)).toBeNull();
     });
 
     it.each<Case>([
@@ -333,20 +295,18 @@ describe('access tokens: every way one is refused', () => {
       ['a sid of a session that does not exist', () => signToken(claimsFor(user, { sid: randomUUID() }))],
     ])('as the body token, with a valid bearer: %s', async (_, build) => {
       const bearerSession = await login(t, user.email, user.password);
-      expectInvalidToken(await logout(bearerSession.token).send({ token: build() }));
-      expect(await revokedAt(user.sessionId)).toBeNull();
-      expect(await revokedAt(bearerSession.sessionId)).toBeNull();
+      expectInvalidToken(await logoutRequest(t, bearerSession.token).send({ token: build() }));
+      expect(await revokedAt(t, user.sessionId)).toBeNull();
+      expect(await revokedAt(t, bearerSession.sessionId)).toBeNull();
     });
 
     it('answers 403 to an expired body token of a revoked session of the same user', async () => {
       const gone = await login(t, user.email, user.password);
-      await logout(gone.token).expect(200);
-      const expired = signToken(
-        claimsFor({ userId: user.userId, sessionId: gone.sessionId }, { iat: now() - 1000, exp: now() - 60 }),
-      );
+      await logoutRequest(t, gone.token).expect(200);
+      const expired = signToken(expiredClaimsFor({ userId: user.userId, sessionId: gone.sessionId }));
       const bearerSession = await login(t, user.email, user.password);
-      expectExpired(await logout(bearerSession.token).send({ token: expired }));
-      expect(await revokedAt(bearerSession.sessionId)).toBeNull();
+      expectExpired(await logoutRequest(t, bearerSession.token).send({ token: expired }));
+      expect(await revokedAt(t, bearerSession.sessionId)).toBeNull();
     });
 
     it('accepts, as bearer and as body token, a token with a jku header signed with the right secret', async () => {
@@ -355,19 +315,19 @@ describe('access tokens: every way one is refused', () => {
       const jku = { ...HS256, jku: 'https://attacker.example/jwks.json' };
       const bearerToken = handSigned(jku, claimsFor({ userId: user.userId, sessionId: a.sessionId }));
       const bodyToken = handSigned(jku, claimsFor({ userId: user.userId, sessionId: b.sessionId }));
-      await logout(bearerToken).send({ token: bodyToken }).expect(200);
-      expect(await revokedAt(b.sessionId)).toBeInstanceOf(Date);
-      expect(await revokedAt(a.sessionId)).toBeNull();
+      await logoutRequest(t, bearerToken).send({ token: bodyToken }).expect(200);
+      expect(await revokedAt(t, b.sessionId)).toBeInstanceOf(Date);
+      expect(await revokedAt(t, a.sessionId)).toBeNull();
     });
   });
 
   it('answers every token failure, whatever the reason, with the same bytes and headers', async () => {
     const responses = await Promise.all([
-      me(),
-      me('not-a-jwt'),
-      me(signToken(claimsFor(user), { secret: OTHER_SECRET })),
-      me(signToken(claimsFor(user, { sid: randomUUID() }))),
-      me(signToken(claimsFor(user, { sid: other.sessionId }))),
+      meRequest(t),
+      meRequest(t, 'not-a-jwt'),
+      meRequest(t, signToken(claimsFor(user), { secret: OTHER_SECRET })),
+      meRequest(t, signToken(claimsFor(user, { sid: randomUUID() }))),
+      meRequest(t, signToken(claimsFor(user, { sid: other.sessionId }))),
       meWithHeader('Basic x'),
     ]);
     const shape = (res: Response) => ({
@@ -389,6 +349,6 @@ describe('access tokens: every way one is refused', () => {
     });
     for (const res of responses) expect(shape(res)).toEqual(first);
     // The controls still pass: none of the above was refused because the user's own session died.
-    await me(user.token).expect(200);
+    await meRequest(t, user.token).expect(200);
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import request from 'supertest';
+import request, { type Test as PendingRequest } from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module.js';
 import { configureApp, fastifyAdapter } from '../../src/app.setup.js';
@@ -34,8 +34,15 @@ export const MESSAGES = {
   badCredentials: 'Credenciales inválidas',
 } as const;
 
+/** The body of a failure answer with `message`, byte for byte. */
+export const envelope = (message: string) => JSON.stringify({ success: false, message });
+
 /** The one 401 body every token failure must answer with, byte for byte. */
-export const INVALID_TOKEN_BODY = JSON.stringify({ success: false, message: MESSAGES.invalidToken });
+export const INVALID_TOKEN_BODY = envelope(MESSAGES.invalidToken);
+export const EXPIRED_BODY = envelope(MESSAGES.expired);
+export const TOO_MANY_BODY = envelope(MESSAGES.tooMany);
+export const BAD_CREDENTIALS_BODY = envelope(MESSAGES.badCredentials);
+export const LOGGED_OUT_BODY = JSON.stringify({ success: true, message: MESSAGES.loggedOut });
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -99,13 +106,42 @@ export interface LoggedIn {
 
 export const uniqueEmail = () => `user-${randomUUID()}@example.com`;
 
+/** Where a request comes from (X-Forwarded-For, which counts with TRUST_PROXY), and how long it may take. */
+export interface RequestOptions {
+  from?: string;
+  timeout?: number;
+}
+
+const withOptions = (req: PendingRequest, { from, timeout }: RequestOptions): PendingRequest => {
+  if (from !== undefined) req = req.set('X-Forwarded-For', from);
+  if (timeout !== undefined) req = req.timeout(timeout);
+  return req;
+};
+
+/** POST /logout, with the token as bearer when one is given; nothing is sent until awaited. */
+export function logoutRequest(t: HttpClient, token?: string, options: RequestOptions = {}) {
+  const req = withOptions(t.http().post(`${API}/logout`), options);
+  return token === undefined ? req : req.set(bearer(token));
+}
+
+/** GET /me, with the token as bearer when one is given. */
+export function meRequest(t: HttpClient, token?: string, options: RequestOptions = {}) {
+  const req = withOptions(t.http().get(`${API}/me`), options);
+  return token === undefined ? req : req.set(bearer(token));
+}
+
+/** POST /login with these credentials, whatever the answer. */
+export function loginRequest(t: HttpClient, email: string, password: string, options: RequestOptions = {}) {
+  return withOptions(t.http().post(`${API}/login`), options).send({ email, password });
+}
+
 export async function register(t: HttpClient, email = uniqueEmail(), password = 'password-123') {
   const res = await t.http().post(`${API}/register`).send({ email, password }).expect(201);
   return { email, password, userId: res.body.data.id as string };
 }
 
 export async function login(t: HttpClient, email: string, password: string): Promise<{ token: string; sessionId: string }> {
-  const res = await t.http().post(`${API}/login`).send({ email, password }).expect(200);
+  const res = await loginRequest(t, email, password).expect(200);
   return { token: res.body.data.accessToken, sessionId: res.body.data.sessionId };
 }
 
