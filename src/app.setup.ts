@@ -170,9 +170,11 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     });
   });
 
-  fastify.addHook('onRequest', async (request, reply) => {
+  // Callback hooks, not async ones: no promise per request on every route.
+  fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     if (!request.url.startsWith(`/${DOCS_PATH}`)) reply.header('cache-control', 'no-store');
+    done();
   });
 
   // Fastify adds Connection: close to requests that arrive once closing has begun; requests

@@ -265,6 +265,38 @@ run('two instances on one database', () => {
     expect(await logoutAudits(session.sessionId)).toHaveLength(1);
   });
 
+  it('refuses on B every /me that starts after A answered the logout, in a steady stream of them', async () => {
+    const user = await registerAndLogin(a);
+    const headers = bearer(user.token);
+    const seen: Array<{ started: number; status: number }> = [];
+    let streaming = true;
+    // Four clients asking B in a loop, as a busy browser app would; each notes when it started.
+    const stream = async () => {
+      while (streaming) {
+        const started = performance.now();
+        const res = await fetch(`${b.url}${API}/me`, { headers });
+        await res.arrayBuffer();
+        seen.push({ started, status: res.status });
+      }
+    };
+    const clients = Array.from({ length: 4 }, stream);
+
+    await new Promise((r) => setTimeout(r, 300));
+    const out = await a.http().post(`${API}/logout`).set(headers);
+    const loggedOut = performance.now();
+    expect(out.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    streaming = false;
+    await Promise.all(clients);
+
+    const before = seen.filter((r) => r.started < loggedOut - 50); // well before: clearly live
+    const after = seen.filter((r) => r.started > loggedOut);
+    expect(before.length).toBeGreaterThan(10);
+    expect(before.every((r) => r.status === 200)).toBe(true);
+    expect(after.length).toBeGreaterThan(10);
+    expect(after.filter((r) => r.status !== 401)).toStrictEqual([]);
+  });
+
   it('gives exactly one 200 and one audit row among 20 simultaneous logouts of one token spread over A and B', async () => {
     const user = await registerAndLogin(b);
     const results = await Promise.all(
