@@ -91,6 +91,25 @@ describe('SessionsService', () => {
     expect(logouts[0]).toMatchObject({ user_id: userId, request_id: ctx.requestId, details: { scope: 'current' } });
   });
 
+  it('revoke: simultaneous revocations of different sessions share one statement, and each ends its own', async () => {
+    const opened = await Promise.all(Array.from({ length: 8 }, () => sessions.open(userId, who())));
+    const statements = vi.spyOn(t.app.get(SessionsRepository), 'revoke');
+    try {
+      const contexts = opened.map(() => who());
+      const results = await Promise.all(opened.map((s, i) => sessions.revoke(s.id, userId, contexts[i]!)));
+      expect(results).toStrictEqual(opened.map(() => 1));
+      expect(statements).toHaveBeenCalledTimes(1);
+      for (const [i, s] of opened.entries()) {
+        expect((await sessionRow(t, s.id)).revoked_at).toBeInstanceOf(Date);
+        const logouts = await logoutAudits(t, s.id);
+        expect(logouts).toHaveLength(1);
+        expect(logouts[0]).toMatchObject({ request_id: contexts[i]!.requestId, details: { scope: 'current' } });
+      }
+    } finally {
+      statements.mockRestore();
+    }
+  });
+
   it('revoke: among 20 simultaneous revocations of one session, exactly one ends it and is audited', async () => {
     const { id } = await sessions.open(userId, who());
     const results = await Promise.all(Array.from({ length: 20 }, () => sessions.revoke(id, userId, who())));

@@ -27,17 +27,32 @@ const FIND_ACTIVE = `
     FROM sessions s JOIN users u ON u.id = s.user_id
    WHERE s.id = ANY($1::uuid[]) AND s.revoked_at IS NULL AND s.expires_at > now()`;
 
-// Only the statement that flips revoked_at from null writes the audit row: among simultaneous
-// logouts of one session, exactly one returns a row.
+// Several logouts in one statement, and one commit. Only the row whose revoked_at this statement
+// flips from null gets an audit row, and of the requests for one session in one batch only the
+// first (lowest ord) can: among simultaneous logouts of a session exactly one ends it.
 const REVOKE = `
-  WITH revoked AS (
-    UPDATE sessions SET revoked_at = now()
-     WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
-    RETURNING id, user_id
+  WITH asked AS (
+    SELECT DISTINCT ON (session_id) *
+      FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::int[])
+        AS a(session_id, user_id, ip, user_agent, request_id, details, ord)
+     ORDER BY session_id, ord
+  ), revoked AS (
+    UPDATE sessions s SET revoked_at = now()
+      FROM asked a
+     WHERE s.id = a.session_id AND s.user_id = a.user_id AND s.revoked_at IS NULL
+    RETURNING s.id, s.user_id, a.ip, a.user_agent, a.request_id, a.details
   )
   INSERT INTO audit_events (event, user_id, session_id, ip, user_agent, request_id, details)
-  SELECT 'logout', user_id, id, $3, $4, $5, $6::jsonb FROM revoked
+  SELECT 'logout', user_id, id, ip, user_agent, request_id, details FROM revoked
   RETURNING session_id AS id`;
+
+/** One logout asked for: the session, the user it must belong to, who asked, what to audit. */
+export interface Revocation {
+  sessionId: string;
+  userId: string;
+  who: RequestContext;
+  details: Record<string, unknown>;
+}
 
 /**
  * The session lifecycle's SQL: one statement per operation, each a single round trip, on the
@@ -73,15 +88,21 @@ export class SessionsRepository {
     return this.run<ActiveSession>(FIND_ACTIVE, [ids]);
   }
 
-  async revoke(sessionId: string, userId: string, who: RequestContext, details: Record<string, unknown>): Promise<number> {
-    const rows = await this.run(REVOKE, [
-      sessionId,
-      userId,
-      who.ip,
-      who.userAgent,
-      who.requestId.slice(0, 128),
-      JSON.stringify(details),
+  /** For each revocation, in order, how many sessions it ended (1 or 0). */
+  async revoke(batch: readonly Revocation[]): Promise<number[]> {
+    const rows = await this.run<{ id: string }>(REVOKE, [
+      batch.map((r) => r.sessionId),
+      batch.map((r) => r.userId),
+      batch.map((r) => r.who.ip),
+      batch.map((r) => r.who.userAgent),
+      batch.map((r) => r.who.requestId.slice(0, 128)),
+      batch.map((r) => JSON.stringify(r.details)),
+      batch.map((_, i) => i),
     ]);
-    return rows.length;
+    const ended = new Set(rows.map((r) => r.id));
+    // The statement let the first request for each session win; the same here.
+    const first = new Map<string, number>();
+    batch.forEach((r, i) => first.has(r.sessionId) || first.set(r.sessionId, i));
+    return batch.map((r, i) => (ended.has(r.sessionId) && first.get(r.sessionId) === i ? 1 : 0));
   }
 }

@@ -1,16 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import type { Env } from '../config/env.validation.js';
 import type { RequestContext } from '../common/request-context.js';
-import { type ActiveSession, SessionsRepository } from './sessions.repository.js';
+import { queryBatcher } from './query-batcher.js';
+import { type ActiveSession, type Revocation, SessionsRepository } from './sessions.repository.js';
 
 export type { ActiveSession } from './sessions.repository.js';
 
-/** More lookups than this waiting at once make several queries. */
-const MAX_LOOKUPS_PER_QUERY = 500;
+/** More calls than this waiting at once make several queries. */
+const MAX_PER_QUERY = 500;
 
 /**
  * The whole life of a session: opened at login, looked up on every authenticated request, ended
@@ -19,15 +20,10 @@ const MAX_LOOKUPS_PER_QUERY = 500;
 @Injectable()
 export class SessionsService {
   private readonly lifetimeSeconds: number;
-  /**
-   * Concurrent lookups coalesced into one `id = ANY($1)` query. No cache, ever: every lookup is
-   * made after its request arrived, so a logout is seen by the next request on every instance.
-   */
+  /** Lookups made concurrently share one `id = ANY($1)` query: never a cache (see queryBatcher). */
   private readonly lookups: DataLoader<string, ActiveSession | null>;
-  /** Lookup queries running, at most `maxLookupQueries`; batches waiting for one to end. */
-  private lookupQueries = 0;
-  private readonly maxLookupQueries: number;
-  private readonly waitingBatches: Array<() => void> = [];
+  /** Logouts made concurrently share one statement, and so one commit. */
+  private readonly revocations: DataLoader<Revocation, number>;
 
   constructor(
     private readonly repository: SessionsRepository,
@@ -36,39 +32,22 @@ export class SessionsService {
   ) {
     // Until refresh tokens exist, a session lasts as long as its access token.
     this.lifetimeSeconds = config.get('JWT_ACCESS_TTL', { infer: true });
-    // Half the pool (the embedded database's one connection): the rest stays free for writes.
-    this.maxLookupQueries = Math.max(1, Math.floor(((dataSource.options as { poolSize?: number }).poolSize ?? 10) / 2));
-    this.lookups = new DataLoader((ids) => this.findActiveBatch(ids), {
-      cache: false,
-      maxBatchSize: MAX_LOOKUPS_PER_QUERY,
-      batchScheduleFn: (dispatch) => this.scheduleBatch(dispatch),
+    // Lookups get half the pool, revocations a quarter; the rest stays free for other writes.
+    // The embedded database has one connection: one of each at a time, queued there.
+    const pool = (dataSource.options as { poolSize?: number }).poolSize ?? 10;
+    this.lookups = queryBatcher((ids) => this.findActiveBatch(ids), {
+      maxQueries: Math.max(1, Math.floor(pool / 2)),
+      maxBatchSize: MAX_PER_QUERY,
+    });
+    this.revocations = queryBatcher((batch) => this.repository.revoke(batch), {
+      maxQueries: Math.max(1, Math.floor(pool / 4)),
+      maxBatchSize: MAX_PER_QUERY,
     });
   }
 
-  /**
-   * A batch takes every lookup made before it is sent: at the end of the turn of the event loop
-   * that opened it (as DataLoader does), or, while the lookup queries allowed are all running,
-   * when one of them ends. Under load, requests that arrive one by one, each in its own turn,
-   * share a query instead of queueing one query each behind the pool.
-   */
-  private scheduleBatch(dispatch: () => void): void {
-    if (this.lookupQueries >= this.maxLookupQueries) {
-      this.waitingBatches.push(dispatch);
-      return;
-    }
-    this.lookupQueries++;
-    void Promise.resolve().then(() => process.nextTick(dispatch));
-  }
-
   private async findActiveBatch(ids: readonly string[]): Promise<Array<ActiveSession | null>> {
-    try {
-      const found = new Map((await this.repository.findActive([...new Set(ids)])).map((s) => [s.id, s]));
-      return ids.map((id) => found.get(id) ?? null);
-    } finally {
-      const next = this.waitingBatches.shift();
-      if (next) next();
-      else this.lookupQueries--;
-    }
+    const found = new Map((await this.repository.findActive([...new Set(ids)])).map((s) => [s.id, s]));
+    return ids.map((id) => found.get(id) ?? null);
   }
 
   /** Opens a session for the user (and audits the login): its id and when it ends, in whole seconds. */
@@ -84,9 +63,9 @@ export class SessionsService {
 
   /**
    * Ends the user's session if it is still live, with one audit row: how many it ended (0 when
-   * it was over already, or lost a race to another logout).
+   * it was over already, or lost a race to another logout, in this batch or another).
    */
   revoke(sessionId: string, userId: string, who: RequestContext): Promise<number> {
-    return this.repository.revoke(sessionId, userId, who, { scope: 'current' });
+    return this.revocations.load({ sessionId: sessionId.toLowerCase(), userId, who, details: { scope: 'current' } });
   }
 }
