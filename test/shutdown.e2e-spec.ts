@@ -33,6 +33,7 @@ describe.each([
   ['PostgreSQL', true],
 ] as const)('SIGTERM with clients holding connections, on %s', (_name, postgres) => {
   const skip = postgres !== onPostgres;
+  if (skip) console.log(`shutdown.e2e-spec.ts: the ${_name} cases run in the ${postgres ? 'e2e-postgres' : 'e2e-embedded'} project`);
   let tempDir: string;
   let server: ServerProcess | undefined;
   let port: number;
