@@ -21,6 +21,8 @@ const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0
 const BASE_ROWS = 20_000;
 const BIG_ROWS = Number(process.env.BENCH_BIG_ROWS ?? 1_000_000);
 const DATABASES = (process.env.BENCH_DATABASES ?? 'postgres,embedded').split(',');
+// A |-separated subset of the targets below (by name), to compare two builds quickly.
+const TARGETS = process.env.BENCH_TARGETS?.split('|');
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const ISSUER = 'auth-backend';
 const AUDIENCE = 'auth-backend-clients';
@@ -154,7 +156,7 @@ async function benchDatabase(database) {
     const results = {};
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [target, make] of Object.entries(targets)) {
-        if (only && !only.includes(target)) continue;
+        if ((only && !only.includes(target)) || (TARGETS && !TARGETS.includes(target))) continue;
         const { expect, settle = 0, ...options } = await make();
         const r = await run(target, options);
         await sleep(settle);
