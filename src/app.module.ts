@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { LoggerModule } from 'nestjs-pino';
@@ -66,6 +67,8 @@ export class AppModule {
           },
         }),
         DatabaseModule,
+        // The retention job (sessions/session-retention.job.ts).
+        ScheduleModule.forRoot(),
         ThrottlerModule.forRoot({
           throttlers: [
             { name: 'logout', limit: env.THROTTLE_LOGOUT_LIMIT, ttl: env.THROTTLE_LOGOUT_TTL * 1000 },

@@ -2,6 +2,9 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
+import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -13,7 +16,7 @@ import { sendError } from './common/all-exceptions.filter.js';
 import { AppException } from './common/app.exception.js';
 import { ERRORS, ErrorCode } from './common/error-code.js';
 import { hasLoneSurrogate, MAX_JSON_DEPTH, nestsDeeperThan } from './common/json-body.js';
-import type { Env } from './config/env.validation.js';
+import { corsOriginsOf, type Env } from './config/env.validation.js';
 import { trustProxyOf } from './config/load-env.js';
 
 export const BODY_LIMIT = 16 * 1024;
@@ -203,6 +206,21 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     done(null, payload);
   });
 
+
+  // Cookies are read by the refresh route alone (see auth/refresh-cookie.ts): no parsing hook.
+  await app.register(fastifyCookie, { hook: false });
+  // Browser apps on these origins may call the API with credentials; unset, no CORS headers at all.
+  const origins = corsOriginsOf({ CORS_ORIGINS: app.get(ConfigService).get<string>('CORS_ORIGINS') });
+  if (origins.length > 0) {
+    await app.register(fastifyCors, {
+      origin: origins,
+      credentials: true,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+      exposedHeaders: ['X-Request-Id', 'Retry-After'],
+      maxAge: 600,
+    });
+  }
 
   const document = SwaggerModule.createDocument(
     app,

@@ -150,7 +150,7 @@ describe('API documentation', () => {
     const ok = (path: string, method: string, status: number) => exampleOf(doc.paths[path][method].responses[status]);
     expect(Object.keys(ok('/api/v1/auth/register', 'post', 201)!.data).sort()).toEqual(['email', 'id']);
     const login = ok('/api/v1/auth/login', 'post', 200)!.data;
-    expect(Object.keys(login).sort()).toEqual(['accessToken', 'expiresIn', 'sessionId', 'tokenType']);
+    expect(Object.keys(login).sort()).toEqual(['accessToken', 'expiresIn', 'refreshToken', 'sessionId', 'tokenType']);
     expect(login.tokenType).toBe('Bearer');
     expect(typeof login.expiresIn).toBe('number');
     expect(Object.keys(ok('/api/v1/auth/me', 'get', 200)!.data).sort()).toEqual(['email', 'id', 'sessionId']);

@@ -134,7 +134,7 @@ describe('the HTTP surface', () => {
   });
 
   describe('POST /api/v1/auth/login', () => {
-    it('answers 200 with data { accessToken, tokenType, expiresIn: 900, sessionId }', async () => {
+    it('answers 200 with data { accessToken, refreshToken, tokenType, expiresIn: 900, sessionId }', async () => {
       const user = await register(t);
       const res = await post('login').send({ email: user.email, password: user.password });
 
@@ -142,7 +142,8 @@ describe('the HTTP surface', () => {
       expect(res.body.success).toBe(true);
       expect(res.body.message).toBe(MESSAGES.loggedIn);
       expect(Object.keys(res.body).sort()).toEqual(['data', 'message', 'success']);
-      expect(Object.keys(res.body.data).sort()).toEqual(['accessToken', 'expiresIn', 'sessionId', 'tokenType']);
+      expect(Object.keys(res.body.data).sort()).toEqual(['accessToken', 'expiresIn', 'refreshToken', 'sessionId', 'tokenType']);
+      expect(res.body.data.refreshToken).toMatch(/^[\w-]{70}$/);
       expect(res.body.data.tokenType).toBe('Bearer');
       expect(res.body.data.expiresIn).toBe(900);
       expect(res.body.data.sessionId).toMatch(UUID);
@@ -188,9 +189,12 @@ describe('the HTTP surface', () => {
       expect(sessions).toHaveLength(1);
       expect(sessions[0]).toMatchObject({ id: sessionId, revoked_at: null, user_agent: 'http-e2e/1.0' });
       expect(typeof sessions[0].ip).toBe('string');
+      // The session's absolute lifetime (SESSION_MAX_TTL), not the access token's.
       const ttl = (sessions[0].expires_at.getTime() - Date.now()) / 1000;
-      expect(ttl).toBeGreaterThan(890);
-      expect(ttl).toBeLessThanOrEqual(901);
+      expect(ttl).toBeGreaterThan(2_592_000 - 10);
+      expect(ttl).toBeLessThanOrEqual(2_592_001);
+      expect(sessions[0].refresh_token_hash).toBeInstanceOf(Buffer);
+      expect(sessions[0].refresh_token_hash.toString('base64url')).not.toContain(res.body.data.refreshToken.slice(-43));
 
       const audits = await auditRows(t, { requestId });
       expect(audits).toHaveLength(1);

@@ -24,14 +24,14 @@ describe('SessionsService', () => {
   });
   afterAll(() => t.close());
 
-  it('open: one session row and its login audit row, ending in whole seconds, a JWT lifetime from now', async () => {
+  it('open: one session row and its login audit row, ending in whole seconds, SESSION_MAX_TTL from now', async () => {
     const ctx = who();
     const before = Date.now();
     const { id, expiresAt } = await sessions.open(userId, ctx);
 
     expect(expiresAt.getTime() % 1000).toBe(0);
-    expect(expiresAt.getTime()).toBeGreaterThan(before + 899_000);
-    expect(expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 900_000);
+    expect(expiresAt.getTime()).toBeGreaterThan(before + 2_592_000_000 - 1000);
+    expect(expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 2_592_000_000);
     const session = await sessionRow(t, id);
     expect(session).toMatchObject({ user_id: userId, revoked_at: null, ip: ctx.ip, user_agent: ctx.userAgent });
     expect(session.expires_at.getTime()).toBe(expiresAt.getTime());
@@ -51,14 +51,14 @@ describe('SessionsService', () => {
     await t.dataSource.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.id]);
     await expect(sessions.findActive(expired.id)).resolves.toBeNull();
 
-    await sessions.revoke(id, userId, who());
+    await sessions.endSession(id, userId, who(), 'logout');
     await expect(sessions.findActive(id)).resolves.toBeNull();
   });
 
   it('findActive: lookups made in one turn of the event loop go to the database as one query', async () => {
     const opened = await Promise.all(Array.from({ length: 5 }, () => sessions.open(userId, who())));
     const revoked = opened[4]!;
-    await sessions.revoke(revoked.id, userId, who());
+    await sessions.endSession(revoked.id, userId, who(), 'logout');
     const queries = vi.spyOn(t.app.get(SessionsRepository), 'findActive');
     try {
       const ids = [...opened.map((s) => s.id), opened[0]!.id, randomUUID()];
@@ -68,7 +68,7 @@ describe('SessionsService', () => {
       expect(found.map((s) => s?.id ?? null)).toStrictEqual([...opened.slice(0, 4).map((s) => s.id), null, opened[0]!.id, null]);
 
       // And never a cache: the next turn asks again, and sees a revocation made in between.
-      await sessions.revoke(opened[0]!.id, userId, who());
+      await sessions.endSession(opened[0]!.id, userId, who(), 'logout');
       await expect(sessions.findActive(opened[0]!.id)).resolves.toBeNull();
       expect(queries).toHaveBeenCalledTimes(2);
     } finally {
@@ -76,27 +76,27 @@ describe('SessionsService', () => {
     }
   });
 
-  it('revoke: ends a live session of that user once, keeping the row, with one logout audit row', async () => {
+  it('endSession: ends a live session of that user once, keeping the row, with one logout audit row', async () => {
     const { id } = await sessions.open(userId, who());
     const ctx = who();
 
-    await expect(sessions.revoke(id, randomUUID(), ctx)).resolves.toBe(0); // not that user's
+    await expect(sessions.endSession(id, randomUUID(), ctx, 'logout')).resolves.toBe(0); // not that user's
     expect((await sessionRow(t, id)).revoked_at).toBeNull();
 
-    await expect(sessions.revoke(id, userId, ctx)).resolves.toBe(1);
-    await expect(sessions.revoke(id, userId, ctx)).resolves.toBe(0);
+    await expect(sessions.endSession(id, userId, ctx, 'logout')).resolves.toBe(1);
+    await expect(sessions.endSession(id, userId, ctx, 'logout')).resolves.toBe(0);
     expect((await sessionRow(t, id)).revoked_at).toBeInstanceOf(Date);
     const logouts = await logoutAudits(t, id);
     expect(logouts).toHaveLength(1);
     expect(logouts[0]).toMatchObject({ user_id: userId, request_id: ctx.requestId, details: { scope: 'current' } });
   });
 
-  it('revoke: simultaneous revocations of different sessions share one statement, and each ends its own', async () => {
+  it('endSession: simultaneous revocations of different sessions share one statement, and each ends its own', async () => {
     const opened = await Promise.all(Array.from({ length: 8 }, () => sessions.open(userId, who())));
-    const statements = vi.spyOn(t.app.get(SessionsRepository), 'revoke');
+    const statements = vi.spyOn(t.app.get(SessionsRepository), 'endOne');
     try {
       const contexts = opened.map(() => who());
-      const results = await Promise.all(opened.map((s, i) => sessions.revoke(s.id, userId, contexts[i]!)));
+      const results = await Promise.all(opened.map((s, i) => sessions.endSession(s.id, userId, contexts[i]!, 'logout')));
       expect(results).toStrictEqual(opened.map(() => 1));
       expect(statements).toHaveBeenCalledTimes(1);
       for (const [i, s] of opened.entries()) {
@@ -110,9 +110,9 @@ describe('SessionsService', () => {
     }
   });
 
-  it('revoke: among 20 simultaneous revocations of one session, exactly one ends it and is audited', async () => {
+  it('endSession: among 20 simultaneous revocations of one session, exactly one ends it and is audited', async () => {
     const { id } = await sessions.open(userId, who());
-    const results = await Promise.all(Array.from({ length: 20 }, () => sessions.revoke(id, userId, who())));
+    const results = await Promise.all(Array.from({ length: 20 }, () => sessions.endSession(id, userId, who(), 'logout')));
     expect(results.filter((n) => n === 1)).toHaveLength(1);
     expect(results.filter((n) => n === 0)).toHaveLength(19);
     expect(await logoutAudits(t, id)).toHaveLength(1);

@@ -53,7 +53,17 @@ export class AccessTokenService {
     this.expiresIn = config.get('JWT_ACCESS_TTL', { infer: true });
   }
 
-  /** A token for the session, expiring with it. */
+  /**
+   * A token for the session: JWT_ACCESS_TTL from now, but never past the session's absolute end.
+   * `expiresIn`: its lifetime in seconds, as the login and refresh answers give it.
+   */
+  async issue(principal: Pick<Principal, 'userId' | 'sessionId'>, sessionEnds: Date): Promise<{ accessToken: string; expiresIn: number }> {
+    const now = Math.floor(Date.now() / 1000);
+    const exp = Math.max(now + 1, Math.min(now + this.expiresIn, Math.floor(sessionEnds.getTime() / 1000)));
+    return { accessToken: await this.sign(principal, new Date(exp * 1000)), expiresIn: exp - now };
+  }
+
+  /** A token for the session expiring at `expiresAt`. */
   sign(principal: Pick<Principal, 'userId' | 'sessionId'>, expiresAt: Date): Promise<string> {
     return this.jwt.signAsync(
       { sid: principal.sessionId, exp: Math.floor(expiresAt.getTime() / 1000) },

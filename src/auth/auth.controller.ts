@@ -1,22 +1,50 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, Res } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppException } from '../common/app.exception.js';
+import type { Env } from '../config/env.validation.js';
 import { ApiErrors, ApiSuccess } from '../common/api-responses.decorator.js';
 import { ok } from '../common/envelope.js';
 import { ErrorCode } from '../common/error-code.js';
 import { RateLimit } from '../common/rate-limit.decorator.js';
 import { ReqContext, type RequestContext } from '../common/request-context.js';
 import { AUTH_MESSAGES } from './auth.messages.js';
-import { AuthService } from './auth.service.js';
+import { AuthService, type SessionTokens } from './auth.service.js';
 import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
+import { RefreshDto } from './dto/refresh.dto.js';
+import { clearRefreshCookie, refreshCookieOf, setRefreshCookie } from './refresh-cookie.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
 import { Public } from './public.decorator.js';
 
 const UUID_EXAMPLE = '3f0c9a52-6a51-4a3e-9f7c-2f1f5b8f9a10';
+const TOKENS_EXAMPLE = {
+  accessToken: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...',
+  refreshToken: 'PwyaUmpRSj6ffC8fW4-aEAAAAAHq0Nn3l3v2mUQ6o0dN0b3F6rVxk1W2aQkq3sX0gQ4Y',
+  tokenType: 'Bearer',
+  expiresIn: 900,
+  sessionId: UUID_EXAMPLE,
+};
 
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {
-  constructor(private readonly auth: AuthService) {}
+  /** REFRESH_TOKEN_COOKIE: the refresh token travels in an HttpOnly cookie, never in bodies. */
+  private readonly cookieMode: boolean;
+
+  constructor(
+    private readonly auth: AuthService,
+    config: ConfigService<Env, true>,
+  ) {
+    this.cookieMode = config.get('REFRESH_TOKEN_COOKIE', { infer: true });
+  }
+
+  /** The body of a login or refresh answer; in cookie mode the refresh token goes to the cookie instead. */
+  private answer({ sessionEnds, refreshToken, ...tokens }: SessionTokens & { sessionEnds: Date }, reply: FastifyReply) {
+    if (!this.cookieMode) return { ...tokens, refreshToken };
+    setRefreshCookie(reply, refreshToken, sessionEnds);
+    return tokens;
+  }
 
   @Public()
   @Post('register')
@@ -32,12 +60,7 @@ export class AuthController {
   @Post('login')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Open a session and get an access token' })
-  @ApiSuccess(200, AUTH_MESSAGES.loggedIn, {
-    accessToken: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...',
-    tokenType: 'Bearer',
-    expiresIn: 900,
-    sessionId: UUID_EXAMPLE,
-  })
+  @ApiSuccess(200, AUTH_MESSAGES.loggedIn, TOKENS_EXAMPLE)
   @ApiErrors(
     ErrorCode.InvalidRequest,
     ErrorCode.InvalidCredentials,
@@ -45,8 +68,47 @@ export class AuthController {
     ErrorCode.TooManyRequests,
     ErrorCode.Internal,
   )
-  async login(@Body() dto: LoginDto, @ReqContext() ctx: RequestContext) {
-    return ok(AUTH_MESSAGES.loggedIn, await this.auth.login(dto.email, dto.password, ctx));
+  async login(@Body() dto: LoginDto, @ReqContext() ctx: RequestContext, @Res({ passthrough: true }) reply: FastifyReply) {
+    return ok(AUTH_MESSAGES.loggedIn, this.answer(await this.auth.login(dto.email, dto.password, ctx), reply));
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Rotate the refresh token and get a fresh access token',
+    description:
+      'The presented refresh token is rotated. Presented again within REFRESH_REUSE_GRACE seconds, ' +
+      'before its successor is used, it gets that same successor (a retry is harmless); later, it is ' +
+      'reuse: the session ends and the answer is 401. In cookie mode the token is the cookie, and ' +
+      'the body must be JSON (`{}`).',
+  })
+  @ApiBody({ type: RefreshDto, required: false })
+  @ApiSuccess(200, AUTH_MESSAGES.refreshed, TOKENS_EXAMPLE)
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.PayloadTooLarge, ErrorCode.Internal)
+  async refresh(
+    @Body() dto: RefreshDto,
+    @ReqContext() ctx: RequestContext,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    let token = dto.refreshToken;
+    if (this.cookieMode) {
+      // A cross-site form can send the cookie, but not a JSON body: one is required.
+      if (request.body === undefined || !/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
+        throw new AppException(ErrorCode.InvalidRequest, { errors: ['El cuerpo debe enviarse como application/json'] });
+      }
+      if (token !== undefined) {
+        throw new AppException(ErrorCode.InvalidRequest, { errors: ['refreshToken viaja en la cookie, no en el cuerpo'] });
+      }
+      token = refreshCookieOf(request);
+    }
+    try {
+      return ok(AUTH_MESSAGES.refreshed, this.answer(await this.auth.refresh(token, ctx), reply));
+    } catch (err) {
+      if (this.cookieMode && err instanceof AppException && err.code === ErrorCode.InvalidToken) clearRefreshCookie(reply);
+      throw err;
+    }
   }
 
   @ApiBearerAuth()

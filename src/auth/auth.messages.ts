@@ -4,4 +4,7 @@ export const AUTH_MESSAGES = {
   loggedIn: 'Inicio de sesión exitoso',
   me: 'Usuario autenticado',
   loggedOut: 'Sesión cerrada exitosamente',
+  refreshed: 'Token renovado exitosamente',
+  sessions: 'Sesiones del usuario',
+  passwordChanged: 'Contraseña actualizada exitosamente',
 } as const;

@@ -11,6 +11,8 @@ import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { LogoutController } from './logout.controller.js';
+import { PasswordController } from './password.controller.js';
+import { SessionsController } from './sessions.controller.js';
 
 @Module({
   imports: [
@@ -30,7 +32,7 @@ import { LogoutController } from './logout.controller.js';
       }),
     }),
   ],
-  controllers: [AuthController, LogoutController],
+  controllers: [AuthController, LogoutController, SessionsController, PasswordController],
   providers: [AuthService, AccessTokenService, JwtStrategy],
 })
 export class AuthModule {}

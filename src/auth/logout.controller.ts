@@ -1,6 +1,9 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { ConfigService } from '@nestjs/config';
+import type { Env } from '../config/env.validation.js';
+import { clearRefreshCookie } from './refresh-cookie.js';
 import { ApiErrors, ApiSuccess } from '../common/api-responses.decorator.js';
 import { ok } from '../common/envelope.js';
 import { ErrorCode } from '../common/error-code.js';
@@ -14,7 +17,14 @@ import { CurrentPrincipal, type Principal } from './principal.js';
 @ApiTags('auth')
 @Controller('auth')
 export class LogoutController {
-  constructor(private readonly auth: AuthService) {}
+  private readonly cookieMode: boolean;
+
+  constructor(
+    private readonly auth: AuthService,
+    config: ConfigService<Env, true>,
+  ) {
+    this.cookieMode = config.get('REFRESH_TOKEN_COOKIE', { infer: true });
+  }
 
   @ApiBearerAuth()
   @RateLimit('logout')
@@ -23,12 +33,14 @@ export class LogoutController {
   @ApiOperation({
     summary: 'End a session for good',
     description:
-      'Revokes the session of the bearer token, or of `token` when given (same user only). ' +
-      'From then on the token is refused on every route of every instance. A token already ' +
-      'logged out answers 401. Rate limited per client address.',
+      'Revokes the session of the bearer token, or of `token` when given (same user only); with ' +
+      '`scope` `others` or `all`, every other live session of the user, or every one, and ' +
+      '`data.revokedSessions` says how many. From then on their tokens, refresh tokens included, ' +
+      'are refused on every route of every instance. A token already logged out answers 401. ' +
+      'Rate limited per client address.',
   })
   @ApiBody({ type: LogoutDto, required: false })
-  @ApiSuccess(200, AUTH_MESSAGES.loggedOut)
+  @ApiSuccess(200, AUTH_MESSAGES.loggedOut, { revokedSessions: 2 })
   @ApiErrors(
     ErrorCode.InvalidRequest,
     ErrorCode.InvalidToken,
@@ -43,8 +55,12 @@ export class LogoutController {
     @ReqContext() ctx: RequestContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    await this.auth.logout(principal, dto.token, ctx);
-    reply.header('clear-site-data', '"cookies", "storage"');
-    return ok(AUTH_MESSAGES.loggedOut);
+    const revokedSessions = await this.auth.logout(principal, dto, ctx);
+    // `others` leaves this client signed in: its cookies and storage stay.
+    if (dto.scope !== 'others') {
+      reply.header('clear-site-data', '"cookies", "storage"');
+      if (this.cookieMode && dto.token === undefined) clearRefreshCookie(reply);
+    }
+    return ok(AUTH_MESSAGES.loggedOut, revokedSessions === undefined ? undefined : { revokedSessions });
   }
 }

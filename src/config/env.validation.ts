@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { plainToInstance } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsInt,
   IsOptional,
@@ -85,11 +86,61 @@ export class EnvironmentVariables {
   })
   TRUST_PROXY?: string;
 
+  @IsInt()
+  @Min(60)
+  @Max(31_536_000, { message: 'must be at most 31536000 (a year)' })
+  SESSION_IDLE_TTL: number = 604_800;
+
+  @IsInt()
+  @Min(60)
+  @Max(31_536_000, { message: 'must be at most 31536000 (a year)' })
+  SESSION_MAX_TTL: number = 2_592_000;
+
+  @IsInt()
+  @Min(0)
+  @Max(3650)
+  SESSION_RETENTION_DAYS: number = 30;
+
+  @IsInt()
+  @Min(0)
+  @Max(300, { message: 'must be at most 300 (five minutes)' })
+  REFRESH_REUSE_GRACE: number = 10;
+
+  @IsBoolean({ message: 'must be true or false' })
+  REFRESH_TOKEN_COOKIE: boolean = false;
+
+  /** Exact origins, comma-separated; checked in validateEnv (a wildcard is refused). */
+  @IsOptional()
+  @IsString()
+  CORS_ORIGINS?: string;
+
   /** Not a variable: set by validateEnv when it made JWT_SECRET up, so main.ts can warn. */
   jwtSecretGenerated = false;
 }
 
 export type Env = EnvironmentVariables;
+
+const BOOLEANS = ['REFRESH_TOKEN_COOKIE'];
+
+/**
+ * CORS_ORIGINS as a list of exact origins (scheme, host, optional port; no path, no wildcard):
+ * credentials are allowed, so a wildcard would hand every site the user's session.
+ */
+export function corsOriginsOf(env: Pick<Env, 'CORS_ORIGINS'>): string[] {
+  const origins = (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let exact = false;
+    try {
+      exact = /^https?:\/\/[^/*\s]+$/.test(origin) && new URL(origin).origin === origin;
+    } catch {
+      exact = false;
+    }
+    if (!exact) {
+      throw new Error(`Invalid configuration: CORS_ORIGINS must list exact origins such as https://app.example.com (no wildcard, no path): ${JSON.stringify(origin)}`);
+    }
+  }
+  return origins;
+}
 
 /**
  * Validates the environment once at boot. Throws an Error whose message is one line naming the
@@ -101,6 +152,13 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   const present = Object.fromEntries(
     Object.entries(raw).filter(([, value]) => !(typeof value === 'string' && value.trim() === '')),
   );
+  for (const name of BOOLEANS) {
+    const value = present[name];
+    if (value === undefined || typeof value === 'boolean') continue;
+    // Implicit conversion would turn any string, 'false' and '0' included, into true.
+    if (!/^(true|false)$/i.test(String(value).trim())) throw new Error(`Invalid configuration: ${name} must be true or false`);
+    present[name] = String(value).trim().toLowerCase() === 'true';
+  }
   const env = plainToInstance(EnvironmentVariables, present, {
     enableImplicitConversion: true,
     exposeDefaultValues: true,
@@ -121,6 +179,7 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
       throw new Error('Invalid configuration: JWT_SECRET looks like a placeholder; set a random secret');
     }
   }
+  corsOriginsOf(env);
   // Tokens then die with the process: fine for a first run, never for production (refused above).
   env.jwtSecretGenerated = !env.JWT_SECRET;
   env.JWT_SECRET ??= randomBytes(48).toString('base64url');

@@ -31,6 +31,17 @@ export class UsersService {
       .getOne();
   }
 
+  /** The password hash of a user, for a password change; null when the user is gone. */
+  async passwordHashOf(id: string): Promise<string | null> {
+    const user = await this.users.createQueryBuilder('user').addSelect('user.passwordHash').where('user.id = :id', { id }).getOne();
+    return user?.passwordHash ?? null;
+  }
+
+  /** Inside the caller's transaction, with the sessions it ends. */
+  async setPasswordHash(manager: EntityManager, id: string, passwordHash: string): Promise<void> {
+    await manager.update(User, { id }, { passwordHash });
+  }
+
   /** Inserts inside the caller's transaction; a duplicate email surfaces as unique violation 23505. */
   async create(manager: EntityManager, email: string, passwordHash: string): Promise<User> {
     const user = manager.create(User, { email: normalizeEmail(email), passwordHash });

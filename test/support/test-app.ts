@@ -32,6 +32,9 @@ export const MESSAGES = {
   emailTaken: 'El correo ya está registrado',
   loggedIn: 'Inicio de sesión exitoso',
   badCredentials: 'Credenciales inválidas',
+  refreshed: 'Token renovado exitosamente',
+  sessions: 'Sesiones del usuario',
+  passwordChanged: 'Contraseña actualizada exitosamente',
 } as const;
 
 /** The body of a failure answer with `message`, byte for byte. */

@@ -1,5 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Allow } from 'class-validator';
+import { Allow, IsIn, IsOptional } from 'class-validator';
+
+export const LOGOUT_SCOPES = ['current', 'others', 'all'] as const;
+export type LogoutScope = (typeof LOGOUT_SCOPES)[number];
 
 export class LogoutDto {
   /**
@@ -8,9 +11,18 @@ export class LogoutDto {
    */
   @ApiPropertyOptional({
     type: String,
-    description: 'Access token to invalidate; absent: the bearer token itself. Must belong to the same user.',
+    description: 'Access token to invalidate; absent: the bearer token itself. Must belong to the same user. Only with scope `current`.',
     example: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...',
   })
   @Allow()
   token?: unknown;
+
+  @ApiPropertyOptional({
+    enum: LOGOUT_SCOPES,
+    default: 'current',
+    description: '`current`: one session (the body token\'s, or the bearer\'s); `others`: every other live session of the user; `all`: every one.',
+  })
+  @IsOptional()
+  @IsIn(LOGOUT_SCOPES, { message: `scope debe ser uno de: ${LOGOUT_SCOPES.join(', ')}` })
+  scope?: LogoutScope;
 }

@@ -1,0 +1,44 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Sessions a user controls: idle and absolute timeouts, why a session ended, and its refresh
+ * token (as hashes only). Rows written by the previous release keep working: `expires_at`, which
+ * was their access token's expiry, becomes their absolute lifetime; they were last used when they
+ * were opened; the ones already revoked were ended by logout, the only way there was. They have
+ * no refresh token, so they end when their access token does, as they would have before.
+ */
+export class SessionControl1763900000000 implements MigrationInterface {
+  name = 'SessionControl1763900000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      ALTER TABLE "sessions"
+        ADD COLUMN "last_used_at" timestamptz,
+        ADD COLUMN "ended_reason" varchar(32),
+        ADD COLUMN "refresh_token_hash" bytea,
+        ADD COLUMN "previous_refresh_token_hash" bytea,
+        ADD COLUMN "refresh_generation" integer NOT NULL DEFAULT 0,
+        ADD COLUMN "refreshed_at" timestamptz`);
+    await q.query(`UPDATE "sessions" SET "last_used_at" = "created_at"`);
+    await q.query(`UPDATE "sessions" SET "ended_reason" = 'logout' WHERE "revoked_at" IS NOT NULL`);
+    await q.query(`ALTER TABLE "sessions" ALTER COLUMN "last_used_at" SET DEFAULT now(), ALTER COLUMN "last_used_at" SET NOT NULL`);
+    // What the retention job looks for: sessions ended by someone, out of time, or idle.
+    await q.query(`CREATE INDEX "IDX_sessions_revoked_at" ON "sessions" ("revoked_at") WHERE "revoked_at" IS NOT NULL`);
+    await q.query(`CREATE INDEX "IDX_sessions_expires_at" ON "sessions" ("expires_at")`);
+    await q.query(`CREATE INDEX "IDX_sessions_last_used_at" ON "sessions" ("last_used_at")`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX "IDX_sessions_last_used_at"`);
+    await q.query(`DROP INDEX "IDX_sessions_expires_at"`);
+    await q.query(`DROP INDEX "IDX_sessions_revoked_at"`);
+    await q.query(`
+      ALTER TABLE "sessions"
+        DROP COLUMN "refreshed_at",
+        DROP COLUMN "refresh_generation",
+        DROP COLUMN "previous_refresh_token_hash",
+        DROP COLUMN "refresh_token_hash",
+        DROP COLUMN "ended_reason",
+        DROP COLUMN "last_used_at"`);
+  }
+}

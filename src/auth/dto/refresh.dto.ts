@@ -1,0 +1,16 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Allow } from 'class-validator';
+
+export class RefreshDto {
+  /**
+   * Not validated here on purpose: anything that is not a live refresh token answers 401, the
+   * token envelope, not 400. In cookie mode the token comes from the cookie and this is ignored.
+   */
+  @ApiPropertyOptional({
+    type: String,
+    description: 'The refresh token from login or the last refresh (bearer mode). In cookie mode send `{}`: the cookie carries it.',
+    example: 'q4Qbl0i1VYfYc2K0y0uO6g8AAAAB0y5Zq6m8n0Ck3JmY1r5n2c8kq0b9c5b2Jm0mWq3w',
+  })
+  @Allow()
+  refreshToken?: unknown;
+}

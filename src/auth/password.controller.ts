@@ -1,0 +1,41 @@
+import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiSuccess } from '../common/api-responses.decorator.js';
+import { ok } from '../common/envelope.js';
+import { ErrorCode } from '../common/error-code.js';
+import { RateLimit } from '../common/rate-limit.decorator.js';
+import { ReqContext, type RequestContext } from '../common/request-context.js';
+import { AUTH_MESSAGES } from './auth.messages.js';
+import { AuthService } from './auth.service.js';
+import { ChangePasswordDto } from './dto/password.dto.js';
+import { CurrentPrincipal, type Principal } from './principal.js';
+
+@ApiTags('auth')
+@ApiBearerAuth()
+@Controller('auth')
+export class PasswordController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Post('password')
+  @RateLimit('login')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Change the password and end every other session',
+    description:
+      'The current session goes on; every other one ends (`password_changed`). A wrong ' +
+      '`currentPassword` answers 401 `Credenciales inválidas` and counts against the login rate limit.',
+  })
+  @ApiSuccess(200, AUTH_MESSAGES.passwordChanged, { revokedSessions: 2 })
+  @ApiErrors(
+    ErrorCode.InvalidRequest,
+    ErrorCode.InvalidCredentials,
+    ErrorCode.TokenExpired,
+    ErrorCode.PayloadTooLarge,
+    ErrorCode.TooManyRequests,
+    ErrorCode.Internal,
+  )
+  async change(@CurrentPrincipal() principal: Principal, @Body() dto: ChangePasswordDto, @ReqContext() ctx: RequestContext) {
+    const revokedSessions = await this.auth.changePassword(principal, dto.currentPassword, dto.newPassword, ctx);
+    return ok(AUTH_MESSAGES.passwordChanged, { revokedSessions });
+  }
+}

@@ -1,0 +1,21 @@
+import type {} from '@fastify/cookie';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** The refresh token's cookie (REFRESH_TOKEN_COOKIE=true): sent only to the auth routes, never readable by scripts. */
+export const REFRESH_COOKIE = 'refresh_token';
+const COOKIE_PATH = '/api/v1/auth';
+
+export function setRefreshCookie(reply: FastifyReply, token: string, sessionEnds: Date): void {
+  const maxAge = Math.max(0, Math.floor((sessionEnds.getTime() - Date.now()) / 1000));
+  reply.setCookie(REFRESH_COOKIE, token, { httpOnly: true, secure: true, sameSite: 'strict', path: COOKIE_PATH, maxAge });
+}
+
+export function clearRefreshCookie(reply: FastifyReply): void {
+  reply.setCookie(REFRESH_COOKIE, '', { httpOnly: true, secure: true, sameSite: 'strict', path: COOKIE_PATH, maxAge: 0 });
+}
+
+/** Parsed only here: no cookie parsing on the other routes (@fastify/cookie is registered with `hook: false`). */
+export function refreshCookieOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie;
+  return header ? request.server.parseCookie(header)[REFRESH_COOKIE] : undefined;
+}

@@ -1,0 +1,57 @@
+import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiSuccess } from '../common/api-responses.decorator.js';
+import { ok } from '../common/envelope.js';
+import { ErrorCode } from '../common/error-code.js';
+import { RateLimit } from '../common/rate-limit.decorator.js';
+import { ReqContext, type RequestContext } from '../common/request-context.js';
+import { AUTH_MESSAGES } from './auth.messages.js';
+import { AuthService } from './auth.service.js';
+import { SessionsQueryDto } from './dto/sessions-query.dto.js';
+import { CurrentPrincipal, type Principal } from './principal.js';
+
+const SESSION_EXAMPLE = {
+  id: '3f0c9a52-6a51-4a3e-9f7c-2f1f5b8f9a10',
+  createdAt: '2026-11-20T09:12:00.000Z',
+  lastUsedAt: '2026-11-22T10:40:00.000Z',
+  expiresAt: '2026-12-20T09:12:00.000Z',
+  ip: '203.0.113.7',
+  userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0',
+  current: true,
+};
+
+@ApiTags('sessions')
+@ApiBearerAuth()
+@Controller('auth/sessions')
+export class SessionsController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: "The caller's sessions",
+    description:
+      'Live sessions, newest first; with `?state=ended`, the ended ones still kept, last ended first, ' +
+      'with `endedAt` and `endReason`. At most 500. `lastUsedAt` is recorded at most once a minute.',
+  })
+  @ApiSuccess(200, AUTH_MESSAGES.sessions, { sessions: [SESSION_EXAMPLE] })
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.Internal)
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: SessionsQueryDto) {
+    return ok(AUTH_MESSAGES.sessions, { sessions: await this.auth.listSessions(principal, query.state ?? 'live') });
+  }
+
+  @Delete(':id')
+  @RateLimit('logout')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'End one of your own sessions by id',
+    description:
+      'Another user’s session, an ended one, an unknown or a malformed id: the same 404. Rate limited ' +
+      'like logout.',
+  })
+  @ApiSuccess(200, AUTH_MESSAGES.loggedOut)
+  @ApiErrors(ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.NotFound, ErrorCode.TooManyRequests, ErrorCode.Internal)
+  async end(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @ReqContext() ctx: RequestContext) {
+    await this.auth.endSessionById(principal, id, ctx);
+    return ok(AUTH_MESSAGES.loggedOut);
+  }
+}

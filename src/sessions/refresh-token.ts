@@ -1,0 +1,61 @@
+import { createHash, createHmac, type KeyObject, randomBytes } from 'node:crypto';
+
+/**
+ * A refresh token: the session it belongs to, its generation (how many rotations came before it)
+ * and a 256-bit secret, as 70 base64url characters. Only SHA-256 of the secret is stored.
+ *
+ * Generation 0's secret is random. Each successor's secret is an HMAC of its predecessor's,
+ * under a key only the server has: so the server can compute a successor again from a retried
+ * token (a retry gets the same successor, and nothing but a hash is ever stored), and can tell a
+ * genuine earlier token of a session (reuse: the session ends) from a made-up one naming the
+ * same session (nothing happens) by walking the chain forward to the current hash.
+ */
+export interface RefreshToken {
+  sessionId: string;
+  generation: number;
+  secret: Buffer;
+}
+
+const SESSION_BYTES = 16;
+const GENERATION_BYTES = 4;
+const SECRET_BYTES = 32;
+const TOKEN_BYTES = SESSION_BYTES + GENERATION_BYTES + SECRET_BYTES;
+const TOKEN_LENGTH = Math.ceil((TOKEN_BYTES * 4) / 3);
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+export function encodeRefreshToken({ sessionId, generation, secret }: RefreshToken): string {
+  const bytes = Buffer.alloc(TOKEN_BYTES);
+  Buffer.from(sessionId.replaceAll('-', ''), 'hex').copy(bytes, 0);
+  bytes.writeUInt32BE(generation, SESSION_BYTES);
+  secret.copy(bytes, SESSION_BYTES + GENERATION_BYTES);
+  return bytes.toString('base64url');
+}
+
+/** Null for anything that is not exactly a token's shape. */
+export function decodeRefreshToken(token: unknown): RefreshToken | null {
+  if (typeof token !== 'string' || token.length !== TOKEN_LENGTH || !BASE64URL.test(token)) return null;
+  const bytes = Buffer.from(token, 'base64url');
+  // Only the canonical spelling: the last character's spare bits must be zero.
+  if (bytes.length !== TOKEN_BYTES || bytes.toString('base64url') !== token) return null;
+  const hex = bytes.subarray(0, SESSION_BYTES).toString('hex');
+  return {
+    sessionId: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+    generation: bytes.readUInt32BE(SESSION_BYTES),
+    secret: Buffer.from(bytes.subarray(SESSION_BYTES + GENERATION_BYTES)),
+  };
+}
+
+export const firstRefreshSecret = (): Buffer => randomBytes(SECRET_BYTES);
+
+export const hashRefreshSecret = (secret: Buffer): Buffer => createHash('sha256').update(secret).digest();
+
+/** The successor of a token: same session, next generation, its secret an HMAC of this one's. */
+export function successorOf(token: RefreshToken, key: KeyObject): RefreshToken {
+  const generation = token.generation + 1;
+  const secret = createHmac('sha256', key)
+    .update(token.sessionId)
+    .update(String(generation))
+    .update(token.secret)
+    .digest();
+  return { sessionId: token.sessionId, generation, secret };
+}
