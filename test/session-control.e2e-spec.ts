@@ -1,0 +1,653 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { validateEnv } from '../src/config/env.validation.js';
+import { SessionsRepository } from '../src/sessions/sessions.repository.js';
+import { SessionsService } from '../src/sessions/sessions.service.js';
+import { expectInvalidRequest, expectInvalidToken } from './support/expectations.js';
+import { type Db, sessionRow } from './support/rows.js';
+import {
+  API,
+  bearer,
+  envelope,
+  type HttpClient,
+  LOGGED_OUT_BODY,
+  login,
+  loginRequest,
+  logoutRequest,
+  MESSAGES,
+  meRequest,
+  realPostgresUrl,
+  register,
+  registerAndLogin,
+  startApp,
+  type TestApp,
+} from './support/test-app.js';
+import { decodePart } from './support/tokens.js';
+
+// Sessions a user controls (CONTRACT.md, last section): logout scopes, the session list, ending a
+// session by id, the idle and absolute timeouts, retention, and CORS; checked on the rows.
+
+if (!realPostgresUrl) {
+  console.log(
+    'session-control.e2e-spec.ts: the two-instance retention case skipped: needs TEST_DATABASE_URL and the ' +
+      'e2e-postgres project (two apps on one database; the embedded database is one per app)',
+  );
+}
+
+const LIVE_KEYS = ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'];
+const ENDED_KEYS = [...LIVE_KEYS, 'endReason', 'endedAt'].sort();
+const NOT_FOUND_BODY = envelope(MESSAGES.notFound);
+
+/** GET /sessions (live unless `state` says otherwise), with the token as bearer when one is given. */
+function sessionsRequest(t: HttpClient, token?: string, state?: string) {
+  const req = t.http().get(`${API}/sessions`).query(state === undefined ? {} : { state });
+  return token === undefined ? req : req.set(bearer(token));
+}
+
+/** DELETE /sessions/:id, the id encoded into the path. */
+const endSessionRequest = (t: HttpClient, token: string, id: string) =>
+  t.http().delete(`${API}/sessions/${encodeURIComponent(id)}`).set(bearer(token));
+
+/** Another login of the user, from a browser named `userAgent`. */
+async function loginFrom(t: HttpClient, user: { email: string; password: string }, userAgent = 'e2e-browser') {
+  const res = await loginRequest(t, user.email, user.password).set('User-Agent', userAgent).expect(200);
+  return { token: res.body.data.accessToken as string, sessionId: res.body.data.sessionId as string };
+}
+
+/** The user's audit rows but register/login ones: what revocations wrote, oldest first. */
+const revocationAudits = (t: Db, userId: string): Promise<any[]> =>
+  t.dataSource.query(
+    `SELECT * FROM audit_events WHERE user_id = $1 AND event NOT IN ('register', 'login', 'login_failed') ORDER BY created_at`,
+    [userId],
+  );
+
+/** Moves a clock of session `id` to now() + `interval` (a PostgreSQL interval: '-8 days'). */
+const setClock = (t: Db, id: string, column: 'expires_at' | 'last_used_at' | 'revoked_at', interval: string) =>
+  t.dataSource.query(`UPDATE sessions SET ${column} = now() + $2::interval WHERE id = $1`, [id, interval]);
+
+/** id, revoked_at and ended_reason of every session, for "nothing changed". */
+const allSessionStates = (t: Db) =>
+  t.dataSource.query('SELECT id, revoked_at, ended_reason, last_used_at FROM sessions ORDER BY id');
+const auditCount = async (t: Db) => Number((await t.dataSource.query('SELECT count(*) AS n FROM audit_events'))[0].n);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('session control over HTTP', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(() => t.close());
+
+  describe('POST /logout with a scope', () => {
+    it("others: ends every other live session of the user, not other users', keeps the caller's; one audit row; no Clear-Site-Data", async () => {
+      const user = await registerAndLogin(t);
+      const others = [await login(t, user.email, user.password), await login(t, user.email, user.password)];
+      const loggedOut = await login(t, user.email, user.password);
+      await logoutRequest(t, loggedOut.token).expect(200);
+      const stranger = await registerAndLogin(t);
+
+      const res = await logoutRequest(t, user.token).set('X-Request-Id', `others-${randomUUID()}`).send({ scope: 'others' });
+
+      expect(res.status).toBe(200);
+      expect(res.body).toStrictEqual({ success: true, message: MESSAGES.loggedOut, data: { revokedSessions: 2 } });
+      expect(res.headers['clear-site-data']).toBeUndefined();
+      await meRequest(t, user.token).expect(200);
+      await meRequest(t, stranger.token).expect(200);
+      expect((await sessionRow(t, stranger.sessionId)).revoked_at).toBeNull();
+      for (const other of others) {
+        expectInvalidToken(await meRequest(t, other.token));
+        expect(await sessionRow(t, other.sessionId)).toMatchObject({ ended_reason: 'logout_others', revoked_at: expect.any(Date) });
+      }
+      // The one already over keeps why and when it ended.
+      expect((await sessionRow(t, loggedOut.sessionId)).ended_reason).toBe('logout');
+
+      const audits = (await revocationAudits(t, user.userId)).filter((a) => a.request_id === res.headers['x-request-id']);
+      expect(audits).toHaveLength(1);
+      expect(audits[0]).toMatchObject({ event: 'logout', session_id: user.sessionId });
+      expect(audits[0].details).toStrictEqual({ scope: 'others', revokedSessions: 2 });
+    });
+
+    it('others with no other live session: 200 with revokedSessions 0, audited with the 0', async () => {
+      const user = await registerAndLogin(t);
+      const res = await logoutRequest(t, user.token).send({ scope: 'others' });
+      expect(res.status).toBe(200);
+      expect(res.body).toStrictEqual({ success: true, message: MESSAGES.loggedOut, data: { revokedSessions: 0 } });
+      await meRequest(t, user.token).expect(200);
+      const audits = await revocationAudits(t, user.userId);
+      expect(audits).toHaveLength(1);
+      expect(audits[0].details).toStrictEqual({ scope: 'others', revokedSessions: 0 });
+    });
+
+    it("all: ends every session of the user, the caller's too, with Clear-Site-Data; other users untouched", async () => {
+      const user = await registerAndLogin(t);
+      const other = await login(t, user.email, user.password);
+      const stranger = await registerAndLogin(t);
+
+      const res = await logoutRequest(t, user.token).send({ scope: 'all' });
+
+      expect(res.status).toBe(200);
+      expect(res.body).toStrictEqual({ success: true, message: MESSAGES.loggedOut, data: { revokedSessions: 2 } });
+      expect(res.headers['clear-site-data']).toBe('"cookies", "storage"');
+      for (const s of [user, other]) {
+        expectInvalidToken(await meRequest(t, s.token));
+        expect((await sessionRow(t, s.sessionId)).ended_reason).toBe('logout_all');
+      }
+      expectInvalidToken(await logoutRequest(t, user.token).send({ scope: 'all' }));
+      await meRequest(t, stranger.token).expect(200);
+      const audits = await revocationAudits(t, user.userId);
+      expect(audits).toHaveLength(1);
+      expect(audits[0]).toMatchObject({ event: 'logout', session_id: user.sessionId });
+      expect(audits[0].details).toStrictEqual({ scope: 'all', revokedSessions: 2 });
+    });
+
+    it("current is the default: only the bearer's session ends (reason logout), no data", async () => {
+      const user = await registerAndLogin(t);
+      const other = await login(t, user.email, user.password);
+
+      const res = await logoutRequest(t, user.token).send({ scope: 'current' });
+
+      expect(res.status).toBe(200);
+      expect(res.text).toBe(LOGGED_OUT_BODY);
+      expect(res.headers['clear-site-data']).toBe('"cookies", "storage"');
+      expect((await sessionRow(t, user.sessionId)).ended_reason).toBe('logout');
+      expectInvalidToken(await meRequest(t, user.token));
+      await meRequest(t, other.token).expect(200);
+      const audits = await revocationAudits(t, user.userId);
+      expect(audits).toHaveLength(1);
+      expect(audits[0]).toMatchObject({ event: 'logout', session_id: user.sessionId, details: { scope: 'current' } });
+    });
+
+    it('current with a body token of the same user ends that session', async () => {
+      const user = await registerAndLogin(t);
+      const other = await login(t, user.email, user.password);
+      await logoutRequest(t, user.token).send({ scope: 'current', token: other.token }).expect(200);
+      expect((await sessionRow(t, other.sessionId)).ended_reason).toBe('logout');
+      expectInvalidToken(await meRequest(t, other.token));
+      await meRequest(t, user.token).expect(200);
+    });
+
+    it.each([
+      ['ALL', 'ALL'],
+      ['an empty string', ''],
+      ['a number', 1],
+      ['null', null],
+      ['an array', []],
+      ['an array of a scope', ['all']],
+      ['an object', { scope: 'all' }],
+    ])('answers 400 to scope %s and ends nothing', async (_, scope) => {
+      const user = await registerAndLogin(t);
+      const other = await login(t, user.email, user.password);
+      const before = await allSessionStates(t);
+
+      expectInvalidRequest(await logoutRequest(t, user.token).send({ scope }));
+
+      expect(await allSessionStates(t)).toStrictEqual(before);
+      expect(await revocationAudits(t, user.userId)).toStrictEqual([]);
+      await meRequest(t, other.token).expect(200);
+      await meRequest(t, user.token).expect(200);
+    });
+
+    it.each(['others', 'all'])('answers 400 to scope %s together with a body token, and ends nothing', async (scope) => {
+      const user = await registerAndLogin(t);
+      const other = await login(t, user.email, user.password);
+      const before = await allSessionStates(t);
+
+      expectInvalidRequest(await logoutRequest(t, user.token).send({ scope, token: other.token }));
+
+      expect(await allSessionStates(t)).toStrictEqual(before);
+      expect(await revocationAudits(t, user.userId)).toStrictEqual([]);
+    });
+  });
+
+  describe('GET /sessions', () => {
+    it("lists the user's live sessions newest first, exactly these fields, current only for the bearer's", async () => {
+      const user = await register(t);
+      const [first, second, third] = [
+        await loginFrom(t, user, 'browser-1'),
+        await loginFrom(t, user, 'browser-2'),
+        await loginFrom(t, user, 'browser-3'),
+      ];
+      const ended = await loginFrom(t, user, 'browser-ended');
+      await logoutRequest(t, ended.token).expect(200);
+      const stranger = await registerAndLogin(t);
+
+      const res = await sessionsRequest(t, second.token);
+
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.body.success).toBe(true);
+      expect(res.body.message).toBe(MESSAGES.sessions);
+      expect(Object.keys(res.body.data)).toStrictEqual(['sessions']);
+      const listed = res.body.data.sessions as any[];
+      expect(listed.map((s) => s.id)).toStrictEqual([third.sessionId, second.sessionId, first.sessionId]);
+      expect(listed.map((s) => s.current)).toStrictEqual([false, true, false]);
+      expect(listed.map((s) => s.userAgent)).toStrictEqual(['browser-3', 'browser-2', 'browser-1']);
+      for (const s of listed) {
+        expect(Object.keys(s).sort()).toStrictEqual(LIVE_KEYS);
+        const row = await sessionRow(t, s.id);
+        expect(s.ip).toBe(row.ip);
+        expect(typeof s.ip).toBe('string');
+        expect(s.createdAt).toBe(row.created_at.toISOString());
+        expect(s.lastUsedAt).toBe(row.last_used_at.toISOString());
+        expect(s.expiresAt).toBe(row.expires_at.toISOString());
+      }
+      expect(res.text).not.toContain(stranger.sessionId);
+      expect(res.text).not.toContain(ended.sessionId);
+      expect(res.text).not.toMatch(/hash|token|refresh|generation/i);
+
+      // The stranger sees only theirs.
+      const theirs = await sessionsRequest(t, stranger.token).expect(200);
+      expect(theirs.body.data.sessions.map((s: any) => [s.id, s.current])).toStrictEqual([[stranger.sessionId, true]]);
+    });
+
+    it('?state=ended lists the ended sessions, newest ended first, with endedAt and endReason for each way to end', async () => {
+      const user = await register(t);
+      const main = await loginFrom(t, user);
+      const [idle, expired, loggedOut, byId, othersA, othersB] = [
+        await loginFrom(t, user), await loginFrom(t, user), await loginFrom(t, user),
+        await loginFrom(t, user), await loginFrom(t, user), await loginFrom(t, user),
+      ];
+      await setClock(t, idle.sessionId, 'last_used_at', '-8 days'); // idle for a day past the 7-day timeout
+      await setClock(t, expired.sessionId, 'expires_at', '-1 minute');
+      await logoutRequest(t, loggedOut.token).expect(200);
+      await endSessionRequest(t, main.token, byId.sessionId).expect(200);
+      await logoutRequest(t, main.token).send({ scope: 'others' }).expect(200);
+      const changed = await loginFrom(t, user);
+      await t.http().post(`${API}/password`).set(bearer(main.token))
+        .send({ currentPassword: user.password, newPassword: 'another-password-456' }).expect(200);
+      const stranger = await registerAndLogin(t);
+      await logoutRequest(t, stranger.token).expect(200);
+
+      const res = await sessionsRequest(t, main.token, 'ended');
+
+      expect(res.status).toBe(200);
+      const listed = res.body.data.sessions as any[];
+      expect(listed.map((s) => s.endReason)).toStrictEqual([
+        'password_changed', 'logout_others', 'logout_others', 'revoked_by_id', 'logout', 'expired', 'idle_timeout',
+      ]);
+      expect(listed[0].id).toBe(changed.sessionId);
+      expect(new Set(listed.slice(1, 3).map((s) => s.id))).toStrictEqual(new Set([othersA.sessionId, othersB.sessionId]));
+      expect(listed.slice(3).map((s) => s.id)).toStrictEqual([byId.sessionId, loggedOut.sessionId, expired.sessionId, idle.sessionId]);
+      const endedAts = listed.map((s) => Date.parse(s.endedAt));
+      expect(endedAts).toStrictEqual([...endedAts].sort((a, b) => b - a));
+      for (const s of listed) {
+        expect(Object.keys(s).sort()).toStrictEqual(ENDED_KEYS);
+        expect(s.current).toBe(false);
+        const row = await sessionRow(t, s.id);
+        const endedAt =
+          s.endReason === 'expired' ? row.expires_at
+          : s.endReason === 'idle_timeout' ? new Date(row.last_used_at.getTime() + 604_800_000)
+          : row.revoked_at;
+        expect(s.endedAt).toBe(endedAt.toISOString());
+      }
+      expect(res.text).not.toContain(stranger.sessionId);
+      expect(res.text).not.toContain(main.sessionId);
+      expect(res.text).not.toMatch(/hash|token|refresh|generation/i);
+
+      // And the live list now holds the caller's session alone.
+      const live = await sessionsRequest(t, main.token).expect(200);
+      expect(live.body.data.sessions.map((s: any) => s.id)).toStrictEqual([main.sessionId]);
+    });
+
+    it('answers 400 to an unknown state, 401 without a bearer or with an ended one', async () => {
+      const user = await registerAndLogin(t);
+      for (const state of ['bogus', 'ENDED', '']) expectInvalidRequest(await sessionsRequest(t, user.token, state));
+      expectInvalidToken(await sessionsRequest(t));
+      expectInvalidToken(await sessionsRequest(t, undefined, 'ended'));
+      await logoutRequest(t, user.token).expect(200);
+      expectInvalidToken(await sessionsRequest(t, user.token));
+    });
+  });
+
+  describe('DELETE /sessions/:id', () => {
+    it('ends one of the caller\'s own live sessions: 200, its token refused, revoked_by_id, one session_revoked audit row', async () => {
+      const user = await registerAndLogin(t);
+      const other = await login(t, user.email, user.password);
+
+      const res = await endSessionRequest(t, user.token, other.sessionId).set('X-Request-Id', 'delete-by-id-1');
+
+      expect(res.status).toBe(200);
+      expect(res.text).toBe(LOGGED_OUT_BODY);
+      expectInvalidToken(await meRequest(t, other.token));
+      await meRequest(t, user.token).expect(200);
+      expect(await sessionRow(t, other.sessionId)).toMatchObject({ ended_reason: 'revoked_by_id', revoked_at: expect.any(Date) });
+      const audits = await revocationAudits(t, user.userId);
+      expect(audits).toHaveLength(1);
+      expect(audits[0]).toMatchObject({ event: 'session_revoked', session_id: other.sessionId, request_id: 'delete-by-id-1' });
+      expect(audits[0].details).toStrictEqual({ reason: 'revoked_by_id', revokedSessions: 1 });
+
+      // Ended now: a second DELETE is the 404 of any id that is not a live session of the caller's.
+      const again = await endSessionRequest(t, user.token, other.sessionId);
+      expect(again.status).toBe(404);
+      expect(again.text).toBe(NOT_FOUND_BODY);
+      expect(await revocationAudits(t, user.userId)).toHaveLength(1);
+    });
+
+    it("answers the same 404 for another user's session, an ended one, an unknown id and malformed ids; nothing changes", async () => {
+      const user = await registerAndLogin(t);
+      const stranger = await registerAndLogin(t);
+      const ended = await login(t, user.email, user.password);
+      await logoutRequest(t, ended.token).expect(200);
+      const unknownRoute = await t.http().get(`${API}/no-such-route`);
+      expect(unknownRoute.status).toBe(404);
+      const before = await allSessionStates(t);
+      const audits = await auditCount(t);
+
+      for (const id of [
+        stranger.sessionId,
+        stranger.sessionId.toUpperCase(),
+        ended.sessionId,
+        randomUUID(),
+        'abc',
+        "1' OR '1'='1",
+        `${stranger.sessionId}x`,
+        ' ',
+      ]) {
+        const res = await endSessionRequest(t, user.token, id);
+        expect(res.status, id).toBe(404);
+        expect(res.text, id).toBe(NOT_FOUND_BODY);
+        expect(res.text).toBe(unknownRoute.text);
+        expect(res.headers['content-type']).toMatch(/^application\/json/);
+        expect(res.headers['www-authenticate']).toBeUndefined();
+      }
+
+      expect(await allSessionStates(t)).toStrictEqual(before);
+      expect(await auditCount(t)).toBe(audits);
+      await meRequest(t, stranger.token).expect(200);
+      expectInvalidToken(await t.http().delete(`${API}/sessions/${stranger.sessionId}`));
+    });
+  });
+
+  describe('timeouts', () => {
+    it('refuses a session idle longer than SESSION_IDLE_TTL (7 days) though its JWT is valid, on every route', async () => {
+      const user = await registerAndLogin(t);
+      await setClock(t, user.sessionId, 'last_used_at', '-6 days');
+      await meRequest(t, user.token).expect(200);
+      await setClock(t, user.sessionId, 'last_used_at', '-8 days');
+      expectInvalidToken(await meRequest(t, user.token));
+      expectInvalidToken(await sessionsRequest(t, user.token));
+      expectInvalidToken(await logoutRequest(t, user.token));
+      // Over is over: no request brings it back.
+      expect((await sessionRow(t, user.sessionId)).revoked_at).toBeNull();
+      expectInvalidToken(await meRequest(t, user.token));
+    });
+
+    it('refuses a session past its absolute lifetime (expires_at) though its JWT is valid', async () => {
+      const user = await registerAndLogin(t);
+      await setClock(t, user.sessionId, 'expires_at', '-1 minute');
+      expectInvalidToken(await meRequest(t, user.token));
+      expectInvalidToken(await logoutRequest(t, user.token).send({ scope: 'all' }));
+    });
+
+    it('writes last_used_at at most once a minute, off the request path', async () => {
+      const user = await registerAndLogin(t);
+      const lastUsed = async () => (await sessionRow(t, user.sessionId)).last_used_at.getTime();
+      const fresh = await lastUsed();
+      for (let i = 0; i < 5; i++) await meRequest(t, user.token).expect(200);
+      await sleep(200);
+      expect(await lastUsed()).toBe(fresh);
+
+      // Written 50 s ago: still not written again.
+      await setClock(t, user.sessionId, 'last_used_at', '-50 seconds');
+      const fiftySecondsAgo = await lastUsed();
+      await meRequest(t, user.token).expect(200);
+      await sleep(200);
+      expect(await lastUsed()).toBe(fiftySecondsAgo);
+
+      // Written 2 minutes ago: the next request writes it, once.
+      await setClock(t, user.sessionId, 'last_used_at', '-2 minutes');
+      const twoMinutesAgo = await lastUsed();
+      await meRequest(t, user.token).expect(200);
+      let touched = twoMinutesAgo;
+      for (let i = 0; i < 50 && touched === twoMinutesAgo; i++) {
+        await sleep(50);
+        touched = await lastUsed();
+      }
+      expect(touched - twoMinutesAgo).toBeGreaterThan(110_000);
+      for (let i = 0; i < 5; i++) await meRequest(t, user.token).expect(200);
+      await sleep(200);
+      expect(await lastUsed()).toBe(touched);
+    });
+  });
+});
+
+describe('timeouts set by the environment', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ SESSION_IDLE_TTL: '120', SESSION_MAX_TTL: '600' });
+  });
+  afterAll(() => t.close());
+
+  it('SESSION_IDLE_TTL: a session unused for 130 s of 120 is refused, one unused for 100 s goes on', async () => {
+    const user = await registerAndLogin(t);
+    const other = await login(t, user.email, user.password);
+    await setClock(t, user.sessionId, 'last_used_at', '-100 seconds');
+    await setClock(t, other.sessionId, 'last_used_at', '-130 seconds');
+    await meRequest(t, user.token).expect(200);
+    expectInvalidToken(await meRequest(t, other.token));
+    const ended = await sessionsRequest(t, user.token, 'ended').expect(200);
+    expect(ended.body.data.sessions.map((s: any) => [s.id, s.endReason])).toStrictEqual([[other.sessionId, 'idle_timeout']]);
+  });
+
+  it('SESSION_MAX_TTL: the session ends SESSION_MAX_TTL after login, and the access token not later', async () => {
+    const before = Date.now();
+    const user = await registerAndLogin(t);
+    const row = await sessionRow(t, user.sessionId);
+    expect(row.expires_at.getTime()).toBeGreaterThan(before + 600_000 - 2000);
+    expect(row.expires_at.getTime()).toBeLessThanOrEqual(Date.now() + 600_000);
+    // JWT_ACCESS_TTL is 900: the token is cut to the session's 600.
+    expect(decodePart(user.token, 1).exp * 1000).toBeLessThanOrEqual(row.expires_at.getTime());
+  });
+
+  it('an authenticated request keeps the session from idling out, even within the minute its write is skipped', async () => {
+    const idle60 = await startApp({ SESSION_IDLE_TTL: '60' });
+    try {
+      const user = await registerAndLogin(idle60);
+      // Last written 58 s ago (say, at login): this request is not written, since under a minute.
+      await setClock(idle60, user.sessionId, 'last_used_at', '-58 seconds');
+      await meRequest(idle60, user.token).expect(200);
+      await sleep(3000);
+      // 3 s after an authenticated request, the session has not been idle for SESSION_IDLE_TTL (60 s).
+      const res = await meRequest(idle60, user.token);
+      expect(res.status, 'session idled out 3 s after a request, with SESSION_IDLE_TTL=60').toBe(200);
+    } finally {
+      await idle60.close();
+    }
+  });
+});
+
+describe('retention: SessionsService.purgeEnded', () => {
+  let t: TestApp;
+  let sessions: SessionsService;
+  beforeAll(async () => {
+    t = await startApp();
+    sessions = t.app.get(SessionsService);
+  });
+  afterAll(() => t.close());
+
+  /** Inserts `n` sessions of the user that were revoked 40 days ago; their ids. */
+  const insertDoomed = async (db: Db, userId: string, n: number): Promise<string[]> =>
+    (
+      await db.dataSource.query(
+        `INSERT INTO sessions (user_id, created_at, expires_at, last_used_at, revoked_at, ended_reason)
+         SELECT $1, now() - interval '50 days', now() - interval '20 days', now() - interval '41 days',
+                now() - interval '40 days', 'logout'
+           FROM generate_series(1, $2::int)
+         RETURNING id`,
+        [userId, n],
+      )
+    ).map((r: { id: string }) => r.id);
+
+  /** Sessions of other users the purge would delete now (30 days after ending, 7-day idle timeout). */
+  const dueCount = async (db: Db, exceptUserId: string) =>
+    Number(
+      (
+        await db.dataSource.query(
+          `SELECT count(*) AS n FROM sessions WHERE user_id <> $1 AND (revoked_at < now() - interval '30 days'
+             OR expires_at < now() - interval '30 days' OR last_used_at < now() - interval '37 days')`,
+          [exceptUserId],
+        )
+      )[0].n,
+    );
+
+  const countOf = async (db: Db, userId: string) =>
+    Number((await db.dataSource.query('SELECT count(*) AS n FROM sessions WHERE user_id = $1', [userId]))[0].n);
+
+  it('deletes sessions ended more than SESSION_RETENTION_DAYS ago (revoked, expired, idle), keeps the rest and every audit row', async () => {
+    const user = await register(t);
+    const open = async () => (await login(t, user.email, user.password)).sessionId;
+    const s = {
+      live: await open(), liveLongUnused: await open(),
+      revokedOld: await open(), revokedRecent: await open(),
+      expiredOld: await open(), expiredRecent: await open(),
+      idleOld: await open(), idleRecent: await open(),
+    };
+    await t.dataSource.query(`UPDATE sessions SET revoked_at = now(), ended_reason = 'logout' WHERE id = ANY($1::uuid[])`, [
+      [s.revokedOld, s.revokedRecent],
+    ]);
+    await setClock(t, s.revokedOld, 'revoked_at', '-31 days');
+    await setClock(t, s.revokedRecent, 'revoked_at', '-29 days');
+    await setClock(t, s.expiredOld, 'expires_at', '-31 days');
+    await setClock(t, s.expiredRecent, 'expires_at', '-29 days');
+    await setClock(t, s.idleOld, 'last_used_at', '-38 days'); // idle since 31 days (7-day timeout)
+    await setClock(t, s.idleRecent, 'last_used_at', '-36 days');
+    await setClock(t, s.liveLongUnused, 'last_used_at', '-6 days');
+    const doomed = [s.revokedOld, s.expiredOld, s.idleOld];
+    const auditsOf = async (ids: string[]) =>
+      Number((await t.dataSource.query('SELECT count(*) AS n FROM audit_events WHERE session_id = ANY($1::uuid[])', [ids]))[0].n);
+    const auditsBefore = await auditsOf(Object.values(s));
+
+    const deleted = await sessions.purgeEnded();
+
+    expect(deleted).toBeGreaterThanOrEqual(doomed.length);
+    for (const [name, id] of Object.entries(s)) {
+      expect(await sessionRow(t, id), name).toEqual(doomed.includes(id) ? undefined : expect.objectContaining({ id }));
+    }
+    expect(await auditsOf(Object.values(s))).toBe(auditsBefore);
+    // The next run finds nothing of this user's left to do.
+    await sessions.purgeEnded();
+    expect(await countOf(t, user.userId)).toBe(5);
+  });
+
+  it('deletes more than one batch (2,500 rows) in one call', async () => {
+    const user = await register(t);
+    await insertDoomed(t, user.userId, 2500);
+    const batches = vi.spyOn(t.app.get(SessionsRepository), 'purgeBatch');
+    try {
+      const deleted = await sessions.purgeEnded();
+      expect(deleted).toBeGreaterThanOrEqual(2500);
+      expect(batches.mock.calls.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      batches.mockRestore();
+    }
+    expect(await countOf(t, user.userId)).toBe(0);
+  });
+
+  (realPostgresUrl ? it : it.skip)('two instances purging at once on one database: no error, every doomed row gone, no row counted twice', async () => {
+    const other = await startApp();
+    try {
+      const otherSessions = other.app.get(SessionsService);
+      for (let round = 0; round < 3; round++) {
+        const user = await register(t);
+        await insertDoomed(t, user.userId, 5000);
+        const dueElsewhere = await dueCount(t, user.userId);
+        const [a, b] = await Promise.all([sessions.purgeEnded(), otherSessions.purgeEnded()]);
+        expect(await countOf(t, user.userId), `round ${round}: left behind (a=${a}, b=${b})`).toBe(0);
+        // Every row deleted was counted by exactly one of them (other files' rows may be due too).
+        expect((a ?? 0) + (b ?? 0)).toBe(5000 + dueElsewhere);
+      }
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
+});
+
+describe('CORS', () => {
+  const ORIGIN = 'https://app.example.com';
+  const preflight = (t: HttpClient, origin: string, path = `${API}/logout`, method = 'POST') =>
+    t.http().options(path).set('Origin', origin).set('Access-Control-Request-Method', method)
+      .set('Access-Control-Request-Headers', 'authorization,content-type,x-request-id');
+  const corsHeaders = (headers: Record<string, string>) => Object.keys(headers).filter((h) => h.startsWith('access-control-'));
+  const listOf = (header: string | undefined) => (header ?? '').split(',').map((v) => v.trim().toLowerCase());
+
+  describe('with CORS_ORIGINS', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startApp({ CORS_ORIGINS: `${ORIGIN}, https://admin.example.com:8443` });
+    });
+    afterAll(() => t.close());
+
+    it('answers a preflight from a listed origin: credentials, the methods and the headers allowed', async () => {
+      for (const [origin, path, method] of [
+        [ORIGIN, `${API}/logout`, 'POST'],
+        ['https://admin.example.com:8443', `${API}/sessions/${randomUUID()}`, 'DELETE'],
+      ] as const) {
+        const res = await preflight(t, origin, path, method);
+        expect(res.status).toBeGreaterThanOrEqual(200);
+        expect(res.status).toBeLessThan(300);
+        expect(res.headers['access-control-allow-origin']).toBe(origin);
+        expect(res.headers['access-control-allow-credentials']).toBe('true');
+        expect(listOf(res.headers['access-control-allow-methods'])).toEqual(expect.arrayContaining(['get', 'post', 'delete']));
+        expect(listOf(res.headers['access-control-allow-headers'])).toEqual(
+          expect.arrayContaining(['authorization', 'content-type', 'x-request-id']),
+        );
+        expect(listOf(res.headers.vary)).toContain('origin');
+      }
+    });
+
+    it('lets a listed origin read the answer, its X-Request-Id and Retry-After, failures included', async () => {
+      const user = await registerAndLogin(t);
+      for (const res of [await meRequest(t, user.token).set('Origin', ORIGIN), await meRequest(t).set('Origin', ORIGIN)]) {
+        expect(res.headers['access-control-allow-origin']).toBe(ORIGIN);
+        expect(res.headers['access-control-allow-credentials']).toBe('true');
+        expect(listOf(res.headers['access-control-expose-headers'])).toEqual(expect.arrayContaining(['x-request-id', 'retry-after']));
+      }
+    });
+
+    it('gives another origin no Access-Control-Allow-Origin', async () => {
+      const user = await registerAndLogin(t);
+      for (const origin of ['https://evil.example.com', 'http://app.example.com', 'https://app.example.com.evil.com', 'null']) {
+        expect((await preflight(t, origin)).headers['access-control-allow-origin'], origin).toBeUndefined();
+        const res = await meRequest(t, user.token).set('Origin', origin);
+        expect(res.status).toBe(200);
+        expect(res.headers['access-control-allow-origin'], origin).toBeUndefined();
+      }
+    });
+  });
+
+  describe('without CORS_ORIGINS', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startApp({ CORS_ORIGINS: undefined });
+    });
+    afterAll(() => t.close());
+
+    it('sends no Access-Control-* header at all, on a preflight or a request', async () => {
+      const user = await registerAndLogin(t);
+      expect(corsHeaders((await preflight(t, ORIGIN)).headers)).toStrictEqual([]);
+      const res = await meRequest(t, user.token).set('Origin', ORIGIN);
+      expect(res.status).toBe(200);
+      expect(corsHeaders(res.headers)).toStrictEqual([]);
+    });
+  });
+
+  it.each(['*', 'https://app.example.com/path', 'https://app.example.com/', 'https://app.example.com, *', 'https://*.example.com', 'app.example.com'])(
+    'refuses CORS_ORIGINS=%j at boot, with one line naming the variable',
+    async (value) => {
+      let message = '';
+      try {
+        validateEnv({ CORS_ORIGINS: value });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/^Invalid configuration: CORS_ORIGINS /);
+      expect(message).not.toContain('\n');
+      await expect(startApp({ CORS_ORIGINS: value })).rejects.toThrow(/^Invalid configuration: CORS_ORIGINS /);
+    },
+  );
+
+  it('accepts a comma-separated list of exact origins', () => {
+    expect(validateEnv({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).CORS_ORIGINS).toBeTruthy();
+  });
+});
