@@ -1,0 +1,225 @@
+import { existsSync } from 'node:fs';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from './support/listen.js';
+import { API, MESSAGES, startApp, type TestApp, uniqueEmail } from './support/test-app.js';
+
+// Swagger UI driven by a real browser: what a developer does on /api/docs, click by click, under
+// the page's own Content-Security-Policy. Needs Chromium (Debian: `apt-get install chromium`;
+// .ci/run installs it); elsewhere the whole file says why it skips.
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(
+    `docs-browser.e2e-spec: skipped, no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
+}
+
+/** Swagger UI's ids: `operations-<tag>-<operationId>`, the operationIds being Nest's `Controller_method`. */
+const OPERATIONS = {
+  logout: '#operations-auth-LogoutController_logout',
+  me: '#operations-auth-AuthController_me',
+  sessions: '#operations-sessions-SessionsController_list',
+} as const;
+
+interface Shown {
+  status: number;
+  body: any;
+}
+
+describe.skipIf(!hasChromium)('Swagger UI at /api/docs, in Chromium', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  /** Everything the page complained about: console errors (CSP violations among them) and uncaught errors. */
+  const complaints: string[] = [];
+  /** The Authorization header of each API request the page sent, in order. */
+  const sentAuthorizations: Array<string | undefined> = [];
+  let user: { email: string; password: string; userId: string };
+
+  const api = async (path: string, init: { method?: string; body?: unknown; token?: string } = {}) => {
+    const res = await fetch(`${base}${API}${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: {
+        ...(init.body !== undefined && { 'Content-Type': 'application/json' }),
+        ...(init.token && { Authorization: `Bearer ${init.token}` }),
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+
+  const logIn = async () => {
+    const res = await api('/login', { body: { email: user.email, password: user.password } });
+    expect(res.status).toBe(200);
+    return { token: res.body.data.accessToken as string, sessionId: res.body.data.sessionId as string };
+  };
+
+  /** Top "Authorize" button, Bearer field, Authorize, Close; logs the previous token out of the UI first. */
+  async function authorize(token: string): Promise<void> {
+    await page.locator('.scheme-container .btn.authorize').click();
+    const dialog = page.locator('.dialog-ux .modal-ux');
+    await dialog.waitFor();
+    const buttons = dialog.locator('.auth-btn-wrapper button');
+    const logoutOfUi = buttons.filter({ hasText: /^Logout$/ });
+    if ((await logoutOfUi.count()) > 0) await logoutOfUi.click();
+    await dialog.locator('.auth-container input').fill(token);
+    await buttons.filter({ hasText: /^Authorize$/ }).click();
+    // Authorized: the dialog now offers to log the token out of the UI.
+    await logoutOfUi.waitFor();
+    await buttons.filter({ hasText: /^Close$/ }).click();
+    await dialog.waitFor({ state: 'detached' });
+  }
+
+  /** The operation, expanded and in "Try it out" mode. */
+  async function tryOut(id: string): Promise<Locator> {
+    const op = page.locator(id);
+    if (!(await op.evaluate((el) => el.classList.contains('is-open')))) {
+      await op.locator('.opblock-summary-control').click();
+    }
+    const button = op.locator('.try-out__btn:not(.reset)');
+    if ((await button.innerText()).trim() === 'Try it out') await button.click();
+    await op.locator('.execute').waitFor();
+    return op;
+  }
+
+  /** Clicks Execute and reads the response Swagger UI shows: its status and its body. */
+  async function execute(op: Locator): Promise<Shown> {
+    const clear = op.locator('.btn-clear');
+    if ((await clear.count()) > 0) await clear.click();
+    const live = op.locator('.live-responses-table');
+    await live.waitFor({ state: 'detached' });
+    await op.locator('.execute').click();
+    const row = live.locator('tbody .response').first();
+    const bodyBlock = row.locator('.response-col_description .highlight-code pre').first();
+    await bodyBlock.waitFor();
+    const status = Number((await row.locator('.response-col_status').innerText()).trim());
+    return { status, body: JSON.parse(await bodyBlock.innerText()) };
+  }
+
+  /** The logout operation's body editor, set to `text`. */
+  async function setBody(op: Locator, text: string): Promise<void> {
+    await op.locator('textarea.body-param__text').fill(text);
+  }
+
+  beforeAll(async () => {
+    t = await startApp();
+    base = await listen(t);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking'],
+    });
+    page = await browser.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error') complaints.push(`console: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => complaints.push(`pageerror: ${error.message}`));
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname.startsWith(API)) sentAuthorizations.push(request.headers()['authorization']);
+    });
+
+    const registered = await api('/register', { body: { email: uniqueEmail(), password: 'password-123' } });
+    expect(registered.status).toBe(201);
+    user = { email: registered.body.data.email, password: 'password-123', userId: registered.body.data.id };
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('loads and runs under the page Content-Security-Policy: every operation rendered, no console error', async () => {
+    const response = await page.goto(`${base}/api/docs`);
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
+    await page
+      .locator('.opblock')
+      .first()
+      .waitFor({ timeout: 15_000 })
+      .catch((err: unknown) => {
+        throw new Error(`Swagger UI rendered no operation: ${String(err)}\npage complaints:\n${complaints.join('\n')}`);
+      });
+    for (const id of Object.values(OPERATIONS)) await expect.poll(() => page.locator(id).count()).toBe(1);
+    expect(complaints).toEqual([]);
+  });
+
+  it('authorizes with a token, then logs it out with Try it out and Execute: 200, "Sesión cerrada exitosamente"', async () => {
+    const { token } = await logIn();
+    await authorize(token);
+
+    const logout = await tryOut(OPERATIONS.logout);
+    // No body: the bearer's own session (see the defect test below for the pre-filled one).
+    await setBody(logout, '{}');
+    const shown = await execute(logout);
+    expect(shown).toEqual({ status: 200, body: { success: true, message: MESSAGES.loggedOut } });
+    expect(sentAuthorizations.at(-1)).toBe(`Bearer ${token}`);
+  });
+
+  it('then GET /me with the same, logged-out token shows 401 "Token no proporcionado o inválido"', async () => {
+    const me = await tryOut(OPERATIONS.me);
+    const shown = await execute(me);
+    expect(shown).toEqual({ status: 401, body: { success: false, message: MESSAGES.invalidToken } });
+    expect(sentAuthorizations.at(-1)).toMatch(/^Bearer /);
+  });
+
+  it('with a new login: GET /sessions lists the current session, and after logout in the UI answers 401', async () => {
+    const other = await logIn(); // another live session of the same user, listed but not current
+    const current = await logIn();
+    await authorize(current.token);
+
+    const sessions = await tryOut(OPERATIONS.sessions);
+    const listed = await execute(sessions);
+    expect(listed.status).toBe(200);
+    expect(listed.body.success).toBe(true);
+    expect(listed.body.message).toBe(MESSAGES.sessions);
+    const rows: Array<{ id: string; current: boolean }> = listed.body.data.sessions;
+    expect(rows.map((s) => s.id)).toEqual([current.sessionId, other.sessionId]); // newest first
+    expect(rows.find((s) => s.current)?.id).toBe(current.sessionId);
+    expect(sentAuthorizations.at(-1)).toBe(`Bearer ${current.token}`);
+
+    const logout = await tryOut(OPERATIONS.logout);
+    await setBody(logout, '{}');
+    expect(await execute(logout)).toEqual({ status: 200, body: { success: true, message: MESSAGES.loggedOut } });
+
+    expect(await execute(sessions)).toEqual({ status: 401, body: { success: false, message: MESSAGES.invalidToken } });
+    // Only that session ended: the other one still answers.
+    expect((await api('/me', { token: other.token })).status).toBe(200);
+  });
+
+  it('raised no console error and no uncaught error beyond the failed requests it was asked to make', () => {
+    // Chromium logs every 4xx fetch as "Failed to load resource"; those are the 401s above.
+    const unexpected = complaints.filter((c) => !/Failed to load resource: the server responded with a status of 401/.test(c));
+    expect(unexpected).toEqual([]);
+  });
+
+  // DEFECT (reported, not fixed here: src/ belongs to another change). "Try it out" pre-fills the
+  // logout body with LogoutDto's examples, `{ "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...",
+  // "scope": "current" }`: a made-up token, so Execute as offered answers 401 (the body token is
+  // checked like a bearer) instead of logging the bearer out. The run is recorded by the first
+  // test, which must pass; the second asserts what a user expects and is marked `fails` while the
+  // defect lasts: once the example is fixed it reports an unexpected pass, and `.fails` goes.
+  let asOffered: { prefilled: string; shown: Shown } | undefined;
+
+  it('Try it out on logout, executed with the body it pre-fills (the run is checked by the next test)', async () => {
+    const { token } = await logIn();
+    await authorize(token);
+    const logout = page.locator(OPERATIONS.logout);
+    // Leave Try it out and reset the editor: back to the body Swagger UI offers.
+    await logout.locator('.try-out__btn.cancel').click();
+    await tryOut(OPERATIONS.logout);
+    const reset = logout.locator('.try-out__btn.reset');
+    if ((await reset.count()) > 0) await reset.click();
+    const prefilled = await logout.locator('textarea.body-param__text').inputValue();
+    const shown = await execute(logout);
+    expect([200, 401]).toContain(shown.status);
+    asOffered = { prefilled, shown };
+  });
+
+  it.fails('DEFECT: that pre-filled logout body carries no made-up token, and Execute logs out (200)', () => {
+    expect(asOffered).toBeDefined();
+    expect(JSON.parse(asOffered!.prefilled)).not.toHaveProperty('token');
+    expect(asOffered!.shown).toEqual({ status: 200, body: { success: true, message: MESSAGES.loggedOut } });
+  });
+});
