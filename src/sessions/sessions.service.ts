@@ -19,6 +19,8 @@ import { type ActiveSession, type Ending, type SessionView, SessionsRepository }
 
 export type { ActiveSession, SessionView } from './sessions.repository.js';
 
+/** How often at most `last_used_at` is written per session (the SQL in the repository says 60 seconds too). */
+const TOUCH_EVERY_SECONDS = 60;
 /** More calls than this waiting at once make several queries. */
 const MAX_PER_QUERY = 500;
 /** The most sessions a list returns, newest first. */
@@ -69,7 +71,9 @@ export class SessionsService {
     config: ConfigService<Env, true>,
     @InjectDataSource() dataSource: DataSource,
   ) {
-    this.idleSeconds = config.get('SESSION_IDLE_TTL', { infer: true });
+    // last_used_at is written at most once a minute, so a request may have come up to a minute
+    // after it: the timeout counts from there, a minute late at worst and never early.
+    this.idleSeconds = config.get('SESSION_IDLE_TTL', { infer: true }) + TOUCH_EVERY_SECONDS;
     this.maxSeconds = config.get('SESSION_MAX_TTL', { infer: true });
     this.graceSeconds = config.get('REFRESH_REUSE_GRACE', { infer: true });
     this.retentionDays = config.get('SESSION_RETENTION_DAYS', { infer: true });

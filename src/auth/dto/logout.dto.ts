@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Allow, IsIn, IsOptional } from 'class-validator';
+import { Allow, IsIn, ValidateIf } from 'class-validator';
 
 export const LOGOUT_SCOPES = ['current', 'others', 'all'] as const;
 export type LogoutScope = (typeof LOGOUT_SCOPES)[number];
@@ -22,7 +22,8 @@ export class LogoutDto {
     default: 'current',
     description: '`current`: one session (the body token\'s, or the bearer\'s); `others`: every other live session of the user; `all`: every one.',
   })
-  @IsOptional()
+  // Absent means `current`; null is a value, and not one of these.
+  @ValidateIf((dto: LogoutDto) => dto.scope !== undefined)
   @IsIn(LOGOUT_SCOPES, { message: `scope debe ser uno de: ${LOGOUT_SCOPES.join(', ')}` })
   scope?: LogoutScope;
 }

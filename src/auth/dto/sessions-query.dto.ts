@@ -1,9 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
+import { IsIn, ValidateIf } from 'class-validator';
 
 export class SessionsQueryDto {
   @ApiPropertyOptional({ enum: ['live', 'ended'], default: 'live', description: '`ended`: the ended sessions still kept, with `endedAt` and `endReason`.' })
-  @IsOptional()
+  @ValidateIf((dto: SessionsQueryDto) => dto.state !== undefined)
   @IsIn(['live', 'ended'], { message: 'state debe ser live o ended' })
   state?: 'live' | 'ended';
 }
