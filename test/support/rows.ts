@@ -32,7 +32,7 @@ export async function rowCount(t: Db, table: 'users' | 'sessions' | 'audit_event
 }
 
 export interface AuditFilter {
-  event?: 'register' | 'login' | 'login_failed' | 'logout';
+  event?: 'register' | 'login' | 'login_failed' | 'logout' | 'session_revoked' | 'password_changed' | 'refresh_reuse';
   sessionId?: string;
   userId?: string;
   requestId?: string;
@@ -52,3 +52,13 @@ export function auditRows(t: Db, filter: AuditFilter): Promise<any[]> {
 
 /** The logout audit rows of a session: exactly one once it is logged out. */
 export const logoutAudits = (t: Db, sessionId: string) => auditRows(t, { event: 'logout', sessionId });
+
+/** Sets a clock of session `id` (`refreshed_at`, `expires_at`, `last_used_at`) to now plus `seconds` (negative: the past). */
+export async function setSessionClock(
+  t: Db,
+  id: string,
+  column: 'refreshed_at' | 'expires_at' | 'last_used_at',
+  seconds: number,
+): Promise<void> {
+  await t.dataSource.query(`UPDATE sessions SET ${column} = now() + make_interval(secs => $2) WHERE id = $1`, [id, seconds]);
+}

@@ -180,3 +180,32 @@ export function claimsFor(user: { userId: string; sessionId: string }, extra: Re
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** A logged-in user with the refresh token login gave (bearer mode). */
+export interface WithRefresh extends LoggedIn {
+  refreshToken: string;
+}
+
+/** Logs in and keeps the refresh token too. */
+export async function loginWithRefresh(t: HttpClient, email: string, password: string) {
+  const res = await loginRequest(t, email, password).expect(200);
+  const { accessToken: token, sessionId, refreshToken } = res.body.data;
+  return { token: token as string, sessionId: sessionId as string, refreshToken: refreshToken as string };
+}
+
+export async function registerAndLoginWithRefresh(t: HttpClient): Promise<WithRefresh> {
+  const user = await register(t);
+  return { ...user, ...(await loginWithRefresh(t, user.email, user.password)) };
+}
+
+/** POST /refresh; with a refresh token given (anything, even null), the body is `{ refreshToken }`. */
+export function refreshRequest(t: HttpClient, refreshToken?: unknown, options: RequestOptions = {}) {
+  const req = withOptions(t.http().post(`${API}/refresh`), options);
+  return refreshToken === undefined ? req : req.send({ refreshToken });
+}
+
+/** POST /password, with the token as bearer when one is given, and this body. */
+export function passwordRequest(t: HttpClient, token: string | undefined, body: Record<string, unknown>) {
+  const req = t.http().post(`${API}/password`);
+  return (token === undefined ? req : req.set(bearer(token))).send(body);
+}
