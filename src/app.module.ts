@@ -25,9 +25,20 @@ const REDACTED = ['*.authorization', '*.cookie', '*.password', '*.token', '*.acc
  * guessing one account's password; it does not stop one address trying many accounts.
  */
 function loginTracker(request: Record<string, unknown>): string {
-  const { ip, body } = request as unknown as FastifyRequest<{ Body: { email?: unknown } }>;
-  const email = typeof body?.email === 'string' ? normalizeEmail(body.email) : '';
-  return `${ip}|${email}`;
+  const { ip, body, headers } = request as unknown as FastifyRequest<{ Body: { email?: unknown } }>;
+  if (typeof body?.email === 'string') return `${ip}|${normalizeEmail(body.email)}`;
+  // The password change has no email: its attempts count per session, by the bearer's `sid`,
+  // read unverified (a forged one never gets past the auth guard to try a password).
+  return `${ip}|session:${unverifiedSid(headers.authorization)}`;
+}
+
+function unverifiedSid(authorization: string | undefined): string {
+  try {
+    const payload = JSON.parse(Buffer.from(authorization?.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    return typeof payload?.sid === 'string' ? payload.sid.slice(0, 64) : '';
+  } catch {
+    return '';
+  }
 }
 
 /** Whether request lines (pino-http logs them at `info`) reach the output at this level. */

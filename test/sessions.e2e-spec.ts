@@ -117,4 +117,13 @@ describe('SessionsService', () => {
     expect(results.filter((n) => n === 0)).toHaveLength(19);
     expect(await logoutAudits(t, id)).toHaveLength(1);
   });
+
+  it('a statement the database refuses leaves the connection serving the next one (the embedded database has one)', async () => {
+    const { id } = await sessions.open(userId, who());
+    const repository = t.app.get(SessionsRepository);
+    for (let i = 0; i < 3; i++) {
+      await expect(repository.findActive(['not-a-uuid'], 60)).rejects.toMatchObject({ code: '22P02' });
+      await expect(sessions.findActive(id)).resolves.toMatchObject({ id });
+    }
+  });
 });

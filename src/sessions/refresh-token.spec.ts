@@ -1,13 +1,20 @@
 import { createSecretKey, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeRefreshToken, encodeRefreshToken, firstRefreshSecret, hashRefreshSecret, successorOf } from './refresh-token.js';
+import {
+  decodeRefreshToken,
+  encodeRefreshToken,
+  firstRefreshSecret,
+  hashRefreshSecret,
+  MAX_GENERATION,
+  successorOf,
+} from './refresh-token.js';
 
 const key = createSecretKey(Buffer.alloc(32, 1));
 const otherKey = createSecretKey(Buffer.alloc(32, 2));
 const tokenArb = fc.record({
   sessionId: fc.uuid(),
-  generation: fc.integer({ min: 0, max: 0xffffffff }),
+  generation: fc.integer({ min: 0, max: MAX_GENERATION }),
   secret: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b)),
 });
 
@@ -31,11 +38,15 @@ describe('refresh tokens', () => {
     const last = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.indexOf(token.at(-1)!);
     expect(decodeRefreshToken(`${token.slice(0, -1)}${'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[last ^ 1]}`)).toBeNull();
     fc.assert(fc.property(fc.string({ maxLength: 100 }), (s) => void decodeRefreshToken(s)));
+    // A generation the database column cannot hold was never issued.
+    const bytes = Buffer.from(token, 'base64url');
+    bytes.writeUInt32BE(MAX_GENERATION + 1, 16);
+    expect(decodeRefreshToken(bytes.toString('base64url'))).toBeNull();
   });
 
   it('a successor is the same for the same token and key, and belongs to the next generation of the session', () => {
     fc.assert(
-      fc.property(tokenArb.filter((t) => t.generation < 0xffffffff), (token) => {
+      fc.property(tokenArb.filter((t) => t.generation < MAX_GENERATION), (token) => {
         const next = successorOf(token, key);
         expect(next).toStrictEqual(successorOf(token, key));
         expect(next.sessionId).toBe(token.sessionId);

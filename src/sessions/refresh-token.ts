@@ -22,6 +22,7 @@ const SECRET_BYTES = 32;
 const TOKEN_BYTES = SESSION_BYTES + GENERATION_BYTES + SECRET_BYTES;
 const TOKEN_LENGTH = Math.ceil((TOKEN_BYTES * 4) / 3);
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+export const MAX_GENERATION = 0x7fffffff;
 
 export function encodeRefreshToken({ sessionId, generation, secret }: RefreshToken): string {
   const bytes = Buffer.alloc(TOKEN_BYTES);
@@ -37,10 +38,13 @@ export function decodeRefreshToken(token: unknown): RefreshToken | null {
   const bytes = Buffer.from(token, 'base64url');
   // Only the canonical spelling: the last character's spare bits must be zero.
   if (bytes.length !== TOKEN_BYTES || bytes.toString('base64url') !== token) return null;
+  const generation = bytes.readUInt32BE(SESSION_BYTES);
+  // `sessions.refresh_generation` is a PostgreSQL integer: 2^31 and up were never issued.
+  if (generation > MAX_GENERATION) return null;
   const hex = bytes.subarray(0, SESSION_BYTES).toString('hex');
   return {
     sessionId: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
-    generation: bytes.readUInt32BE(SESSION_BYTES),
+    generation,
     secret: Buffer.from(bytes.subarray(SESSION_BYTES + GENERATION_BYTES)),
   };
 }

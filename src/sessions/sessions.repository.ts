@@ -178,7 +178,19 @@ export class SessionsRepository {
 
   private async run<T>(text: string, values: unknown[], transaction?: QueryRunner): Promise<T[]> {
     if (transaction) return (await transaction.query(text, values, true)).records as T[];
-    return (await this.pool.query(text, values)).rows as T[];
+    // Not pool.query: it closes the connection after any failed statement, and the embedded
+    // database, serving one connection, can still be holding the old one when the next arrives.
+    // A statement the server refused (it has a severity) leaves the connection fine.
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      return (await client.query(text, values)).rows as T[];
+    } catch (err) {
+      if (!(err as { severity?: string }).severity) broken = err as Error;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async open(userId: string, expiresAt: Date, who: RequestContext, refreshHash: Buffer): Promise<string> {
