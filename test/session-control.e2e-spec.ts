@@ -4,10 +4,11 @@ import { validateEnv } from '../src/config/env.validation.js';
 import { SessionsRepository } from '../src/sessions/sessions.repository.js';
 import { SessionsService } from '../src/sessions/sessions.service.js';
 import { expectInvalidRequest, expectInvalidToken } from './support/expectations.js';
-import { type Db, sessionRow } from './support/rows.js';
+import { type Db, sessionRow, setSessionClock } from './support/rows.js';
 import {
   API,
   bearer,
+  endSessionRequest,
   envelope,
   type HttpClient,
   LOGGED_OUT_BODY,
@@ -19,6 +20,7 @@ import {
   realPostgresUrl,
   register,
   registerAndLogin,
+  sessionsRequest,
   startApp,
   type TestApp,
 } from './support/test-app.js';
@@ -38,16 +40,6 @@ const LIVE_KEYS = ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt'
 const ENDED_KEYS = [...LIVE_KEYS, 'endReason', 'endedAt'].sort();
 const NOT_FOUND_BODY = envelope(MESSAGES.notFound);
 
-/** GET /sessions (live unless `state` says otherwise), with the token as bearer when one is given. */
-function sessionsRequest(t: HttpClient, token?: string, state?: string) {
-  const req = t.http().get(`${API}/sessions`).query(state === undefined ? {} : { state });
-  return token === undefined ? req : req.set(bearer(token));
-}
-
-/** DELETE /sessions/:id, the id encoded into the path. */
-const endSessionRequest = (t: HttpClient, token: string, id: string) =>
-  t.http().delete(`${API}/sessions/${encodeURIComponent(id)}`).set(bearer(token));
-
 /** Another login of the user, from a browser named `userAgent`. */
 async function loginFrom(t: HttpClient, user: { email: string; password: string }, userAgent = 'e2e-browser') {
   const res = await loginRequest(t, user.email, user.password).set('User-Agent', userAgent).expect(200);
@@ -60,10 +52,6 @@ const revocationAudits = (t: Db, userId: string): Promise<any[]> =>
     `SELECT * FROM audit_events WHERE user_id = $1 AND event NOT IN ('register', 'login', 'login_failed') ORDER BY created_at`,
     [userId],
   );
-
-/** Moves a clock of session `id` to now() + `interval` (a PostgreSQL interval: '-8 days'). */
-const setClock = (t: Db, id: string, column: 'expires_at' | 'last_used_at' | 'revoked_at', interval: string) =>
-  t.dataSource.query(`UPDATE sessions SET ${column} = now() + $2::interval WHERE id = $1`, [id, interval]);
 
 /** id, revoked_at and ended_reason of every session, for "nothing changed". */
 const allSessionStates = (t: Db) =>
@@ -248,8 +236,8 @@ describe('session control over HTTP', () => {
         await loginFrom(t, user), await loginFrom(t, user), await loginFrom(t, user),
         await loginFrom(t, user), await loginFrom(t, user), await loginFrom(t, user),
       ];
-      await setClock(t, idle.sessionId, 'last_used_at', '-8 days'); // idle for a day past the 7-day timeout
-      await setClock(t, expired.sessionId, 'expires_at', '-1 minute');
+      await setSessionClock(t, idle.sessionId, 'last_used_at', '-8 days'); // idle for a day past the 7-day timeout
+      await setSessionClock(t, expired.sessionId, 'expires_at', '-1 minute');
       await logoutRequest(t, loggedOut.token).expect(200);
       await endSessionRequest(t, main.token, byId.sessionId).expect(200);
       await logoutRequest(t, main.token).send({ scope: 'others' }).expect(200);
@@ -362,9 +350,9 @@ describe('session control over HTTP', () => {
   describe('timeouts', () => {
     it('refuses a session idle longer than SESSION_IDLE_TTL (7 days) though its JWT is valid, on every route', async () => {
       const user = await registerAndLogin(t);
-      await setClock(t, user.sessionId, 'last_used_at', '-6 days');
+      await setSessionClock(t, user.sessionId, 'last_used_at', '-6 days');
       await meRequest(t, user.token).expect(200);
-      await setClock(t, user.sessionId, 'last_used_at', '-8 days');
+      await setSessionClock(t, user.sessionId, 'last_used_at', '-8 days');
       expectInvalidToken(await meRequest(t, user.token));
       expectInvalidToken(await sessionsRequest(t, user.token));
       expectInvalidToken(await logoutRequest(t, user.token));
@@ -375,7 +363,7 @@ describe('session control over HTTP', () => {
 
     it('refuses a session past its absolute lifetime (expires_at) though its JWT is valid', async () => {
       const user = await registerAndLogin(t);
-      await setClock(t, user.sessionId, 'expires_at', '-1 minute');
+      await setSessionClock(t, user.sessionId, 'expires_at', '-1 minute');
       expectInvalidToken(await meRequest(t, user.token));
       expectInvalidToken(await logoutRequest(t, user.token).send({ scope: 'all' }));
     });
@@ -389,14 +377,14 @@ describe('session control over HTTP', () => {
       expect(await lastUsed()).toBe(fresh);
 
       // Written 50 s ago: still not written again.
-      await setClock(t, user.sessionId, 'last_used_at', '-50 seconds');
+      await setSessionClock(t, user.sessionId, 'last_used_at', '-50 seconds');
       const fiftySecondsAgo = await lastUsed();
       await meRequest(t, user.token).expect(200);
       await sleep(200);
       expect(await lastUsed()).toBe(fiftySecondsAgo);
 
       // Written 2 minutes ago: the next request writes it, once.
-      await setClock(t, user.sessionId, 'last_used_at', '-2 minutes');
+      await setSessionClock(t, user.sessionId, 'last_used_at', '-2 minutes');
       const twoMinutesAgo = await lastUsed();
       await meRequest(t, user.token).expect(200);
       let touched = twoMinutesAgo;
@@ -424,8 +412,8 @@ describe('timeouts set by the environment', () => {
   it('SESSION_IDLE_TTL: a session last written 190 s ago, of 120 (+60), is refused; 170 s ago goes on', async () => {
     const user = await registerAndLogin(t);
     const other = await login(t, user.email, user.password);
-    await setClock(t, user.sessionId, 'last_used_at', '-170 seconds');
-    await setClock(t, other.sessionId, 'last_used_at', '-190 seconds');
+    await setSessionClock(t, user.sessionId, 'last_used_at', '-170 seconds');
+    await setSessionClock(t, other.sessionId, 'last_used_at', '-190 seconds');
     await meRequest(t, user.token).expect(200);
     expectInvalidToken(await meRequest(t, other.token));
     const ended = await sessionsRequest(t, user.token, 'ended').expect(200);
@@ -447,7 +435,7 @@ describe('timeouts set by the environment', () => {
     try {
       const user = await registerAndLogin(idle60);
       // Last written 58 s ago (say, at login): this request is not written, since under a minute.
-      await setClock(idle60, user.sessionId, 'last_used_at', '-58 seconds');
+      await setSessionClock(idle60, user.sessionId, 'last_used_at', '-58 seconds');
       await meRequest(idle60, user.token).expect(200);
       await sleep(3000);
       // 3 s after an authenticated request, the session has not been idle for SESSION_IDLE_TTL (60 s).
@@ -508,13 +496,13 @@ describe('retention: SessionsService.purgeEnded', () => {
     await t.dataSource.query(`UPDATE sessions SET revoked_at = now(), ended_reason = 'logout' WHERE id = ANY($1::uuid[])`, [
       [s.revokedOld, s.revokedRecent],
     ]);
-    await setClock(t, s.revokedOld, 'revoked_at', '-31 days');
-    await setClock(t, s.revokedRecent, 'revoked_at', '-29 days');
-    await setClock(t, s.expiredOld, 'expires_at', '-31 days');
-    await setClock(t, s.expiredRecent, 'expires_at', '-29 days');
-    await setClock(t, s.idleOld, 'last_used_at', '-38 days'); // idle since 31 days (7-day timeout)
-    await setClock(t, s.idleRecent, 'last_used_at', '-36 days');
-    await setClock(t, s.liveLongUnused, 'last_used_at', '-6 days');
+    await setSessionClock(t, s.revokedOld, 'revoked_at', '-31 days');
+    await setSessionClock(t, s.revokedRecent, 'revoked_at', '-29 days');
+    await setSessionClock(t, s.expiredOld, 'expires_at', '-31 days');
+    await setSessionClock(t, s.expiredRecent, 'expires_at', '-29 days');
+    await setSessionClock(t, s.idleOld, 'last_used_at', '-38 days'); // idle since 31 days (7-day timeout)
+    await setSessionClock(t, s.idleRecent, 'last_used_at', '-36 days');
+    await setSessionClock(t, s.liveLongUnused, 'last_used_at', '-6 days');
     const doomed = [s.revokedOld, s.expiredOld, s.idleOld];
     const auditsOf = async (ids: string[]) =>
       Number((await t.dataSource.query('SELECT count(*) AS n FROM audit_events WHERE session_id = ANY($1::uuid[])', [ids]))[0].n);

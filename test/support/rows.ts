@@ -53,12 +53,13 @@ export function auditRows(t: Db, filter: AuditFilter): Promise<any[]> {
 /** The logout audit rows of a session: exactly one once it is logged out. */
 export const logoutAudits = (t: Db, sessionId: string) => auditRows(t, { event: 'logout', sessionId });
 
-/** Sets a clock of session `id` (`refreshed_at`, `expires_at`, `last_used_at`) to now plus `seconds` (negative: the past). */
+/** Moves a clock of session `id` to now() plus `offset`: seconds (-3600) or a PostgreSQL interval ('-8 days'). */
 export async function setSessionClock(
   t: Db,
   id: string,
-  column: 'refreshed_at' | 'expires_at' | 'last_used_at',
-  seconds: number,
+  column: 'refreshed_at' | 'expires_at' | 'last_used_at' | 'revoked_at',
+  offset: number | string,
 ): Promise<void> {
-  await t.dataSource.query(`UPDATE sessions SET ${column} = now() + make_interval(secs => $2) WHERE id = $1`, [id, seconds]);
+  const interval = typeof offset === 'number' ? `${offset} seconds` : offset;
+  await t.dataSource.query(`UPDATE sessions SET ${column} = now() + $2::interval WHERE id = $1`, [id, interval]);
 }

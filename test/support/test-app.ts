@@ -209,3 +209,13 @@ export function passwordRequest(t: HttpClient, token: string | undefined, body: 
   const req = t.http().post(`${API}/password`);
   return (token === undefined ? req : req.set(bearer(token))).send(body);
 }
+
+/** GET /sessions (live unless `state` says otherwise), with the token as bearer when one is given. */
+export function sessionsRequest(t: HttpClient, token?: string, state?: string) {
+  const req = t.http().get(`${API}/sessions`).query(state === undefined ? {} : { state });
+  return token === undefined ? req : req.set(bearer(token));
+}
+
+/** DELETE /sessions/:id, the id encoded into the path. */
+export const endSessionRequest = (t: HttpClient, token: string, id: string) =>
+  t.http().delete(`${API}/sessions/${encodeURIComponent(id)}`).set(bearer(token));
