@@ -3,8 +3,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Sessions a user controls: idle and absolute timeouts, why a session ended, and its refresh
  * token (as hashes only). Rows written by the previous release keep working: `expires_at`, which
- * was their access token's expiry, becomes their absolute lifetime; they were last used when they
- * were opened; the ones already revoked were ended by logout, the only way there was. They have
+ * was their access token's expiry, becomes their absolute lifetime; the live ones count as used
+ * at the upgrade, the others as last used when opened; the ones already revoked were ended by
+ * logout, the only way there was. They have
  * no refresh token, so they end when their access token does, as they would have before.
  */
 export class SessionControl1763900000000 implements MigrationInterface {
@@ -19,7 +20,11 @@ export class SessionControl1763900000000 implements MigrationInterface {
         ADD COLUMN "previous_refresh_token_hash" bytea,
         ADD COLUMN "refresh_generation" integer NOT NULL DEFAULT 0,
         ADD COLUMN "refreshed_at" timestamptz`);
-    await q.query(`UPDATE "sessions" SET "last_used_at" = "created_at"`);
+    // Live rows count as used now (when they were is unknown, and a long-lived one must not
+    // idle out the moment the release changes); the others were last used when opened.
+    await q.query(`
+      UPDATE "sessions" SET "last_used_at" =
+        CASE WHEN "revoked_at" IS NULL AND "expires_at" > now() THEN now() ELSE "created_at" END`);
     await q.query(`UPDATE "sessions" SET "ended_reason" = 'logout' WHERE "revoked_at" IS NOT NULL`);
     await q.query(`ALTER TABLE "sessions" ALTER COLUMN "last_used_at" SET DEFAULT now(), ALTER COLUMN "last_used_at" SET NOT NULL`);
     // What the retention job looks for: sessions ended by someone, out of time, or idle.

@@ -194,12 +194,8 @@ describe.skipIf(!hasChromium)('Swagger UI at /api/docs, in Chromium', () => {
     expect(unexpected).toEqual([]);
   });
 
-  // DEFECT (reported, not fixed here: src/ belongs to another change). "Try it out" pre-fills the
-  // logout body with LogoutDto's examples, `{ "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...",
-  // "scope": "current" }`: a made-up token, so Execute as offered answers 401 (the body token is
-  // checked like a bearer) instead of logging the bearer out. The run is recorded by the first
-  // test, which must pass; the second asserts what a user expects and is marked `fails` while the
-  // defect lasts: once the example is fixed it reports an unexpected pass, and `.fails` goes.
+  // "Try it out" pre-fills the logout body with the first example of @ApiBody: `{}`, so Execute
+  // as offered logs the bearer out (a made-up `token` there would answer 401).
   let asOffered: { prefilled: string; shown: Shown } | undefined;
 
   it('Try it out on logout, executed with the body it pre-fills (the run is checked by the next test)', async () => {
@@ -217,7 +213,7 @@ describe.skipIf(!hasChromium)('Swagger UI at /api/docs, in Chromium', () => {
     asOffered = { prefilled, shown };
   });
 
-  it.fails('DEFECT: that pre-filled logout body carries no made-up token, and Execute logs out (200)', () => {
+  it('that pre-filled logout body carries no made-up token, and Execute logs out (200)', () => {
     expect(asOffered).toBeDefined();
     expect(JSON.parse(asOffered!.prefilled)).not.toHaveProperty('token');
     expect(asOffered!.shown).toEqual({ status: 200, body: { success: true, message: MESSAGES.loggedOut } });

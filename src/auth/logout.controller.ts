@@ -35,12 +35,22 @@ export class LogoutController {
     description:
       'Revokes the session of the bearer token, or of `token` when given (same user only); with ' +
       '`scope` `others` or `all`, every other live session of the user, or every one, and ' +
-      '`data.revokedSessions` says how many. From then on their tokens, refresh tokens included, ' +
+      '`data: { revokedSessions }` says how many. From then on their tokens, refresh tokens included, ' +
       'are refused on every route of every instance. A token already logged out answers 401. ' +
       'Rate limited per client address.',
   })
-  @ApiBody({ type: LogoutDto, required: false })
-  @ApiSuccess(200, AUTH_MESSAGES.loggedOut, { revokedSessions: 2 })
+  // The first example is what "Try it out" fills in: `{}` logs the bearer out as offered.
+  @ApiBody({
+    type: LogoutDto,
+    required: false,
+    examples: {
+      'this session': { value: {} },
+      'every other session': { value: { scope: 'others' } },
+      'every session': { value: { scope: 'all' } },
+      'another session of mine': { value: { token: '<its access token>' } },
+    },
+  })
+  @ApiSuccess(200, AUTH_MESSAGES.loggedOut)
   @ApiErrors(
     ErrorCode.InvalidRequest,
     ErrorCode.InvalidToken,
