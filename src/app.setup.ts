@@ -207,10 +207,12 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   });
 
 
-  // Cookies are read by the refresh route alone (see auth/refresh-cookie.ts): no parsing hook.
-  await app.register(fastifyCookie, { hook: false });
+  const config = app.get(ConfigService<Env, true>);
+  // Cookie mode only (the plugin adds an onSend hook to every route), and without its parsing
+  // hook: the refresh route alone reads a cookie (see auth/refresh-cookie.ts).
+  if (config.get('REFRESH_TOKEN_COOKIE', { infer: true })) await app.register(fastifyCookie, { hook: false });
   // Browser apps on these origins may call the API with credentials; unset, no CORS headers at all.
-  const origins = corsOriginsOf({ CORS_ORIGINS: app.get(ConfigService).get<string>('CORS_ORIGINS') });
+  const origins = corsOriginsOf({ CORS_ORIGINS: config.get('CORS_ORIGINS', { infer: true }) });
   if (origins.length > 0) {
     await app.register(fastifyCors, {
       origin: origins,

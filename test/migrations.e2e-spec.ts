@@ -243,7 +243,7 @@ describe('migration SessionControl: a database as the previous release left it, 
       `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'sessions' ORDER BY indexname`,
     );
     expect(indexes.map((i) => i.indexname)).toEqual(
-      expect.arrayContaining(['IDX_sessions_expires_at', 'IDX_sessions_last_used_at', 'IDX_sessions_revoked_at', 'IDX_sessions_user_id', 'PK_sessions']),
+      expect.arrayContaining(['IDX_sessions_expires_at', 'IDX_sessions_user_id', 'PK_sessions']),
     );
   });
 

@@ -4,8 +4,6 @@ import { User } from '../users/user.entity.js';
 @Entity('sessions')
 @Index('IDX_sessions_user_id', ['userId'])
 @Index('IDX_sessions_expires_at', ['expiresAt'])
-@Index('IDX_sessions_last_used_at', ['lastUsedAt'])
-@Index('IDX_sessions_revoked_at', ['revokedAt'], { where: '"revoked_at" IS NOT NULL' })
 export class Session {
   /** The `sid` claim of the access tokens issued for this session. */
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'PK_sessions' })
