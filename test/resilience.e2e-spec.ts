@@ -3,22 +3,28 @@ import pg from 'pg';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../migrations/index.js';
-import { auditRows, type Db, revokedAt } from './support/rows.js';
+import { expectInvalidToken } from './support/expectations.js';
+import { auditRows, type Db, revokedAt, sessionRow } from './support/rows.js';
 import {
   API,
   bearer,
+  endSessionRequest,
   envelope,
   EXPIRED_BODY,
+  type HttpClient,
   INVALID_TOKEN_BODY,
   LOGGED_OUT_BODY,
   login,
   loginRequest,
+  loginWithRefresh,
   logoutRequest,
   MESSAGES,
   meRequest,
   realPostgresUrl,
+  refreshRequest,
   register,
   registerAndLogin,
+  registerAndLoginWithRefresh,
   signToken,
   startApp,
   type TestApp,
@@ -311,6 +317,138 @@ run('two instances on one database', () => {
     expect(await logoutAudits(user.sessionId)).toHaveLength(1);
     await meRequest(a, user.token).expect(401);
     await meRequest(b, user.token).expect(401);
+  });
+
+  // Refresh tokens and session control across instances: every decision is the database's, so
+  // what one instance rotated, ended or replayed, the other knows at its next request.
+
+  const refreshReuseAudits = (sessionId: string) => auditRows(a, { event: 'refresh_reuse', sessionId });
+
+  /** A 200 refresh for session `sessionId`: its new tokens. */
+  function refreshed(res: Response, sessionId: string) {
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ success: true, message: MESSAGES.refreshed, data: { sessionId, tokenType: 'Bearer' } });
+    expect(res.body.data.refreshToken).toMatch(/^[\w-]{70}$/);
+    return res.body.data as { accessToken: string; refreshToken: string };
+  }
+
+  /** Refreshes `token` on `on`, expecting a 200. */
+  const rotate = async (on: HttpClient, token: string, sessionId: string) => refreshed(await refreshRequest(on, token), sessionId);
+
+  /** Every access token refused on /me and every refresh token on /refresh, by both instances. */
+  async function expectRefusedEverywhere(tokens: { access?: string[]; refresh?: string[] }) {
+    for (const on of [a, b]) {
+      for (const token of tokens.access ?? []) expectInvalidToken(await meRequest(on, token));
+      for (const token of tokens.refresh ?? []) expectInvalidToken(await refreshRequest(on, token));
+    }
+  }
+
+  it('gives one and the same successor to 20 simultaneous refreshes of one token, 10 on A and 10 on B; it rotates on either', async () => {
+    const user = await registerAndLoginWithRefresh(a);
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => refreshRequest(i % 2 ? a : b, user.refreshToken)));
+    const successors = new Set(answers.map((res) => refreshed(res, user.sessionId).refreshToken));
+    expect(successors.size).toBe(1);
+    const [successor] = [...successors] as [string];
+    expect(successor).not.toBe(user.refreshToken);
+    expect(new Set(answers.map((res) => res.body.data.accessToken)).size).toBe(20);
+
+    const row = await sessionRow(a, user.sessionId);
+    expect(row.refresh_generation).toBe(1);
+    expect(row.revoked_at).toBeNull();
+    expect(row.ended_reason).toBeNull();
+    expect(await refreshReuseAudits(user.sessionId)).toHaveLength(0);
+    // Access tokens issued by either instance are good on both.
+    for (const on of [a, b]) {
+      await meRequest(on, answers[0]!.body.data.accessToken).expect(200);
+      await meRequest(on, answers[1]!.body.data.accessToken).expect(200);
+    }
+
+    // The successor rotates once more on B, and its own successor on A.
+    const second = await rotate(b, successor, user.sessionId);
+    expect(second.refreshToken).not.toBe(successor);
+    expect((await sessionRow(a, user.sessionId)).refresh_generation).toBe(2);
+    const third = await rotate(a, second.refreshToken, user.sessionId);
+    expect((await sessionRow(a, user.sessionId)).refresh_generation).toBe(3);
+    await meRequest(b, third.accessToken).expect(200);
+    expect(await refreshReuseAudits(user.sessionId)).toHaveLength(0);
+  });
+
+  it('a retry on B of a token just rotated on A gets the same successor; once that successor was used on A, the first token on B is reuse', async () => {
+    const user = await registerAndLoginWithRefresh(a);
+    const first = await rotate(a, user.refreshToken, user.sessionId);
+
+    // Within REFRESH_REUSE_GRACE, the successor unused: a retry, whichever instance it reaches.
+    const retry = await rotate(b, user.refreshToken, user.sessionId);
+    expect(retry.refreshToken).toBe(first.refreshToken);
+    expect(retry.accessToken).not.toBe(first.accessToken);
+    expect((await sessionRow(a, user.sessionId)).refresh_generation).toBe(1);
+    await meRequest(a, retry.accessToken).expect(200);
+    await meRequest(b, first.accessToken).expect(200);
+    expect(await refreshReuseAudits(user.sessionId)).toHaveLength(0);
+
+    // The successor is used on A; the first token again, on B, is a replay.
+    const second = await rotate(a, first.refreshToken, user.sessionId);
+    expect((await sessionRow(a, user.sessionId)).refresh_generation).toBe(2);
+    const reuse = await refreshRequest(b, user.refreshToken).set('X-Request-Id', `reuse-${randomBytes(4).toString('hex')}`);
+    expectInvalidToken(reuse);
+
+    const row = await sessionRow(a, user.sessionId);
+    expect(row.revoked_at).toBeInstanceOf(Date);
+    expect(row.ended_reason).toBe('refresh_reuse');
+    const audits = await refreshReuseAudits(user.sessionId);
+    expect(audits).toHaveLength(1);
+    expect(audits[0]).toMatchObject({
+      user_id: user.userId,
+      request_id: reuse.headers['x-request-id'],
+      details: { reason: 'refresh_reuse', revokedSessions: 1 },
+    });
+    // Every access token of the session, whoever issued it, and every refresh token: refused on both.
+    await expectRefusedEverywhere({
+      access: [user.token, first.accessToken, retry.accessToken, second.accessToken],
+      refresh: [second.refreshToken, first.refreshToken, user.refreshToken],
+    });
+    expect(await refreshReuseAudits(user.sessionId)).toHaveLength(1);
+  });
+
+  it("logout with scope others on A: B refuses the other sessions' access and refresh tokens at once, and keeps the caller's", async () => {
+    const user = await registerAndLoginWithRefresh(a);
+    const others = [await loginWithRefresh(b, user.email, user.password), await loginWithRefresh(a, user.email, user.password)];
+    const stranger = await registerAndLoginWithRefresh(b);
+    // Live on B first, so that anything B kept of them would show.
+    for (const other of others) await meRequest(b, other.token).expect(200);
+
+    const out = await logoutRequest(a, user.token).send({ scope: 'others' });
+    expect(out.status).toBe(200);
+    expect(out.body).toStrictEqual({ success: true, message: MESSAGES.loggedOut, data: { revokedSessions: 2 } });
+
+    await expectRefusedEverywhere({ access: others.map((o) => o.token), refresh: others.map((o) => o.refreshToken) });
+    for (const other of others) expect((await sessionRow(a, other.sessionId)).ended_reason).toBe('logout_others');
+    // The caller's session, and another user's, go on, on B too.
+    await meRequest(b, user.token).expect(200);
+    await rotate(b, user.refreshToken, user.sessionId);
+    await meRequest(b, stranger.token).expect(200);
+    await rotate(a, stranger.refreshToken, stranger.sessionId);
+    expect((await sessionRow(a, user.sessionId)).revoked_at).toBeNull();
+  });
+
+  it('DELETE /sessions/:id on B ends a session that A refuses at once', async () => {
+    const user = await registerAndLoginWithRefresh(a);
+    const target = await loginWithRefresh(a, user.email, user.password);
+    await meRequest(a, target.token).expect(200);
+
+    const res = await endSessionRequest(b, user.token, target.sessionId);
+    expect(res.status).toBe(200);
+    expect(res.text).toBe(LOGGED_OUT_BODY);
+
+    await expectRefusedEverywhere({ access: [target.token], refresh: [target.refreshToken] });
+    expect((await sessionRow(a, target.sessionId)).ended_reason).toBe('revoked_by_id');
+    expect(await auditRows(a, { event: 'session_revoked', sessionId: target.sessionId })).toHaveLength(1);
+    // Ended already: the same 404 on A as for any id that is not a live session of the caller's.
+    const again = await endSessionRequest(a, user.token, target.sessionId);
+    expect(again.status).toBe(404);
+    expect(again.text).toBe(envelope(MESSAGES.notFound));
+    await meRequest(a, user.token).expect(200);
+    await rotate(a, user.refreshToken, user.sessionId);
   });
 });
 
