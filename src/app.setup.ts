@@ -144,9 +144,13 @@ export function fastifyAdapter(env: Env): FastifyAdapter {
       sendError(
         reply,
         request.id,
-        err.statusCode && err.statusCode < 500
-          ? { code: ErrorCode.InvalidRequest, errors: ['La URL no es válida'] }
-          : { code: ErrorCode.Internal },
+        // A path parameter over Fastify's 100 characters is longer than any id: it names nothing,
+        // so it gets the 404 an unknown id gets (DELETE /sessions/:id), not a 400.
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? { code: ErrorCode.NotFound }
+          : err.statusCode && err.statusCode < 500
+            ? { code: ErrorCode.InvalidRequest, errors: ['La URL no es válida'] }
+            : { code: ErrorCode.Internal },
       );
     },
   });
