@@ -14,6 +14,7 @@ import { validationPipe } from './common/validation.pipe.js';
 import type { Env } from './config/env.validation.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { normalizeEmail } from './users/users.service.js';
 
 // Request logs carry no headers and no bodies (see the serializers below); these catch the same
@@ -93,6 +94,7 @@ export class AppModule {
           setHeaders: false,
           storage: env.REDIS_URL ? new RedisThrottlerStorage(env.REDIS_URL) : undefined,
         }),
+        MetricsModule,
         AuthModule,
         HealthModule,
       ],

@@ -18,6 +18,8 @@ import { ERRORS, ErrorCode } from './common/error-code.js';
 import { hasLoneSurrogate, MAX_JSON_DEPTH, nestsDeeperThan } from './common/json-body.js';
 import { corsOriginsOf, type Env } from './config/env.validation.js';
 import { trustProxyOf } from './config/load-env.js';
+import { ShutdownState } from './health/shutdown.state.js';
+import { MetricsService, UNMATCHED_ROUTE } from './metrics/metrics.service.js';
 
 export const BODY_LIMIT = 16 * 1024;
 
@@ -159,7 +161,7 @@ export function fastifyAdapter(env: Env): FastifyAdapter {
 /** Everything that must be set on the app instance itself; shared by main.ts and the e2e tests. */
 export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.useLogger(app.get(Logger));
-  app.setGlobalPrefix('api/v1', { exclude: ['health'] });
+  app.setGlobalPrefix('api/v1', { exclude: ['health', 'health/live', 'health/ready'] });
 
   const fastify = app.getHttpAdapter().getInstance();
 
@@ -201,15 +203,25 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   // Fastify adds Connection: close to requests that arrive once closing has begun; requests
   // already in flight would otherwise keep their keep-alive connection, and so the close, open
   // for up to Keep-Alive's 72 s.
-  let closing = false;
+  // The same state makes GET /health/ready answer 503 (health/shutdown.state.ts).
+  const shutdown = app.get(ShutdownState);
   fastify.addHook('preClose', async () => {
-    closing = true;
+    shutdown.begin();
   });
   fastify.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
+    if (shutdown.shuttingDown) reply.header('connection', 'close');
     done(null, payload);
   });
 
+  // Registered only when metrics are on: otherwise no request pays for them. The route label is
+  // the pattern (`/api/v1/auth/sessions/:id`), never the URL, so ids never become series.
+  const metrics = app.get(MetricsService);
+  if (metrics.enabled) {
+    fastify.addHook('onResponse', (request, reply, done) => {
+      metrics.httpRequest(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
+  }
 
   const config = app.get(ConfigService<Env, true>);
   // Cookie mode only (the plugin adds an onSend hook to every route), and without its parsing

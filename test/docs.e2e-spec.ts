@@ -71,6 +71,23 @@ const ROUTES: { path: string; method: 'get' | 'post'; bearer: boolean; statuses:
       503: UNAVAILABLE,
     },
   },
+  {
+    path: '/health/live',
+    method: 'get',
+    bearer: false,
+    statuses: {
+      200: 'Servicio disponible',
+    },
+  },
+  {
+    path: '/health/ready',
+    method: 'get',
+    bearer: false,
+    statuses: {
+      200: null,
+      503: UNAVAILABLE,
+    },
+  },
 ];
 
 /** The example body of a documented response: `example`, or the first of `examples`. */

@@ -1,5 +1,6 @@
-import { type ExecutionContext, Injectable } from '@nestjs/common';
+import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerRequest } from '@nestjs/throttler';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { AppException } from './app.exception.js';
 import { ErrorCode } from './error-code.js';
 import { RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
@@ -10,6 +11,9 @@ import { RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  // A property, so ThrottlerGuard's constructor and its injections stay as they are.
+  @Inject(MetricsService) private readonly metrics!: MetricsService;
+
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
     return !this.limitOf(context);
   }
@@ -19,7 +23,8 @@ export class RateLimitGuard extends ThrottlerGuard {
     return super.handleRequest(request);
   }
 
-  protected override async throwThrottlingException(_: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    this.metrics.rateLimitRefused(this.limitOf(context) ?? 'unknown');
     throw new AppException(ErrorCode.TooManyRequests, { retryAfter: detail.timeToBlockExpire });
   }
 

@@ -151,6 +151,10 @@ describe('validateEnv', () => {
       ['TRUST_PROXY', 'yes please'],
       ['TRUST_PROXY', 'foo'],
       ['TRUST_PROXY', '10.0.0.1/8x'],
+      ['METRICS_ENABLED', 'yes'],
+      ['METRICS_ENABLED', '1'],
+      ['METRICS_PORT', '70000'],
+      ['METRICS_PORT', 'metrics'],
     ])('%s=%j', (variable, value) => {
       const message = failure({ [variable]: value });
       expectOneLineNaming(message, variable);
@@ -164,6 +168,32 @@ describe('validateEnv', () => {
       expect(validateEnv({ TRUST_PROXY: value }).TRUST_PROXY).toBe(value);
     },
   );
+
+  describe('METRICS_ENABLED / METRICS_PORT', () => {
+    it('are off, on 9464, by default', () => {
+      const env = validateEnv({});
+      expect(env.METRICS_ENABLED).toBe(false);
+      expect(env.METRICS_PORT).toBe(9464);
+    });
+
+    it.each([
+      ['true', true],
+      ['FALSE', false],
+      ['', false],
+    ])('METRICS_ENABLED=%j is %s', (value, expected) => {
+      expect(validateEnv({ METRICS_ENABLED: value }).METRICS_ENABLED).toBe(expected);
+    });
+
+    it('refuses, enabled, the public port, in one line naming METRICS_PORT', () => {
+      expectOneLineNaming(failure({ METRICS_ENABLED: 'true', PORT: '8080', METRICS_PORT: '8080' }), 'METRICS_PORT');
+      expectOneLineNaming(failure({ METRICS_ENABLED: 'true', METRICS_PORT: '3000' }), 'METRICS_PORT');
+    });
+
+    it('lets the same port through while disabled, and two zeros (each a free port) enabled', () => {
+      expect(validateEnv({ PORT: '9464' }).METRICS_PORT).toBe(9464);
+      expect(validateEnv({ METRICS_ENABLED: 'true', PORT: '0', METRICS_PORT: '0' }).METRICS_PORT).toBe(0);
+    });
+  });
 
   describe('blank values mean unset', () => {
     it.each([

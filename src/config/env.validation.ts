@@ -114,13 +114,22 @@ export class EnvironmentVariables {
   @IsString()
   CORS_ORIGINS?: string;
 
+  /** Prometheus metrics, served on METRICS_PORT only: never on the public port. */
+  @IsBoolean({ message: 'must be true or false' })
+  METRICS_ENABLED: boolean = false;
+
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  METRICS_PORT: number = 9464;
+
   /** Not a variable: set by validateEnv when it made JWT_SECRET up, so main.ts can warn. */
   jwtSecretGenerated = false;
 }
 
 export type Env = EnvironmentVariables;
 
-const BOOLEANS = ['REFRESH_TOKEN_COOKIE'];
+const BOOLEANS = ['REFRESH_TOKEN_COOKIE', 'METRICS_ENABLED'];
 
 /**
  * CORS_ORIGINS as a list of exact origins (scheme, host, optional port; no path, no wildcard):
@@ -180,6 +189,10 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
     }
   }
   corsOriginsOf(env);
+  // Port 0 is "any free port", so two zeros do not collide.
+  if (env.METRICS_ENABLED && env.METRICS_PORT === env.PORT && env.PORT !== 0) {
+    throw new Error(`Invalid configuration: METRICS_PORT must differ from PORT (${env.PORT}): metrics are never served on the public port`);
+  }
   // Tokens then die with the process: fine for a first run, never for production (refused above).
   env.jwtSecretGenerated = !env.JWT_SECRET;
   env.JWT_SECRET ??= randomBytes(48).toString('base64url');

@@ -3,8 +3,13 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator.js';
 import { ApiErrors, ApiSuccess } from '../common/api-responses.decorator.js';
+import { AppException } from '../common/app.exception.js';
 import { ok } from '../common/envelope.js';
 import { ErrorCode } from '../common/error-code.js';
+import { ShutdownState } from './shutdown.state.js';
+
+const AVAILABLE = 'Servicio disponible';
+const DATABASE_UP = { status: 'ok', info: { database: { status: 'up' } } };
 
 @ApiTags('health')
 @Controller('health')
@@ -12,6 +17,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   /** 503 (through the exception filter) when the database does not answer within 1.5 s. */
@@ -19,10 +25,34 @@ export class HealthController {
   @Get()
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Liveness with a database ping' })
-  @ApiSuccess(200, 'Servicio disponible', { status: 'ok', info: { database: { status: 'up' } } })
+  @ApiSuccess(200, AVAILABLE, DATABASE_UP)
   @ApiErrors(ErrorCode.ServiceUnavailable)
   async check() {
+    return this.pingDatabase();
+  }
+
+  /** Touches nothing: a database outage must not get a healthy process restarted. */
+  @Public()
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: 200 while the process serves requests, whatever the database does' })
+  @ApiSuccess(200, AVAILABLE)
+  live() {
+    return ok(AVAILABLE);
+  }
+
+  @Public()
+  @Get('ready')
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Readiness: 503 while the database does not answer or the server is shutting down' })
+  @ApiSuccess(200, AVAILABLE, DATABASE_UP)
+  @ApiErrors(ErrorCode.ServiceUnavailable)
+  async ready() {
+    if (this.shutdown.shuttingDown) throw new AppException(ErrorCode.ServiceUnavailable);
+    return this.pingDatabase();
+  }
+
+  private async pingDatabase() {
     const result = await this.health.check([() => this.db.pingCheck('database', { timeout: 1500 })]);
-    return ok('Servicio disponible', { status: result.status, info: result.info });
+    return ok(AVAILABLE, { status: result.status, info: result.info });
   }
 }

@@ -6,6 +6,7 @@ import type DataLoader from 'dataloader';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { RequestContext } from '../common/request-context.js';
 import type { Env } from '../config/env.validation.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { queryBatcher } from './query-batcher.js';
 import {
   decodeRefreshToken,
@@ -70,6 +71,7 @@ export class SessionsService {
     private readonly repository: SessionsRepository,
     config: ConfigService<Env, true>,
     @InjectDataSource() dataSource: DataSource,
+    private readonly metrics: MetricsService,
   ) {
     // last_used_at is written at most once a minute, so a request may have come up to a minute
     // after it: the timeout counts from there, a minute late at worst and never early.
@@ -88,7 +90,11 @@ export class SessionsService {
       maxQueries: Math.max(1, Math.floor(pool / 2)),
       maxBatchSize: MAX_PER_QUERY,
     });
-    this.endings = queryBatcher((batch) => this.repository.endOne(batch, this.idleSeconds), {
+    this.endings = queryBatcher(async (batch) => {
+      const ended = await this.repository.endOne(batch, this.idleSeconds);
+      batch.forEach((ending, i) => this.metrics.sessionsEnded(ending.reason, ended[i] ?? 0));
+      return ended;
+    }, {
       maxQueries: Math.max(1, Math.floor(pool / 4)),
       maxBatchSize: MAX_PER_QUERY,
     });
@@ -99,6 +105,7 @@ export class SessionsService {
   }
 
   private async findActiveBatch(ids: readonly string[]): Promise<Array<ActiveSession | null>> {
+    this.metrics.sessionCheckBatch(ids.length);
     const rows = await this.repository.findActive([...new Set(ids)], this.idleSeconds);
     const found = new Map<string, ActiveSession>();
     for (const { stale, ...session } of rows) {
@@ -149,7 +156,7 @@ export class SessionsService {
    * the scope or reason and the count. `transaction`: the caller's, when the end must commit with
    * another change (a password change).
    */
-  endSessions(
+  async endSessions(
     userId: string,
     current: string,
     who: RequestContext,
@@ -162,13 +169,17 @@ export class SessionsService {
       password_changed: { event: 'password_changed', details: { reason: 'password_changed' }, except: current },
     } as const;
     const { except, ...rest } = ending[how];
-    return this.repository.endMany(
+    const ended = await this.repository.endMany(
       userId,
       except,
       { ...rest, reason: how, who, auditSessionId: current },
       this.idleSeconds,
       transaction,
     );
+    // Counted before the caller's transaction commits: a password change that then fails
+    // over-counts, which a rate does not notice.
+    this.metrics.sessionsEnded(how, ended);
+    return ended;
   }
 
   /** The user's live sessions, newest first; or the ended ones still kept, last ended first. */
@@ -209,6 +220,7 @@ export class SessionsService {
     if (isRetry) return { ok: true, session, refreshToken: encodeRefreshToken(next) };
 
     if (!this.isAncestor(presented, generation, refreshHash)) return { ok: false, reuse: false };
+    this.metrics.refreshReuseDetected();
     await this.endSession(session.id, session.userId, who, 'refresh_reuse');
     return { ok: false, reuse: true };
   }

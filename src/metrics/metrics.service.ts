@@ -1,0 +1,145 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import type { Env } from '../config/env.validation.js';
+
+/** The route label of a request no route matched (a 404): never its raw URL. */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
+/** The pg Pool under TypeORM's postgres driver, as much of it as is read here. */
+interface PgPool {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+}
+
+interface Instruments {
+  registry: Registry;
+  requests: Counter<'method' | 'route' | 'status'>;
+  durations: Histogram<'method' | 'route' | 'status'>;
+  sessionChecks: Counter;
+  sessionCheckBatchSizes: Histogram;
+  sessionsEnded: Counter<'reason'>;
+  refreshReuse: Counter;
+  rateLimitRefusals: Counter<'limit'>;
+}
+
+/**
+ * Prometheus metrics in a registry of their own (prom-client's global one would collect whatever
+ * any library registers there). With METRICS_ENABLED=false nothing is created and every method
+ * returns at its first line: the services call them unconditionally.
+ */
+@Injectable()
+export class MetricsService {
+  private readonly instruments: Instruments | null;
+
+  constructor(config: ConfigService<Env, true>, @InjectDataSource() dataSource: DataSource) {
+    this.instruments = config.get('METRICS_ENABLED', { infer: true }) ? createInstruments(dataSource) : null;
+  }
+
+  get enabled(): boolean {
+    return this.instruments !== null;
+  }
+
+  /** One answered request; `route` is the route's pattern, or UNMATCHED_ROUTE. */
+  httpRequest(method: string, route: string, status: number, seconds: number): void {
+    if (!this.instruments) return;
+    const labels = { method, route, status: String(status) };
+    this.instruments.requests.inc(labels);
+    this.instruments.durations.observe(labels, seconds);
+  }
+
+  /** One query looking up `size` sessions (see SessionsService.findActiveBatch). */
+  sessionCheckBatch(size: number): void {
+    if (!this.instruments) return;
+    this.instruments.sessionChecks.inc(size);
+    this.instruments.sessionCheckBatchSizes.observe(size);
+  }
+
+  sessionsEnded(reason: string, count: number): void {
+    if (!this.instruments || count === 0) return;
+    this.instruments.sessionsEnded.inc({ reason }, count);
+  }
+
+  refreshReuseDetected(): void {
+    this.instruments?.refreshReuse.inc();
+  }
+
+  rateLimitRefused(limit: string): void {
+    this.instruments?.rateLimitRefusals.inc({ limit });
+  }
+
+  /** The exposition text, and its Content-Type; null while disabled. */
+  async scrape(): Promise<{ contentType: string; body: string } | null> {
+    if (!this.instruments) return null;
+    const { registry } = this.instruments;
+    return { contentType: registry.contentType, body: await registry.metrics() };
+  }
+}
+
+function createInstruments(dataSource: DataSource): Instruments {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const pool = () => (dataSource.isInitialized ? (dataSource.driver as unknown as { master?: PgPool }).master : undefined);
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'Connections of the database pool: total, idle, and clients waiting for one',
+    labelNames: ['state'],
+    registers,
+    // Read at scrape time: nothing to keep up to date on the queries' path.
+    collect() {
+      const p = pool();
+      if (!p) return;
+      this.set({ state: 'total' }, p.totalCount);
+      this.set({ state: 'idle' }, p.idleCount);
+      this.set({ state: 'waiting' }, p.waitingCount);
+    },
+  });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    }),
+    durations: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time from receiving a request to sending its response, by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    sessionChecks: new Counter({
+      name: 'session_checks_total',
+      help: 'Session lookups of authenticated requests',
+      registers,
+    }),
+    sessionCheckBatchSizes: new Histogram({
+      name: 'session_check_batch_size',
+      help: 'Session lookups answered by one database query',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers,
+    }),
+    sessionsEnded: new Counter({
+      name: 'sessions_ended_total',
+      help: 'Sessions ended, by reason (logout, logout_others, logout_all, revoked_by_id, password_changed, refresh_reuse)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    refreshReuse: new Counter({
+      name: 'refresh_reuse_detected_total',
+      help: 'Rotated refresh tokens presented again past the grace period: each ended its session',
+      registers,
+    }),
+    rateLimitRefusals: new Counter({
+      name: 'rate_limit_refusals_total',
+      help: 'Requests refused with 429, by limit',
+      labelNames: ['limit'],
+      registers,
+    }),
+  };
+}

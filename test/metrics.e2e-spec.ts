@@ -1,0 +1,345 @@
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MetricsServer } from '../src/metrics/metrics.server.js';
+import { MetricsService } from '../src/metrics/metrics.service.js';
+import { listen } from './support/listen.js';
+import { runUntilExit, startServerProcess } from './support/server-process.js';
+import { parseResponses, rawConnection, requestHead } from './support/raw-http.js';
+import {
+  API,
+  endSessionRequest,
+  envelope,
+  login,
+  loginRequest,
+  logoutRequest,
+  MESSAGES,
+  meRequest,
+  onPostgres,
+  passwordRequest,
+  realPostgresUrl,
+  refreshRequest,
+  register,
+  registerAndLoginWithRefresh,
+  startApp,
+  TEST_DATABASE_URL,
+  type TestApp,
+  uniqueEmail,
+} from './support/test-app.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+
+const UNAVAILABLE_BODY = envelope('Servicio no disponible');
+const AVAILABLE = 'Servicio disponible';
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of a Prometheus text exposition (comments skipped). */
+function parseSamples(text: string): Sample[] {
+  return text
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => {
+      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      if (!match) throw new Error(`not a sample line: ${line}`);
+      const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
+      return { name: match[1]!, labels, value: Number(match[3]) };
+    });
+}
+
+/** The value of the one sample of `name` whose labels include `labels`; undefined when none. */
+function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  const found = samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([key, value]) => s.labels[key] === value),
+  );
+  return found.length === 0 ? undefined : found.reduce((sum, s) => sum + s.value, 0);
+}
+
+const metricsPortOf = (t: TestApp) => t.app.get(MetricsServer).port;
+
+async function scrape(port: number): Promise<{ status: number; contentType: string | null; text: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  return { status: res.status, contentType: res.headers.get('content-type'), text: await res.text() };
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('metrics enabled (METRICS_ENABLED=true, on a port of their own)', () => {
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    t = await startApp({
+      METRICS_ENABLED: 'true',
+      METRICS_PORT: '0',
+      THROTTLE_LOGIN_LIMIT: '3',
+      // A rotated refresh token presented again is reuse at once.
+      REFRESH_REUSE_GRACE: '0',
+    });
+    port = metricsPortOf(t)!;
+    expect(port).toBeGreaterThan(0);
+  });
+  afterAll(() => t?.close());
+
+  it('counts requests per route pattern and status, sessions, reuse and refusals, and reads the pool', async () => {
+    const user = await registerAndLoginWithRefresh(t);
+    await meRequest(t, user.token).expect(200);
+    await meRequest(t).expect(401);
+    await t.http().get('/no/such/route').expect(404);
+
+    const other = await login(t, user.email, user.password);
+    await endSessionRequest(t, user.token, other.sessionId).expect(200);
+
+    const rotated = await refreshRequest(t, user.refreshToken).expect(200);
+    expect(rotated.body.data.refreshToken).not.toBe(user.refreshToken);
+    await refreshRequest(t, user.refreshToken).expect(401);
+
+    const second = await registerAndLoginWithRefresh(t);
+    await logoutRequest(t, second.token).expect(200);
+
+    const guessed = await register(t);
+    for (let i = 0; i < 3; i++) await loginRequest(t, guessed.email, 'wrong-password').expect(401);
+    await loginRequest(t, guessed.email, 'wrong-password').expect(429);
+
+    const { status, contentType, text } = await scrape(port);
+    expect(status).toBe(200);
+    expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const samples = parseSamples(text);
+
+    const requests = (method: string, route: string, code: number) =>
+      valueOf(samples, 'http_requests_total', { method, route, status: String(code) });
+    expect(requests('GET', `${API}/me`, 200)).toBeGreaterThanOrEqual(1);
+    expect(requests('GET', `${API}/me`, 401)).toBeGreaterThanOrEqual(1);
+    expect(requests('GET', '(unmatched)', 404)).toBe(1);
+    expect(requests('DELETE', `${API}/sessions/:id`, 200)).toBe(1);
+    expect(requests('POST', `${API}/refresh`, 401)).toBe(1);
+    expect(requests('POST', `${API}/logout`, 200)).toBe(1);
+    expect(requests('POST', `${API}/login`, 429)).toBe(1);
+    expect(valueOf(samples, 'http_request_duration_seconds_count', { method: 'GET', route: `${API}/me`, status: '200' })).toBeGreaterThanOrEqual(1);
+    expect(valueOf(samples, 'http_request_duration_seconds_bucket', { route: `${API}/me`, le: '+Inf' })).toBeGreaterThanOrEqual(2);
+
+    // Patterns only: no session id, no raw path, ever becomes a label.
+    expect(text).not.toMatch(UUID);
+    expect(text).not.toContain('/no/such/route');
+    for (const s of samples.filter((s) => s.name.startsWith('http_request'))) {
+      expect(s.labels.route === '(unmatched)' || s.labels.route!.startsWith('/'), s.labels.route).toBe(true);
+    }
+
+    expect(valueOf(samples, 'session_checks_total')).toBeGreaterThanOrEqual(3);
+    expect(valueOf(samples, 'session_check_batch_size_count')).toBeGreaterThanOrEqual(1);
+    expect(valueOf(samples, 'session_check_batch_size_sum')).toBe(valueOf(samples, 'session_checks_total'));
+    expect(valueOf(samples, 'sessions_ended_total', { reason: 'logout' })).toBe(1);
+    expect(valueOf(samples, 'sessions_ended_total', { reason: 'revoked_by_id' })).toBe(1);
+    expect(valueOf(samples, 'sessions_ended_total', { reason: 'refresh_reuse' })).toBe(1);
+    expect(valueOf(samples, 'refresh_reuse_detected_total')).toBe(1);
+    expect(valueOf(samples, 'rate_limit_refusals_total', { limit: 'login' })).toBe(1);
+    for (const state of ['total', 'idle', 'waiting']) {
+      expect(valueOf(samples, 'db_pool_connections', { state }), state).toBeGreaterThanOrEqual(0);
+    }
+    expect(valueOf(samples, 'db_pool_connections', { state: 'total' })).toBeGreaterThanOrEqual(1);
+    // prom-client's defaults, on the same registry.
+    expect(valueOf(samples, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(valueOf(samples, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+  });
+
+  it('counts logout scopes and password changes by reason', async () => {
+    const user = await registerAndLoginWithRefresh(t);
+    await login(t, user.email, user.password);
+    await logoutRequest(t, user.token).send({ scope: 'others' }).expect(200);
+    const before = parseSamples((await scrape(port)).text);
+    expect(valueOf(before, 'sessions_ended_total', { reason: 'logout_others' })).toBe(1);
+    await login(t, user.email, user.password);
+    await logoutRequest(t, user.token).send({ scope: 'all' }).expect(200);
+    const after = parseSamples((await scrape(port)).text);
+    expect(valueOf(after, 'sessions_ended_total', { reason: 'logout_all' })).toBe(2);
+
+    const changer = await registerAndLoginWithRefresh(t);
+    await login(t, changer.email, changer.password);
+    await passwordRequest(t, changer.token, { currentPassword: changer.password, newPassword: 'another-password-456' }).expect(200);
+    const changed = parseSamples((await scrape(port)).text);
+    expect(valueOf(changed, 'sessions_ended_total', { reason: 'password_changed' })).toBe(1);
+  });
+
+  it('is not served on the public port', async () => {
+    for (const path of ['/metrics', '/api/v1/metrics']) {
+      const res = await t.http().get(path);
+      expect(res.status, path).toBe(404);
+      expect(res.text).toBe(envelope(MESSAGES.notFound));
+    }
+  });
+
+  it('serves nothing but GET /metrics on the metrics port', async () => {
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${port}/metrics?x=1`)).status).toBe(200);
+  });
+});
+
+describe('metrics disabled (the default)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(() => t?.close());
+
+  it('starts no metrics server, on METRICS_PORT or anywhere', async () => {
+    expect(t.app.get(MetricsService).enabled).toBe(false);
+    expect(await t.app.get(MetricsService).scrape()).toBeNull();
+    expect(metricsPortOf(t)).toBeNull();
+    expect(await listening(9464)).toBe(false);
+    await t.http().get('/metrics').expect(404);
+  });
+});
+
+describe('GET /health/live and /health/ready', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startApp({ METRICS_ENABLED: 'true', METRICS_PORT: '0' });
+  });
+  afterAll(() => t?.close());
+
+  it('answers 200 with the envelope, outside the /api/v1 prefix, and /health as before', async () => {
+    const live = await t.http().get('/health/live').expect(200);
+    expect(live.body).toEqual({ success: true, message: AVAILABLE });
+    const ready = await t.http().get('/health/ready').expect(200);
+    expect(ready.body).toMatchObject({ success: true, message: AVAILABLE, data: { status: 'ok', info: { database: { status: 'up' } } } });
+    await t.http().get('/health').expect(200);
+    await t.http().get('/api/v1/health/ready').expect(404);
+  });
+
+  it('while shutting down: ready answers 503 and live 200, on connections open before; the metrics port closes', async () => {
+    const base = await listen(t);
+    const publicPort = Number(new URL(base).port);
+    const metricsPort = metricsPortOf(t)!;
+    const user = await register(t, uniqueEmail());
+
+    // A login cut in two keeps the close waiting; requests whose headers end after it began
+    // are answered then (see shutdown.e2e-spec.ts).
+    const busy = await rawConnection(publicPort);
+    const body = JSON.stringify({ email: user.email, password: user.password });
+    busy.write(requestHead('POST', `${API}/login`, Buffer.byteLength(body)) + body.slice(0, 10));
+    const ready = await rawConnection(publicPort);
+    ready.write('GET /health/ready HTTP/1.1\r\nHost: localhost\r\n');
+    const live = await rawConnection(publicPort);
+    live.write('GET /health/live HTTP/1.1\r\nHost: localhost\r\n');
+    await sleep(100);
+
+    const closed = t.close();
+    await sleep(100);
+    ready.write('\r\n');
+    live.write('\r\n');
+    await sleep(200);
+    busy.write(body.slice(10));
+    await Promise.all([ready.closed, live.closed, busy.closed, closed]);
+
+    const [readyAnswer] = parseResponses(ready.received());
+    expect(readyAnswer!.status).toBe(503);
+    expect(readyAnswer!.body).toBe(UNAVAILABLE_BODY);
+    expect(readyAnswer!.headers.connection).toBe('close');
+    const [liveAnswer] = parseResponses(live.received());
+    expect(liveAnswer!.status).toBe(200);
+    expect(JSON.parse(liveAnswer!.body)).toEqual({ success: true, message: AVAILABLE });
+    expect(parseResponses(busy.received())[0]!.status).toBe(200);
+    expect(await listening(metricsPort)).toBe(false);
+  });
+});
+
+(realPostgresUrl ? describe : describe.skip)('GET /health/ready while the database is unreachable (TCP proxy in front of PostgreSQL)', () => {
+  let proxy: TcpProxy;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    const target = new URL(realPostgresUrl!);
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const viaProxy = new URL(realPostgresUrl!);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    t = await startApp({ DATABASE_URL: viaProxy.toString() });
+  });
+  afterAll(async () => {
+    await proxy?.restore();
+    await t?.close();
+    await proxy?.close();
+  });
+
+  it('answers 503 while it is down and 200 again once it is back; live stays 200', async () => {
+    await t.http().get('/health/ready').expect(200);
+    await proxy.cut('refuse');
+    try {
+      const ready = await t.http().get('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.text).toBe(UNAVAILABLE_BODY);
+      await t.http().get('/health/live').expect(200);
+    } finally {
+      await proxy.restore();
+    }
+    // The pool reconnects on its next query.
+    for (let i = 0; i < 20; i++) {
+      if ((await t.http().get('/health/ready')).status === 200) return;
+      await sleep(250);
+    }
+    throw new Error('/health/ready did not recover');
+  });
+});
+
+/** A port nothing listens on, as far as can be told. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+describe('a real `node main.js` with METRICS_ENABLED=true', () => {
+  const database: Record<string, string> = onPostgres ? { DATABASE_URL: TEST_DATABASE_URL! } : { PGLITE_DATA_DIR: 'memory://' };
+
+  it('serves /metrics on METRICS_PORT only, and closes it on SIGTERM', async () => {
+    const metricsPort = await freePort();
+    const server = await startServerProcess({ ...database, METRICS_ENABLED: 'true', METRICS_PORT: String(metricsPort) });
+    try {
+      await server.http().get('/health/live').expect(200);
+      const { status, text } = await scrape(metricsPort);
+      expect(status).toBe(200);
+      expect(parseSamples(text).some((s) => s.name === 'http_requests_total' && s.labels.route === '/health/live')).toBe(true);
+      await server.http().get('/metrics').expect(404);
+      await server.kill('SIGTERM');
+      expect(server.exitCode()).toBe(0);
+      expect(await listening(metricsPort)).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+
+  it('refuses to start when METRICS_PORT is taken, naming it', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '0.0.0.0', resolve));
+    try {
+      const { port } = taken.address() as net.AddressInfo;
+      const { code, output } = await runUntilExit({ ...database, METRICS_ENABLED: 'true', METRICS_PORT: String(port) });
+      expect(code).toBe(1);
+      expect(output).toContain(`METRICS_PORT ${port}`);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  }, 60_000);
+});
+
+if (!realPostgresUrl) {
+  console.log('metrics.e2e-spec.ts: the database-unreachable readiness case runs in the e2e-postgres project');
+}
