@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { Response } from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MIGRATIONS } from '../migrations/index.js';
+import { SessionRetentionJob } from '../src/sessions/session-retention.job.js';
+import { SessionsService } from '../src/sessions/sessions.service.js';
 import { expectInvalidToken } from './support/expectations.js';
-import { auditRows, type Db, revokedAt, sessionRow } from './support/rows.js';
+import { auditRows, type Db, revokedAt, sessionRow, setSessionClock, userRow } from './support/rows.js';
 import {
   API,
   bearer,
@@ -20,6 +24,7 @@ import {
   logoutRequest,
   MESSAGES,
   meRequest,
+  passwordRequest,
   realPostgresUrl,
   refreshRequest,
   register,
@@ -233,6 +238,386 @@ run('when the database goes away under a running app (TCP proxy in front of Post
     await meRequest(t, user.token).expect(200);
     await t.http().get('/health').expect(200);
   }, 40_000);
+
+  // Faults on the paths of the last section of the contract: refresh rotation, logout scopes,
+  // the password change, the retention job. Two ways to cut "during": the proxy stalls, so the
+  // request's statement is held on its way and never reaches the server, then drops; or a direct
+  // connection holds a row lock the statement needs, so the statement is running on the server,
+  // blocked (a transaction part done), when the proxy drops the app's connections.
+  describe('cut during the paths of refresh tokens, logout scopes, password change and retention', () => {
+    afterEach(async () => {
+      await proxy.restore();
+    });
+
+    /** Sends a request now (supertest waits to be awaited) and keeps its answer for later. */
+    const inFlight = (req: PromiseLike<Response>) => Promise.resolve(req);
+
+    /**
+     * A direct connection holding row locks in an open transaction: what `sql` selects FOR UPDATE.
+     * While held, the app's statement that needs one of those rows waits on the server.
+     */
+    async function holdRows(sql: string, parameters: unknown[]) {
+      const client = new pg.Client({ connectionString: baseUrl });
+      await client.connect();
+      await client.query('BEGIN');
+      expect((await client.query(sql, parameters)).rowCount).toBeGreaterThan(0);
+      const self: number = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      const backendOf = async (pid: number) =>
+        (await client.query('SELECT pid, query, state FROM pg_stat_activity WHERE pid = $1', [pid])).rows[0];
+      let released = false;
+      return {
+        /** The app's backend waiting behind the lock, once there is one: its pid and statement. */
+        async blocked(): Promise<{ pid: number; query: string }> {
+          for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(20)) {
+            // Inside a transaction, pg_stat_activity is read once and kept: read it afresh.
+            await client.query('SELECT pg_stat_clear_snapshot()');
+            const { rows } = await client.query('SELECT pid, query FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))', [
+              self,
+            ]);
+            if (rows.length) {
+              expect(rows).toHaveLength(1);
+              return rows[0];
+            }
+          }
+          throw new Error('no statement of the app waited behind the lock');
+        },
+        /** Whether backend `pid` holds a row-change lock on `table` in its open transaction. */
+        writing: async (pid: number, table: string) =>
+          (
+            await client.query(
+              `SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                WHERE l.pid = $1 AND c.relname = $2 AND l.mode = 'RowExclusiveLock' AND l.granted`,
+              [pid, table],
+            )
+          ).rowCount === 1,
+        /** Ends backend `pid` on the server, as when the server side of the connection dies too. */
+        async kill(pid: number) {
+          expect((await client.query('SELECT pg_terminate_backend($1) AS done', [pid])).rows[0].done).toBe(true);
+        },
+        /** Lets the rows go, then waits until backend `pid` (if given) is gone from the server. */
+        async release(pid?: number) {
+          if (released) return;
+          released = true;
+          try {
+            await client.query('ROLLBACK');
+            for (const deadline = Date.now() + 10_000; pid !== undefined && (await backendOf(pid)); await sleep(20)) {
+              if (Date.now() > deadline) throw new Error(`backend ${pid} still there after the cut`);
+            }
+          } finally {
+            await client.end();
+          }
+        },
+      };
+    }
+
+    /**
+     * Sends `req` while `lock` holds a row its statement needs; once that statement (matching
+     * `statement`) waits on the server, the proxy drops every connection of the app. The answer,
+     * and the app's backend, still on the server (waiting, then going on once the rows are let go).
+     */
+    async function cutWhileWaiting(lock: Awaited<ReturnType<typeof holdRows>>, req: PromiseLike<Response>, statement: RegExp) {
+      const answer = inFlight(req);
+      const backend = await lock.blocked();
+      expect(backend.query).toMatch(statement);
+      await proxy.cut('reset');
+      return { res: await answer, backend };
+    }
+
+    /** What a refresh may change in a session row, read straight from PostgreSQL. */
+    const refreshState = async (id: string) => {
+      const row = await sessionRow(direct, id);
+      return {
+        hash: row.refresh_token_hash.toString('hex'),
+        previous: row.previous_refresh_token_hash?.toString('hex') ?? null,
+        generation: row.refresh_generation,
+        refreshedAt: row.refreshed_at?.getTime() ?? null,
+        revokedAt: row.revoked_at,
+        endedReason: row.ended_reason,
+      };
+    };
+
+    /** Every audit row of a user but its logins and registration. */
+    const auditsOtherThanLogin = async (userId: string) =>
+      (await direct.dataSource.query('SELECT event FROM audit_events WHERE user_id = $1 ORDER BY created_at', [userId]))
+        .map((r: { event: string }) => r.event)
+        .filter((e: string) => e !== 'login' && e !== 'register');
+
+    it('refresh with the database cut as it is sent (refused, or held by a stalled proxy and dropped): 500, the row unchanged; back without a restart, the OLD refresh token rotates', async () => {
+      const user = await registerAndLoginWithRefresh(t);
+      const before = await refreshState(user.sessionId);
+      expect(before.generation).toBe(0);
+
+      // Nothing listens.
+      await proxy.cut('refuse');
+      expectInternal(await refreshRequest(t, user.refreshToken));
+      await proxy.restore();
+      expect(await refreshState(user.sessionId)).toEqual(before);
+
+      // The statement is on its way, held by the proxy, when the connection drops.
+      await meRequest(t, user.token).expect(200); // a pooled connection to stall
+      proxy.stall();
+      const answer = inFlight(refreshRequest(t, user.refreshToken));
+      await sleep(300);
+      await proxy.cut('reset');
+      const res = await answer;
+      expectInternal(res);
+      expect(res.text).not.toContain(user.refreshToken);
+      expect(await refreshState(user.sessionId)).toEqual(before);
+      expect(await auditsOtherThanLogin(user.userId)).toEqual([]);
+      await proxy.restore();
+
+      // The same app: the rotation never committed, so the old token is still the current one.
+      const rotated = await refreshRequest(t, user.refreshToken);
+      expect(rotated.status).toBe(200);
+      expect(rotated.body).toMatchObject({ success: true, message: MESSAGES.refreshed, data: { sessionId: user.sessionId } });
+      const after = await refreshState(user.sessionId);
+      expect(after.generation).toBe(1);
+      expect(after.previous).toBe(before.hash);
+      expect(after.revokedAt).toBeNull();
+      await meRequest(t, rotated.body.data.accessToken).expect(200);
+      await refreshRequest(t, rotated.body.data.refreshToken).expect(200);
+      expect(await auditsOtherThanLogin(user.userId)).toEqual([]);
+    });
+
+    // The same fault as above, in a real server process: pg emits 'error' on a client whose
+    // connection ends while checked out of the pool, and without a listener that is an uncaught
+    // exception, which ends a Node process.
+    it('a server process whose database connection drops while a refresh is in flight answers 500 and keeps running', async () => {
+      const target = new URL(baseUrl);
+      const own = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+      const viaOwn = new URL(baseUrl);
+      viaOwn.hostname = '127.0.0.1';
+      viaOwn.port = String(own.port);
+      const server = await startServerProcess({ DATABASE_URL: viaOwn.toString() });
+      try {
+        const user = await registerAndLoginWithRefresh(server);
+        own.stall();
+        const answer = inFlight(refreshRequest(server, user.refreshToken));
+        await sleep(300);
+        await own.cut('reset');
+        const res = await answer.catch((err: Error) => err);
+        await sleep(300);
+        expect(server.exitCode(), `the server process exited:\n${server.output().slice(-3000)}`).toBeNull();
+        expectInternal(res as Response);
+        await own.restore();
+        await refreshRequest(server, user.refreshToken).expect(200);
+      } finally {
+        await server.stop();
+        await own.close();
+      }
+    }, 90_000);
+
+    it('refresh cut while its UPDATE runs on the server and the backend dies with it: 500, nothing committed, the OLD token rotates after', async () => {
+      const user = await registerAndLoginWithRefresh(t);
+      const before = await refreshState(user.sessionId);
+      const lock = await holdRows('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [user.sessionId]);
+      try {
+        const { res, backend } = await cutWhileWaiting(lock, refreshRequest(t, user.refreshToken), /UPDATE sessions/);
+        expectInternal(res);
+        await lock.kill(backend.pid);
+        await lock.release(backend.pid);
+      } finally {
+        await lock.release();
+      }
+      expect(await refreshState(user.sessionId)).toEqual(before);
+      expect(await auditsOtherThanLogin(user.userId)).toEqual([]);
+      await proxy.restore();
+
+      const rotated = await refreshRequest(t, user.refreshToken);
+      expect(rotated.status).toBe(200);
+      expect(rotated.body.data.sessionId).toBe(user.sessionId);
+      expect((await refreshState(user.sessionId)).generation).toBe(1);
+      await meRequest(t, rotated.body.data.accessToken).expect(200);
+    });
+
+    it('refresh whose rotation commits but whose answer is lost with the connection: 500, and the OLD token is a retry (the committed successor, no reuse)', async () => {
+      const user = await registerAndLoginWithRefresh(t);
+      const lock = await holdRows('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [user.sessionId]);
+      try {
+        const { res, backend } = await cutWhileWaiting(lock, refreshRequest(t, user.refreshToken), /UPDATE sessions/);
+        expectInternal(res);
+        // Not killed: once the row is free the lone UPDATE goes on and commits, with nobody to tell.
+        await lock.release(backend.pid);
+      } finally {
+        await lock.release();
+      }
+      const committed = await refreshState(user.sessionId);
+      expect(committed.generation).toBe(1);
+      await proxy.restore();
+
+      const retry = await refreshRequest(t, user.refreshToken);
+      expect(retry.status).toBe(200);
+      expect(retry.body.data.sessionId).toBe(user.sessionId);
+      expect(await refreshState(user.sessionId)).toEqual(committed); // the successor already stored
+      await meRequest(t, retry.body.data.accessToken).expect(200);
+      await refreshRequest(t, retry.body.data.refreshToken).expect(200);
+      expect((await refreshState(user.sessionId)).generation).toBe(2);
+      expect(await auditRows(direct, { event: 'refresh_reuse', sessionId: user.sessionId })).toHaveLength(0);
+    });
+
+    it('logout scope others cut mid-statement (some rows updated, one waiting): 500, no session ended, no audit row; back, the same request ends them', async () => {
+      const user = await registerAndLoginWithRefresh(t);
+      const others = [];
+      for (let i = 0; i < 3; i++) others.push(await loginWithRefresh(t, user.email, user.password));
+      const sessions = [user, ...others];
+      // The last one waits; the statement has ended the others (uncommitted) by then, or not yet.
+      const lock = await holdRows('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [others[1]!.sessionId]);
+      try {
+        const { res, backend } = await cutWhileWaiting(lock, logoutRequest(t, user.token).send({ scope: 'others' }), /UPDATE sessions/);
+        expectInternal(res);
+        // A lone statement would commit once unblocked: the server end of the connection dies too.
+        await lock.kill(backend.pid);
+        await lock.release(backend.pid);
+      } finally {
+        await lock.release();
+      }
+      for (const s of sessions) {
+        const row = await sessionRow(direct, s.sessionId);
+        expect(row.revoked_at).toBeNull();
+        expect(row.ended_reason).toBeNull();
+      }
+      expect(await auditRows(direct, { event: 'logout', userId: user.userId })).toHaveLength(0);
+      await proxy.restore();
+
+      for (const s of sessions) await meRequest(t, s.token).expect(200);
+      const res = await logoutRequest(t, user.token).send({ scope: 'others' });
+      expect(res.status).toBe(200);
+      expect(res.body).toStrictEqual({ success: true, message: MESSAGES.loggedOut, data: { revokedSessions: 3 } });
+      for (const s of others) {
+        expect((await sessionRow(direct, s.sessionId)).ended_reason).toBe('logout_others');
+        expectInvalidToken(await meRequest(t, s.token));
+        expectInvalidToken(await refreshRequest(t, s.refreshToken));
+      }
+      await meRequest(t, user.token).expect(200);
+      const audits = await auditRows(direct, { event: 'logout', userId: user.userId });
+      expect(audits).toHaveLength(1);
+      expect(audits[0].details).toEqual({ scope: 'others', revokedSessions: 3 });
+    });
+
+    it('logout scope others with the database refused before it: 500, nothing ended', async () => {
+      const user = await registerAndLoginWithRefresh(t);
+      const other = await loginWithRefresh(t, user.email, user.password);
+      await proxy.cut('refuse');
+      expectInternal(await logoutRequest(t, user.token).send({ scope: 'others' }));
+      expectInternal(await logoutRequest(t, user.token).send({ scope: 'all' }));
+      await proxy.restore();
+      expect(await revokedAt(direct, other.sessionId)).toBeNull();
+      expect(await revokedAt(direct, user.sessionId)).toBeNull();
+      expect(await auditRows(direct, { event: 'logout', userId: user.userId })).toHaveLength(0);
+      await meRequest(t, other.token).expect(200);
+    });
+
+    it('password change cut inside its transaction (the new hash written, the other sessions being ended): 500, all rolled back; back, the change works', async () => {
+      const NEW_PASSWORD = 'new-password-456';
+      const user = await registerAndLoginWithRefresh(t);
+      const others = [await loginWithRefresh(t, user.email, user.password), await loginWithRefresh(t, user.email, user.password)];
+      const hash = (await userRow(direct, { id: user.userId })).password_hash;
+      const change = { currentPassword: user.password, newPassword: NEW_PASSWORD };
+
+      const lock = await holdRows('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [others[1]!.sessionId]);
+      try {
+        const answer = inFlight(passwordRequest(t, user.token, change));
+        const backend = await lock.blocked();
+        expect(backend.query).toMatch(/UPDATE sessions/);
+        // Half done: its transaction has written the users row already.
+        expect(await lock.writing(backend.pid, 'users')).toBe(true);
+        await proxy.cut('reset');
+        expectInternal(await answer);
+        // Not killed: its transaction never gets a COMMIT, so it must roll back on its own.
+        await lock.release(backend.pid);
+      } finally {
+        await lock.release();
+      }
+      expect((await userRow(direct, { id: user.userId })).password_hash).toBe(hash);
+      for (const s of [user, ...others]) expect(await revokedAt(direct, s.sessionId)).toBeNull();
+      expect(await auditRows(direct, { event: 'password_changed', userId: user.userId })).toHaveLength(0);
+      await proxy.restore();
+
+      // The old password still logs in, the new one does not; every session goes on.
+      const again = await loginWithRefresh(t, user.email, user.password);
+      const refused = await loginRequest(t, user.email, NEW_PASSWORD);
+      expect(refused.status).toBe(401);
+      expect(refused.text).toBe(envelope(MESSAGES.badCredentials));
+      for (const s of [user, ...others]) await meRequest(t, s.token).expect(200);
+
+      const res = await passwordRequest(t, user.token, change);
+      expect(res.status).toBe(200);
+      expect(res.body).toStrictEqual({ success: true, message: MESSAGES.passwordChanged, data: { revokedSessions: 3 } });
+      for (const s of [...others, again]) expect((await sessionRow(direct, s.sessionId)).ended_reason).toBe('password_changed');
+      await meRequest(t, user.token).expect(200);
+      expect(await auditRows(direct, { event: 'password_changed', userId: user.userId })).toHaveLength(1);
+      await loginRequest(t, user.email, NEW_PASSWORD).expect(200);
+      expect((await loginRequest(t, user.email, user.password)).status).toBe(401);
+    });
+
+    it('password change with the database cut before it (held by a stalled proxy, then dropped): 500, nothing changed', async () => {
+      const user = await registerAndLoginWithRefresh(t);
+      const other = await loginWithRefresh(t, user.email, user.password);
+      const hash = (await userRow(direct, { id: user.userId })).password_hash;
+      proxy.stall();
+      const answer = inFlight(passwordRequest(t, user.token, { currentPassword: user.password, newPassword: 'new-password-456' }));
+      await sleep(300);
+      await proxy.cut('reset');
+      expectInternal(await answer);
+      await proxy.restore();
+      expect((await userRow(direct, { id: user.userId })).password_hash).toBe(hash);
+      expect(await revokedAt(direct, other.sessionId)).toBeNull();
+      expect(await auditRows(direct, { event: 'password_changed', userId: user.userId })).toHaveLength(0);
+      await loginRequest(t, user.email, user.password).expect(200);
+    });
+
+    it('retention: purgeEnded() cut while its DELETE runs rejects and deletes nothing, run() logs and returns; back, purgeEnded() deletes the due rows', async () => {
+      const sessions = t.app.get(SessionsService);
+      const job = t.app.get(SessionRetentionJob);
+      const user = await registerAndLoginWithRefresh(t);
+      const ended = [];
+      for (let i = 0; i < 3; i++) ended.push(await loginWithRefresh(t, user.email, user.password));
+      for (const s of ended) await logoutRequest(t, s.token).expect(200);
+      const recent = ended.pop()!; // ended now: kept
+      for (const s of ended) await setSessionClock(direct, s.sessionId, 'revoked_at', '-40 days');
+      const due = ended.map((s) => s.sessionId);
+      const present = async (ids: string[]) =>
+        (await direct.dataSource.query('SELECT id FROM sessions WHERE id = ANY($1::uuid[])', [ids])).map((r: { id: string }) => r.id).sort();
+
+      const lock = await holdRows('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [due[1]]);
+      try {
+        const purge = sessions.purgeEnded().then(
+          (deleted) => ({ deleted }),
+          (err: unknown) => ({ err }),
+        );
+        const backend = await lock.blocked();
+        expect(backend.query).toMatch(/DELETE FROM sessions/);
+        await proxy.cut('reset');
+        const outcome = await purge;
+        expect(outcome).toHaveProperty('err');
+        expect((outcome as { err: unknown }).err).toBeInstanceOf(Error);
+        await lock.kill(backend.pid);
+        await lock.release(backend.pid);
+      } finally {
+        await lock.release();
+      }
+      expect(await present(due)).toEqual([...due].sort());
+
+      // The scheduled job, with the database still cut: logs the failure, throws nothing.
+      const logged = vi.spyOn(Logger.prototype, 'error');
+      try {
+        await expect(job.run()).resolves.toBeUndefined();
+        expect(logged).toHaveBeenCalledWith(expect.anything(), 'Purging ended sessions failed');
+      } finally {
+        logged.mockRestore();
+      }
+      expect(await present(due)).toEqual([...due].sort());
+      await proxy.restore();
+
+      const deleted = await sessions.purgeEnded();
+      expect(deleted).toBeGreaterThanOrEqual(due.length);
+      expect(await present(due)).toEqual([]);
+      expect(await present([recent.sessionId, user.sessionId])).toEqual([recent.sessionId, user.sessionId].sort());
+      // Audit rows stay.
+      for (const id of due) expect(await auditRows(direct, { event: 'logout', sessionId: id })).toHaveLength(1);
+      await meRequest(t, user.token).expect(200);
+    });
+  });
 });
 
 run('two instances on one database', () => {
