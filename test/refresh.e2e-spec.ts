@@ -16,6 +16,7 @@ import {
   refreshRequest,
   register,
   registerAndLoginWithRefresh,
+  sessionsRequest,
   startApp,
   type TestApp,
   type WithRefresh,
@@ -269,6 +270,28 @@ describe('refresh tokens (bearer mode)', () => {
 
     it('an access token presented as the refresh token', async () => {
       await expectUnchanged(() => refreshRequest(t, user.token), expectInvalidToken);
+    });
+
+    it('a refresh token as the bearer of GET /me, POST /logout and GET /sessions: the one 401 token envelope, nothing ends', async () => {
+      const sends = [
+        () => meRequest(t, user.refreshToken),
+        () => logoutRequest(t, user.refreshToken),
+        () => logoutRequest(t, user.refreshToken).send({ scope: 'all' }),
+        () => sessionsRequest(t, user.refreshToken),
+        () => t.http().get(`${API}/sessions`).set('Authorization', `bearer ${user.refreshToken}`),
+      ];
+      for (const send of sends) await expectUnchanged(send, expectInvalidToken);
+      expect(await auditRows(t, { event: 'logout', userId: user.userId })).toHaveLength(0);
+      await meRequest(t, user.token).expect(200);
+    });
+
+    it('a refresh token as the logout body token, under a valid bearer: 401, nothing ends', async () => {
+      await expectUnchanged(() => logoutRequest(t, user.token).send({ token: user.refreshToken }), expectInvalidToken);
+      await expectUnchanged(() => logoutRequest(t, user.token).send({ token: user.refreshToken, scope: 'current' }), expectInvalidToken);
+      expect(await auditRows(t, { event: 'logout', userId: user.userId })).toHaveLength(0);
+      const live = await sessionsRequest(t, user.token).expect(200);
+      expect(live.body.data.sessions.map((s: { id: string }) => s.id)).toContain(user.sessionId);
+      await meRequest(t, user.token).expect(200);
     });
 
     it('an unknown property in the body: 400', async () => {
