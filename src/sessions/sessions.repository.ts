@@ -181,14 +181,19 @@ export class SessionsRepository {
     // Not pool.query: it closes the connection after any failed statement, and the embedded
     // database, serving one connection, can still be holding the old one when the next arrives.
     // A statement the server refused (it has a severity) leaves the connection fine.
+    // A checked-out client has no error listener of the pool's: a connection that drops
+    // mid-statement would emit an unhandled 'error' and end the process (pool.query has one).
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    const onError = (err: Error) => void (broken = err);
+    client.on('error', onError);
     try {
       return (await client.query(text, values)).rows as T[];
     } catch (err) {
       if (!(err as { severity?: string }).severity) broken = err as Error;
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
