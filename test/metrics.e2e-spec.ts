@@ -26,7 +26,7 @@ import {
   type TestApp,
   uniqueEmail,
 } from './support/test-app.js';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { proxyInFront, type TcpProxy } from './support/tcp-proxy.js';
 
 const UNAVAILABLE_BODY = envelope('Servicio no disponible');
 const AVAILABLE = 'Servicio disponible';
@@ -262,12 +262,9 @@ describe('GET /health/live and /health/ready', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    const target = new URL(realPostgresUrl!);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const viaProxy = new URL(realPostgresUrl!);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    t = await startApp({ DATABASE_URL: viaProxy.toString() });
+    const front = await proxyInFront(realPostgresUrl!, 5432);
+    proxy = front.proxy;
+    t = await startApp({ DATABASE_URL: front.url });
   });
   afterAll(async () => {
     await proxy?.restore();

@@ -37,7 +37,7 @@ import {
 } from './support/test-app.js';
 import { expiredClaimsFor } from './support/tokens.js';
 import { type ServerProcess, startServerProcess } from './support/server-process.js';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { proxyInFront, type TcpProxy } from './support/tcp-proxy.js';
 
 if (!realPostgresUrl) {
   console.log(
@@ -92,12 +92,9 @@ run('when the database goes away under a running app (TCP proxy in front of Post
   let t: TestApp;
 
   beforeAll(async () => {
-    const target = new URL(baseUrl);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const viaProxy = new URL(baseUrl);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    t = await startApp({ DATABASE_URL: viaProxy.toString() });
+    const front = await proxyInFront(baseUrl, 5432);
+    proxy = front.proxy;
+    t = await startApp({ DATABASE_URL: front.url });
   });
   afterAll(async () => {
     await proxy?.restore();
@@ -383,12 +380,8 @@ run('when the database goes away under a running app (TCP proxy in front of Post
     // connection ends while checked out of the pool, and without a listener that is an uncaught
     // exception, which ends a Node process.
     it('a server process whose database connection drops while a refresh is in flight answers 500 and keeps running', async () => {
-      const target = new URL(baseUrl);
-      const own = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-      const viaOwn = new URL(baseUrl);
-      viaOwn.hostname = '127.0.0.1';
-      viaOwn.port = String(own.port);
-      const server = await startServerProcess({ DATABASE_URL: viaOwn.toString() });
+      const { proxy: own, url: viaOwn } = await proxyInFront(baseUrl, 5432);
+      const server = await startServerProcess({ DATABASE_URL: viaOwn });
       try {
         const user = await registerAndLoginWithRefresh(server);
         own.stall();
