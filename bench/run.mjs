@@ -10,8 +10,8 @@ import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import jsonwebtoken from 'jsonwebtoken';
 import pg from 'pg';
+import { API, serverEnv, tokenFor } from './common.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
@@ -23,25 +23,6 @@ const BIG_ROWS = Number(process.env.BENCH_BIG_ROWS ?? 1_000_000);
 const DATABASES = (process.env.BENCH_DATABASES ?? 'postgres,embedded').split(',');
 // A |-separated subset of the targets below (by name), to compare two builds quickly.
 const TARGETS = process.env.BENCH_TARGETS?.split('|');
-const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
-const ISSUER = 'auth-backend';
-const AUDIENCE = 'auth-backend-clients';
-const API = '/api/v1/auth';
-
-const serverEnv = (database) => ({
-  ...process.env,
-  NODE_ENV: 'test',
-  LOG_LEVEL,
-  JWT_SECRET: SECRET,
-  JWT_ISSUER: ISSUER,
-  JWT_AUDIENCE: AUDIENCE,
-  THROTTLE_LOGOUT_LIMIT: '1000000',
-  THROTTLE_LOGOUT_TTL: '1',
-  THROTTLE_LOGIN_LIMIT: '1000000',
-  THROTTLE_LOGIN_TTL: '1',
-  REDIS_URL: '',
-  ...(database.url ? { DATABASE_URL: database.url } : { DATABASE_URL: '', PGLITE_DATA_DIR: 'memory://' }),
-});
 
 /** A bench server (bench/server.mjs) as a child process, with SQL through its own DataSource. */
 async function startServer(mode, port, env) {
@@ -74,16 +55,6 @@ async function startServer(mode, port, env) {
   };
 }
 
-const tokenFor = (userId, sessionId) =>
-  jsonwebtoken.sign({ sid: sessionId }, SECRET, {
-    algorithm: 'HS256',
-    subject: userId,
-    jwtid: randomUUID(),
-    expiresIn: 3600,
-    issuer: ISSUER,
-    audience: AUDIENCE,
-  });
-
 /** `count` live sessions of the user, straight into the table; their tokens. */
 async function seedSessions(server, userId, count) {
   const rows = await server.sql(
@@ -113,7 +84,7 @@ async function run(name, options) {
 
 /** One database: both servers up, a user, BASE_ROWS sessions, rounds; then (PostgreSQL) BIG_ROWS. */
 async function benchDatabase(database) {
-  const env = serverEnv(database);
+  const env = serverEnv(database, LOG_LEVEL);
   const real = await startServer('real', 3991, env);
   const post = (path, body, headers = {}) =>
     fetch(`${real.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });

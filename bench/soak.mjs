@@ -37,8 +37,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import jsonwebtoken from 'jsonwebtoken';
 import pg from 'pg';
+import { API, serverEnv, tokenFor } from './common.mjs';
 import { encodeRefreshToken, hashRefreshSecret } from '../dist/src/sessions/refresh-token.js';
 
 const SECONDS = { postgres: Number(process.env.SOAK_SECONDS_PG ?? 60), embedded: Number(process.env.SOAK_SECONDS_EMBEDDED ?? 30) };
@@ -54,28 +54,9 @@ const LOG_LEVEL = process.env.SOAK_LOG_LEVEL ?? 'warn';
 const PORT = Number(process.env.SOAK_PORT ?? 3993);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATABASES = (process.env.SOAK_DATABASES ?? 'postgres,embedded').split(',');
-const SECRET = 'soak-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
-const ISSUER = 'auth-backend';
-const AUDIENCE = 'auth-backend-clients';
-const API = '/api/v1/auth';
 const MiB = 1024 * 1024;
 const INVALID_TOKEN = 'Token no proporcionado o inválido';
 const LOGGED_OUT = 'Sesión cerrada exitosamente';
-
-const serverEnv = (database) => ({
-  ...process.env,
-  NODE_ENV: 'test',
-  LOG_LEVEL,
-  JWT_SECRET: SECRET,
-  JWT_ISSUER: ISSUER,
-  JWT_AUDIENCE: AUDIENCE,
-  THROTTLE_LOGOUT_LIMIT: '1000000',
-  THROTTLE_LOGOUT_TTL: '1',
-  THROTTLE_LOGIN_LIMIT: '1000000',
-  THROTTLE_LOGIN_TTL: '1',
-  REDIS_URL: '',
-  ...(database.url ? { DATABASE_URL: database.url } : { DATABASE_URL: '', PGLITE_DATA_DIR: 'memory://' }),
-});
 
 // Loaded into the server with --import: its memory, every second, over the IPC channel. With
 // SOAK_GC (default on) a full garbage collection runs just before each sample, so that heap used is
@@ -134,16 +115,6 @@ async function startServer(port, env) {
       }),
   };
 }
-
-const tokenFor = (userId, sessionId) =>
-  jsonwebtoken.sign({ sid: sessionId }, SECRET, {
-    algorithm: 'HS256',
-    subject: userId,
-    jwtid: randomUUID(),
-    expiresIn: 3600,
-    issuer: ISSUER,
-    audience: AUDIENCE,
-  });
 
 /** `count` live sessions spread over the users, straight into the table, each with its first refresh token. */
 async function seedSessions(server, users, count) {
@@ -204,7 +175,7 @@ const takeTokens = (j) => ({ sessionId: j.data.sessionId, access: j.data.accessT
 
 /** One phase: a server on `database`, users and sessions seeded, `seconds` of mixed load. */
 async function soak(database, seconds) {
-  const server = await startServer(PORT, serverEnv(database));
+  const server = await startServer(PORT, serverEnv(database, LOG_LEVEL));
   try {
     const password = 'soak-password-1';
     const users = await Promise.all(
