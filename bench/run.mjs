@@ -24,7 +24,7 @@ const DATABASES = (process.env.BENCH_DATABASES ?? 'postgres,embedded').split(','
 // A |-separated subset of the targets below (by name), to compare two builds quickly.
 const TARGETS = process.env.BENCH_TARGETS?.split('|');
 
-/** A bench server (bench/server.mjs) as a child process, with SQL through its own DataSource. */
+/** A bench server (bench/server.mjs) as a child process, with SQL through its own database connection. */
 async function startServer(mode, port, env) {
   const child = fork(new URL('./server.mjs', import.meta.url), [mode, String(port)], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending = new Map();

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeRefreshToken } from '../src/sessions/refresh-token.js';
 import { expectInvalidToken, expectTooMany } from './support/expectations.js';
-import { logoutAudits, revokedAt, sessionRows } from './support/rows.js';
+import { logoutAudits, revokedAt, sessionRow, sessionRows } from './support/rows.js';
 import {
   API,
   BAD_CREDENTIALS_BODY,
@@ -10,8 +12,10 @@ import {
   logoutRequest,
   MESSAGES,
   meRequest,
+  refreshRequest,
   register,
   registerAndLogin,
+  registerAndLoginWithRefresh,
   startApp,
   type TestApp,
   uniqueEmail,
@@ -203,6 +207,37 @@ describe('rate limit on POST /api/v1/auth/login (THROTTLE_LOGIN_LIMIT=2, TTL=60)
     await attempt(t, user.email, 'wrong-password', '10.5.0.1').expect(401);
     expectTooMany(await attempt(t, user.email, user.password, '10.5.0.1'));
     await attempt(t, user.email, user.password, '10.5.0.2').expect(200);
+  });
+});
+
+describe('rate limit on POST /api/v1/auth/refresh (THROTTLE_REFRESH_LIMIT=3, TTL=60), per address and session', () => {
+  const REFRESH_LIMITS = { THROTTLE_REFRESH_LIMIT: '3', THROTTLE_REFRESH_TTL: '60', TRUST_PROXY: '1' };
+  /** A token of the right shape naming the session at a late generation, with a secret never issued. */
+  const madeUp = (sessionId: string) =>
+    encodeRefreshToken({ sessionId, generation: 4096, secret: randomBytes(32) });
+
+  it('made-up tokens naming a real session are refused, then 429: the chain is not walked without bound', async () => {
+    const t = await appWith(REFRESH_LIMITS);
+    const user = await registerAndLoginWithRefresh(t);
+    const other = await registerAndLoginWithRefresh(t);
+
+    for (let i = 0; i < 3; i++) expectInvalidToken(await refreshRequest(t, madeUp(user.sessionId), { from: '10.6.0.1' }));
+    expectTooMany(await refreshRequest(t, madeUp(user.sessionId), { from: '10.6.0.1' }));
+    // The session's own token is refused too from that address, for the window: nothing rotated.
+    expectTooMany(await refreshRequest(t, user.refreshToken, { from: '10.6.0.1' }));
+    expect((await sessionRow(t, user.sessionId)).refresh_generation).toBe(0);
+
+    // Another session from the same address, and the same session from another address, keep their own count.
+    await refreshRequest(t, other.refreshToken, { from: '10.6.0.1' }).expect(200);
+    await refreshRequest(t, user.refreshToken, { from: '10.6.0.2' }).expect(200);
+  });
+
+  it('tokens that name no session share one counter per address', async () => {
+    const t = await appWith(REFRESH_LIMITS);
+    const user = await registerAndLoginWithRefresh(t);
+    for (let i = 0; i < 3; i++) expectInvalidToken(await refreshRequest(t, 'garbage', { from: '10.7.0.1' }));
+    expectTooMany(await refreshRequest(t, undefined, { from: '10.7.0.1' }));
+    await refreshRequest(t, user.refreshToken, { from: '10.7.0.1' }).expect(200);
   });
 });
 

@@ -6,7 +6,6 @@ import type { Response } from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MIGRATIONS } from '../migrations/index.js';
 import { SessionRetentionJob } from '../src/sessions/session-retention.job.js';
-import { SessionsService } from '../src/sessions/sessions.service.js';
 import { expectInvalidToken } from './support/expectations.js';
 import { auditRows, type Db, revokedAt, sessionRow, setSessionClock, userRow } from './support/rows.js';
 import {
@@ -559,8 +558,7 @@ run('when the database goes away under a running app (TCP proxy in front of Post
       await loginRequest(t, user.email, user.password).expect(200);
     });
 
-    it('retention: purgeEnded() cut while its DELETE runs rejects and deletes nothing, run() logs and returns; back, purgeEnded() deletes the due rows', async () => {
-      const sessions = t.app.get(SessionsService);
+    it('retention: purge() cut while its DELETE runs rejects and deletes nothing, run() logs and returns; back, purge() deletes the due rows', async () => {
       const job = t.app.get(SessionRetentionJob);
       const user = await registerAndLoginWithRefresh(t);
       const ended = [];
@@ -574,7 +572,7 @@ run('when the database goes away under a running app (TCP proxy in front of Post
 
       const lock = await holdRows('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [due[1]]);
       try {
-        const purge = sessions.purgeEnded().then(
+        const purge = job.purge().then(
           (deleted) => ({ deleted }),
           (err: unknown) => ({ err }),
         );
@@ -602,7 +600,7 @@ run('when the database goes away under a running app (TCP proxy in front of Post
       expect(await present(due)).toEqual([...due].sort());
       await proxy.restore();
 
-      const deleted = await sessions.purgeEnded();
+      const deleted = await job.purge();
       expect(deleted).toBeGreaterThanOrEqual(due.length);
       expect(await present(due)).toEqual([]);
       expect(await present([recent.sessionId, user.sessionId])).toEqual([recent.sessionId, user.sessionId].sort());

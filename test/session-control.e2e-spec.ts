@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { validateEnv } from '../src/config/env.validation.js';
 import { SessionsRepository } from '../src/sessions/sessions.repository.js';
-import { SessionsService } from '../src/sessions/sessions.service.js';
+import { SessionRetentionJob } from '../src/sessions/session-retention.job.js';
 import { expectInvalidRequest, expectInvalidToken } from './support/expectations.js';
 import { type Db, sessionRow, setSessionClock } from './support/rows.js';
 import {
@@ -447,12 +447,12 @@ describe('timeouts set by the environment', () => {
   });
 });
 
-describe('retention: SessionsService.purgeEnded', () => {
+describe('retention: SessionRetentionJob.purge', () => {
   let t: TestApp;
-  let sessions: SessionsService;
+  let retention: SessionRetentionJob;
   beforeAll(async () => {
     t = await startApp();
-    sessions = t.app.get(SessionsService);
+    retention = t.app.get(SessionRetentionJob);
   });
   afterAll(() => t.close());
 
@@ -508,7 +508,7 @@ describe('retention: SessionsService.purgeEnded', () => {
       Number((await t.dataSource.query('SELECT count(*) AS n FROM audit_events WHERE session_id = ANY($1::uuid[])', [ids]))[0].n);
     const auditsBefore = await auditsOf(Object.values(s));
 
-    const deleted = await sessions.purgeEnded();
+    const deleted = await retention.purge();
 
     expect(deleted).toBeGreaterThanOrEqual(doomed.length);
     for (const [name, id] of Object.entries(s)) {
@@ -516,7 +516,7 @@ describe('retention: SessionsService.purgeEnded', () => {
     }
     expect(await auditsOf(Object.values(s))).toBe(auditsBefore);
     // The next run finds nothing of this user's left to do.
-    await sessions.purgeEnded();
+    await retention.purge();
     expect(await countOf(t, user.userId)).toBe(5);
   });
 
@@ -525,7 +525,7 @@ describe('retention: SessionsService.purgeEnded', () => {
     await insertDoomed(t, user.userId, 2500);
     const batches = vi.spyOn(t.app.get(SessionsRepository), 'purgeBatch');
     try {
-      const deleted = await sessions.purgeEnded();
+      const deleted = await retention.purge();
       expect(deleted).toBeGreaterThanOrEqual(2500);
       expect(batches.mock.calls.length).toBeGreaterThanOrEqual(3);
     } finally {
@@ -537,12 +537,12 @@ describe('retention: SessionsService.purgeEnded', () => {
   (realPostgresUrl ? it : it.skip)('two instances purging at once on one database: no error, every doomed row gone, no row counted twice', async () => {
     const other = await startApp();
     try {
-      const otherSessions = other.app.get(SessionsService);
+      const otherRetention = other.app.get(SessionRetentionJob);
       for (let round = 0; round < 3; round++) {
         const user = await register(t);
         await insertDoomed(t, user.userId, 5000);
         const dueElsewhere = await dueCount(t, user.userId);
-        const [a, b] = await Promise.all([sessions.purgeEnded(), otherSessions.purgeEnded()]);
+        const [a, b] = await Promise.all([retention.purge(), otherRetention.purge()]);
         expect(await countOf(t, user.userId), `round ${round}: left behind (a=${a}, b=${b})`).toBe(0);
         // Every row deleted was counted by exactly one of them (other files' rows may be due too).
         expect((a ?? 0) + (b ?? 0)).toBe(5000 + dueElsewhere);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { RequestContext } from '../src/common/request-context.js';
+import type { Requester } from '../src/audit/audit.repository.js';
 import { SessionsRepository } from '../src/sessions/sessions.repository.js';
 import { SessionsService } from '../src/sessions/sessions.service.js';
 import { auditRows, logoutAudits, sessionRow } from './support/rows.js';
@@ -9,7 +9,7 @@ import { register, startApp, type TestApp } from './support/test-app.js';
 // The session lifecycle against the real database of the run (embedded, or PostgreSQL), read
 // back from its rows.
 
-const who = (requestId = randomUUID()): RequestContext => ({ ip: '203.0.113.9', userAgent: 'sessions-spec', requestId });
+const who = (requestId = randomUUID()): Requester => ({ ip: '203.0.113.9', userAgent: 'sessions-spec', requestId });
 
 describe('SessionsService', () => {
   let t: TestApp;
@@ -40,64 +40,64 @@ describe('SessionsService', () => {
     expect(audits[0]).toMatchObject({ event: 'login', user_id: userId, request_id: ctx.requestId, ip: ctx.ip });
   });
 
-  it('findActive: the live session with its user, null once revoked, expired or unknown', async () => {
+  it('findLive: the live session with its user, null once revoked, expired or unknown', async () => {
     const { id, expiresAt } = await sessions.open(userId, who());
-    await expect(sessions.findActive(id)).resolves.toStrictEqual({ id, userId, email, expiresAt });
-    await expect(sessions.findActive(id.toUpperCase())).resolves.toMatchObject({ id });
+    await expect(sessions.findLive(id)).resolves.toStrictEqual({ id, userId, email, expiresAt });
+    await expect(sessions.findLive(id.toUpperCase())).resolves.toMatchObject({ id });
 
-    await expect(sessions.findActive(randomUUID())).resolves.toBeNull();
+    await expect(sessions.findLive(randomUUID())).resolves.toBeNull();
 
     const expired = await sessions.open(userId, who());
     await t.dataSource.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.id]);
-    await expect(sessions.findActive(expired.id)).resolves.toBeNull();
+    await expect(sessions.findLive(expired.id)).resolves.toBeNull();
 
-    await sessions.endSession(id, userId, who(), 'logout');
-    await expect(sessions.findActive(id)).resolves.toBeNull();
+    await sessions.end(id, userId, 'logout', who());
+    await expect(sessions.findLive(id)).resolves.toBeNull();
   });
 
-  it('findActive: lookups made in one turn of the event loop go to the database as one query', async () => {
+  it('findLive: lookups made in one turn of the event loop go to the database as one query', async () => {
     const opened = await Promise.all(Array.from({ length: 5 }, () => sessions.open(userId, who())));
     const revoked = opened[4]!;
-    await sessions.endSession(revoked.id, userId, who(), 'logout');
-    const queries = vi.spyOn(t.app.get(SessionsRepository), 'findActive');
+    await sessions.end(revoked.id, userId, 'logout', who());
+    const queries = vi.spyOn(t.app.get(SessionsRepository), 'findLive');
     try {
       const ids = [...opened.map((s) => s.id), opened[0]!.id, randomUUID()];
-      const found = await Promise.all(ids.map((id) => sessions.findActive(id)));
+      const found = await Promise.all(ids.map((id) => sessions.findLive(id)));
 
       expect(queries).toHaveBeenCalledTimes(1);
       expect(found.map((s) => s?.id ?? null)).toStrictEqual([...opened.slice(0, 4).map((s) => s.id), null, opened[0]!.id, null]);
 
       // And never a cache: the next turn asks again, and sees a revocation made in between.
-      await sessions.endSession(opened[0]!.id, userId, who(), 'logout');
-      await expect(sessions.findActive(opened[0]!.id)).resolves.toBeNull();
+      await sessions.end(opened[0]!.id, userId, 'logout', who());
+      await expect(sessions.findLive(opened[0]!.id)).resolves.toBeNull();
       expect(queries).toHaveBeenCalledTimes(2);
     } finally {
       queries.mockRestore();
     }
   });
 
-  it('endSession: ends a live session of that user once, keeping the row, with one logout audit row', async () => {
+  it('end: ends a live session of that user once, keeping the row, with one logout audit row', async () => {
     const { id } = await sessions.open(userId, who());
     const ctx = who();
 
-    await expect(sessions.endSession(id, randomUUID(), ctx, 'logout')).resolves.toBe(0); // not that user's
+    await expect(sessions.end(id, randomUUID(), 'logout', ctx)).resolves.toBe(false); // not that user's
     expect((await sessionRow(t, id)).revoked_at).toBeNull();
 
-    await expect(sessions.endSession(id, userId, ctx, 'logout')).resolves.toBe(1);
-    await expect(sessions.endSession(id, userId, ctx, 'logout')).resolves.toBe(0);
+    await expect(sessions.end(id, userId, 'logout', ctx)).resolves.toBe(true);
+    await expect(sessions.end(id, userId, 'logout', ctx)).resolves.toBe(false);
     expect((await sessionRow(t, id)).revoked_at).toBeInstanceOf(Date);
     const logouts = await logoutAudits(t, id);
     expect(logouts).toHaveLength(1);
     expect(logouts[0]).toMatchObject({ user_id: userId, request_id: ctx.requestId, details: { scope: 'current' } });
   });
 
-  it('endSession: simultaneous revocations of different sessions share one statement, and each ends its own', async () => {
+  it('end: simultaneous revocations of different sessions share one statement, and each ends its own', async () => {
     const opened = await Promise.all(Array.from({ length: 8 }, () => sessions.open(userId, who())));
-    const statements = vi.spyOn(t.app.get(SessionsRepository), 'endOne');
+    const statements = vi.spyOn(t.app.get(SessionsRepository), 'endEach');
     try {
       const contexts = opened.map(() => who());
-      const results = await Promise.all(opened.map((s, i) => sessions.endSession(s.id, userId, contexts[i]!, 'logout')));
-      expect(results).toStrictEqual(opened.map(() => 1));
+      const results = await Promise.all(opened.map((s, i) => sessions.end(s.id, userId, 'logout', contexts[i]!)));
+      expect(results).toStrictEqual(opened.map(() => true));
       expect(statements).toHaveBeenCalledTimes(1);
       for (const [i, s] of opened.entries()) {
         expect((await sessionRow(t, s.id)).revoked_at).toBeInstanceOf(Date);
@@ -110,11 +110,11 @@ describe('SessionsService', () => {
     }
   });
 
-  it('endSession: among 20 simultaneous revocations of one session, exactly one ends it and is audited', async () => {
+  it('end: among 20 simultaneous revocations of one session, exactly one ends it and is audited', async () => {
     const { id } = await sessions.open(userId, who());
-    const results = await Promise.all(Array.from({ length: 20 }, () => sessions.endSession(id, userId, who(), 'logout')));
-    expect(results.filter((n) => n === 1)).toHaveLength(1);
-    expect(results.filter((n) => n === 0)).toHaveLength(19);
+    const results = await Promise.all(Array.from({ length: 20 }, () => sessions.end(id, userId, 'logout', who())));
+    expect(results.filter((ended) => ended)).toHaveLength(1);
+    expect(results.filter((ended) => !ended)).toHaveLength(19);
     expect(await logoutAudits(t, id)).toHaveLength(1);
   });
 
@@ -122,8 +122,8 @@ describe('SessionsService', () => {
     const { id } = await sessions.open(userId, who());
     const repository = t.app.get(SessionsRepository);
     for (let i = 0; i < 3; i++) {
-      await expect(repository.findActive(['not-a-uuid'], 60)).rejects.toMatchObject({ code: '22P02' });
-      await expect(sessions.findActive(id)).resolves.toMatchObject({ id });
+      await expect(repository.findLive(['not-a-uuid'])).rejects.toMatchObject({ code: '22P02' });
+      await expect(sessions.findLive(id)).resolves.toMatchObject({ id });
     }
   });
 });

@@ -1,10 +1,7 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { AuditDetails, AuditEventName } from './audit-event.js';
 
-export type AuditEventName = 'register' | 'login' | 'login_failed' | 'logout';
-
-/** Flat facts about the event: scope, sessions revoked, the email a login was tried for. */
-export type AuditDetails = Record<string, string | number | boolean | null>;
-
+/** The table's shape for TypeORM's migration generator only: no query goes through it. */
 @Entity('audit_events')
 @Index('IDX_audit_events_user_id_created_at', ['userId', 'createdAt'])
 @Index('IDX_audit_events_session_id', ['sessionId'])

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AuditService } from './audit.service.js';
+import { AuditRepository } from './audit.repository.js';
 
-@Module({ providers: [AuditService], exports: [AuditService] })
+@Module({ providers: [AuditRepository], exports: [AuditRepository] })
 export class AuditModule {}

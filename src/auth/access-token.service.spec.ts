@@ -2,8 +2,8 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AppException } from '../common/app.exception.js';
-import { ErrorCode } from '../common/error-code.js';
+import { AppException } from '../errors/app.exception.js';
+import { ErrorCode } from '../errors/error-code.js';
 import type { Env } from '../config/env.validation.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import { AccessTokenService } from './access-token.service.js';
@@ -70,14 +70,14 @@ async function expectCode(promise: Promise<unknown>, code: ErrorCode) {
 }
 
 describe('AccessTokenService', () => {
-  let findActive: ReturnType<typeof vi.fn>;
+  let findLive: ReturnType<typeof vi.fn>;
   let service: AccessTokenService;
   let jwt: JwtService;
 
   beforeEach(() => {
-    findActive = vi.fn().mockResolvedValue(LIVE);
+    findLive = vi.fn().mockResolvedValue(LIVE);
     jwt = jwtServiceWith();
-    service = new AccessTokenService(jwt, { findActive } as unknown as SessionsService, fakeConfig);
+    service = new AccessTokenService(jwt, { findLive } as unknown as SessionsService, fakeConfig);
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -115,8 +115,8 @@ describe('AccessTokenService', () => {
     it('round-trips a signed token to its principal, checking the session', async () => {
       const token = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
       await expect(service.verify(token)).resolves.toStrictEqual(PRINCIPAL);
-      expect(findActive).toHaveBeenCalledTimes(1);
-      expect(findActive).toHaveBeenCalledWith(SESSION);
+      expect(findLive).toHaveBeenCalledTimes(1);
+      expect(findLive).toHaveBeenCalledWith(SESSION);
     });
 
     it.each([
@@ -128,7 +128,7 @@ describe('AccessTokenService', () => {
       ['an empty string', ''],
     ])('refuses %s with InvalidToken', async (_, token) => {
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('refuses a token over 4096 characters', async () => {
@@ -136,7 +136,7 @@ describe('AccessTokenService', () => {
       const long = `${token}${'A'.repeat(4097 - token.length)}`;
       expect(long.length).toBe(4097);
       await expectCode(service.verify(long), ErrorCode.InvalidToken);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('refuses garbage', async () => {
@@ -150,7 +150,7 @@ describe('AccessTokenService', () => {
         sid: SESSION,
       });
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('refuses a tampered payload', async () => {
@@ -163,13 +163,13 @@ describe('AccessTokenService', () => {
     it('refuses HS384 even with the right secret', async () => {
       const token = handMade({ alg: 'HS384', typ: 'JWT' }, goodClaims(), SECRET, 'sha384');
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('refuses alg "none"', async () => {
       const token = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(goodClaims())}.`;
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('accepts a hand-made HS256 token (so the refusals above are about alg only)', async () => {
@@ -183,7 +183,7 @@ describe('AccessTokenService', () => {
         { subject: USER, expiresIn: TTL },
       );
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('refuses a wrong audience', async () => {
@@ -192,7 +192,7 @@ describe('AccessTokenService', () => {
         { subject: USER, expiresIn: TTL },
       );
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('refuses a token without iss or aud', async () => {
@@ -205,19 +205,19 @@ describe('AccessTokenService', () => {
     it('refuses a token whose nbf is in the future', async () => {
       const token = handMade({ alg: 'HS256', typ: 'JWT' }, goodClaims({ nbf: now() + 60 }));
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('refuses a token without exp with 401', async () => {
       const { exp: _exp, ...claims } = goodClaims();
       await expectCode(service.verify(handMade({ alg: 'HS256', typ: 'JWT' }, claims)), ErrorCode.InvalidToken);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('answers TokenExpired for a genuine but expired token, without a lookup', async () => {
       const token = handMade({ alg: 'HS256', typ: 'JWT' }, goodClaims({ iat: now() - 1000, exp: now() - 10 }));
       await expectCode(service.verify(token), ErrorCode.TokenExpired);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('an expired token with a bad signature is 401, not 403', async () => {
@@ -246,10 +246,10 @@ describe('AccessTokenService', () => {
     });
 
     it('a revoked session gives InvalidToken', async () => {
-      findActive.mockResolvedValue(null);
+      findLive.mockResolvedValue(null);
       const token = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
       await expectCode(service.verify(token), ErrorCode.InvalidToken);
-      expect(findActive).toHaveBeenCalledWith(SESSION);
+      expect(findLive).toHaveBeenCalledWith(SESSION);
     });
   });
 
@@ -258,7 +258,7 @@ describe('AccessTokenService', () => {
 
     it('returns the principal of a live session', async () => {
       await expect(service.authenticate(payload())).resolves.toStrictEqual(PRINCIPAL);
-      expect(findActive).toHaveBeenCalledWith(SESSION);
+      expect(findLive).toHaveBeenCalledWith(SESSION);
     });
 
     it.each([
@@ -270,12 +270,12 @@ describe('AccessTokenService', () => {
       ['an object', { value: now() + 60 }],
     ])('exp %s → InvalidToken without a lookup', async (_, exp) => {
       await expectCode(service.authenticate(payload({ exp })), ErrorCode.InvalidToken);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('past exp → TokenExpired and the session is not looked up', async () => {
       await expectCode(service.authenticate(payload({ exp: now() - 1 })), ErrorCode.TokenExpired);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('exp is exclusive: expired at exactly exp, valid one second before', async () => {
@@ -294,7 +294,7 @@ describe('AccessTokenService', () => {
       ['sid a uuid with extra text', { sid: `${SESSION}x` }],
     ])('%s → InvalidToken without a lookup', async (_, extra) => {
       await expectCode(service.authenticate(payload(extra)), ErrorCode.InvalidToken);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it('bad claims win over expiry (401 before 403)', async () => {
@@ -307,11 +307,11 @@ describe('AccessTokenService', () => {
       ['string', 'payload'],
     ])('a %s payload → InvalidToken', async (_, p) => {
       await expectCode(service.authenticate(p), ErrorCode.InvalidToken);
-      expect(findActive).not.toHaveBeenCalled();
+      expect(findLive).not.toHaveBeenCalled();
     });
 
     it("another user's session → InvalidToken", async () => {
-      findActive.mockResolvedValue({ ...LIVE, userId: '0c5d1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d' });
+      findLive.mockResolvedValue({ ...LIVE, userId: '0c5d1a2b-3e4f-4a5b-8c6d-7e8f9a0b1c2d' });
       await expectCode(service.authenticate(payload()), ErrorCode.InvalidToken);
     });
 
@@ -322,14 +322,14 @@ describe('AccessTokenService', () => {
     });
 
     it('an inactive session → InvalidToken', async () => {
-      findActive.mockResolvedValue(null);
+      findLive.mockResolvedValue(null);
       await expectCode(service.authenticate(payload()), ErrorCode.InvalidToken);
-      expect(findActive).toHaveBeenCalledTimes(1);
+      expect(findLive).toHaveBeenCalledTimes(1);
     });
 
     it('a failing lookup (database down) propagates the same error, not an AppException', async () => {
       const down = new Error('connect ECONNREFUSED 127.0.0.1:5432');
-      findActive.mockRejectedValue(down);
+      findLive.mockRejectedValue(down);
       const error = await service.authenticate(payload()).catch((e: unknown) => e);
       expect(error).toBe(down);
       expect(error).not.toBeInstanceOf(AppException);
@@ -337,7 +337,7 @@ describe('AccessTokenService', () => {
 
     it('a failing lookup during verify propagates too', async () => {
       const down = new Error('Connection terminated unexpectedly');
-      findActive.mockRejectedValue(down);
+      findLive.mockRejectedValue(down);
       const token = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
       await expect(service.verify(token)).rejects.toBe(down);
     });

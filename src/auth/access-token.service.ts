@@ -3,8 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import jsonwebtoken, { type VerifyOptions } from 'jsonwebtoken';
-import { AppException } from '../common/app.exception.js';
-import { ErrorCode } from '../common/error-code.js';
+import { AppException } from '../errors/app.exception.js';
+import { ErrorCode } from '../errors/error-code.js';
 import type { Env } from '../config/env.validation.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { MAX_TOKEN_LENGTH } from './bearer-token.js';
@@ -91,7 +91,7 @@ export class AccessTokenService {
     }
     if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalidToken();
     if (Date.now() / 1000 >= exp) throw new AppException(ErrorCode.TokenExpired);
-    const session = await this.sessions.findActive(sid);
+    const session = await this.sessions.findLive(sid);
     // UUIDs are case-insensitive; the database spells them in lowercase.
     if (!session || session.userId !== sub.toLowerCase()) throw invalidToken();
     return { userId: session.userId, sessionId: session.id, email: session.email };

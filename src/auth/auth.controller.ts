@@ -2,13 +2,14 @@ import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, Res } from '@ne
 import { ConfigService } from '@nestjs/config';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppException } from '../common/app.exception.js';
+import { AppException } from '../errors/app.exception.js';
 import type { Env } from '../config/env.validation.js';
-import { ApiErrors, ApiSuccess } from '../common/api-responses.decorator.js';
-import { ok } from '../common/envelope.js';
-import { ErrorCode } from '../common/error-code.js';
-import { RateLimit } from '../common/rate-limit.decorator.js';
-import { ReqContext, type RequestContext } from '../common/request-context.js';
+import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
+import { ok } from '../http/envelope.js';
+import { ErrorCode } from '../errors/error-code.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
+import type { Requester } from '../audit/audit.repository.js';
+import { CurrentRequester } from '../http/requester.decorator.js';
 import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService, type SessionTokens } from './auth.service.js';
 import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
@@ -51,8 +52,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Create an account' })
   @ApiSuccess(201, AUTH_MESSAGES.registered, { id: UUID_EXAMPLE, email: 'ana@example.com' })
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.EmailTaken, ErrorCode.PayloadTooLarge, ErrorCode.Internal)
-  async register(@Body() dto: RegisterDto, @ReqContext() ctx: RequestContext) {
-    return ok(AUTH_MESSAGES.registered, await this.auth.register(dto.email, dto.password, ctx));
+  async register(@Body() dto: RegisterDto, @CurrentRequester() who: Requester) {
+    return ok(AUTH_MESSAGES.registered, await this.auth.register(dto.email, dto.password, who));
   }
 
   @Public()
@@ -68,11 +69,12 @@ export class AuthController {
     ErrorCode.TooManyRequests,
     ErrorCode.Internal,
   )
-  async login(@Body() dto: LoginDto, @ReqContext() ctx: RequestContext, @Res({ passthrough: true }) reply: FastifyReply) {
-    return ok(AUTH_MESSAGES.loggedIn, this.answer(await this.auth.login(dto.email, dto.password, ctx), reply));
+  async login(@Body() dto: LoginDto, @CurrentRequester() who: Requester, @Res({ passthrough: true }) reply: FastifyReply) {
+    return ok(AUTH_MESSAGES.loggedIn, this.answer(await this.auth.login(dto.email, dto.password, who), reply));
   }
 
   @Public()
+  @RateLimit('refresh')
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
@@ -81,14 +83,14 @@ export class AuthController {
       'The presented refresh token is rotated. Presented again within REFRESH_REUSE_GRACE seconds, ' +
       'before its successor is used, it gets that same successor (a retry is harmless); later, it is ' +
       'reuse: the session ends and the answer is 401. In cookie mode the token is the cookie, and ' +
-      'the body must be JSON (`{}`).',
+      'the body must be JSON (`{}`). Rate limited per client address and session.',
   })
   @ApiBody({ type: RefreshDto, required: false })
   @ApiSuccess(200, AUTH_MESSAGES.refreshed, TOKENS_EXAMPLE)
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.PayloadTooLarge, ErrorCode.Internal)
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.PayloadTooLarge, ErrorCode.TooManyRequests, ErrorCode.Internal)
   async refresh(
     @Body() dto: RefreshDto,
-    @ReqContext() ctx: RequestContext,
+    @CurrentRequester() who: Requester,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -104,7 +106,7 @@ export class AuthController {
       token = refreshCookieOf(request);
     }
     try {
-      return ok(AUTH_MESSAGES.refreshed, this.answer(await this.auth.refresh(token, ctx), reply));
+      return ok(AUTH_MESSAGES.refreshed, this.answer(await this.auth.refresh(token, who), reply));
     } catch (err) {
       if (this.cookieMode && err instanceof AppException && err.code === ErrorCode.InvalidToken) clearRefreshCookie(reply);
       throw err;

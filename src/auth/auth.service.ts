@@ -1,18 +1,17 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import { AuditService } from '../audit/audit.service.js';
-import { AppException } from '../common/app.exception.js';
-import { ErrorCode } from '../common/error-code.js';
-import type { RequestContext } from '../common/request-context.js';
-import { type SessionView, SessionsService } from '../sessions/sessions.service.js';
+import { AuditRepository, type Requester } from '../audit/audit.repository.js';
+import { Database, isUniqueViolation } from '../database/database.js';
+import { AppException } from '../errors/app.exception.js';
+import { ErrorCode } from '../errors/error-code.js';
+import { RefreshTokensService } from '../sessions/refresh-tokens.service.js';
+import type { SessionView } from '../sessions/sessions.repository.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import { hashForUnknownUser, hashPassword, verifyPassword } from '../users/password-hasher.js';
-import { UsersService } from '../users/users.service.js';
+import { UsersRepository } from '../users/users.repository.js';
 import { AccessTokenService } from './access-token.service.js';
 import type { LogoutDto } from './dto/logout.dto.js';
 import type { Principal } from './principal.js';
 
-const UNIQUE_VIOLATION = '23505';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What login and refresh answer: a new access token for the session, and its refresh token. */
@@ -27,10 +26,11 @@ export interface SessionTokens {
 @Injectable()
 export class AuthService implements OnModuleInit {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly users: UsersService,
+    private readonly database: Database,
+    private readonly users: UsersRepository,
     private readonly sessions: SessionsService,
-    private readonly audit: AuditService,
+    private readonly refreshTokens: RefreshTokensService,
+    private readonly audit: AuditRepository,
     private readonly tokens: AccessTokenService,
   ) {}
 
@@ -39,48 +39,42 @@ export class AuthService implements OnModuleInit {
     await hashForUnknownUser();
   }
 
-  async register(email: string, password: string, ctx: RequestContext): Promise<{ id: string; email: string }> {
+  async register(email: string, password: string, who: Requester): Promise<{ id: string; email: string }> {
     const passwordHash = await hashPassword(password);
     try {
-      return await this.dataSource.transaction(async (manager) => {
-        const user = await this.users.create(manager, email, passwordHash);
-        await this.audit.record(manager, { event: 'register', userId: user.id }, ctx);
-        return { id: user.id, email: user.email };
+      return await this.database.transaction(async () => {
+        const user = await this.users.create(email, passwordHash);
+        await this.audit.record({ event: 'register', userId: user.id }, who);
+        return user;
       });
     } catch (err) {
       // The unique index decides, so two simultaneous registrations cannot both succeed.
-      if ((err as { driverError?: { code?: string } }).driverError?.code === UNIQUE_VIOLATION) {
-        throw new AppException(ErrorCode.EmailTaken);
-      }
+      if (isUniqueViolation(err)) throw new AppException(ErrorCode.EmailTaken);
       throw err;
     }
   }
 
-  async login(email: string, password: string, ctx: RequestContext): Promise<SessionTokens & { sessionEnds: Date }> {
+  async login(email: string, password: string, who: Requester): Promise<SessionTokens & { sessionEnds: Date }> {
     const user = await this.users.findForLogin(email);
     // Verify against a dummy hash for unknown emails: same work, same time, same answer.
     const valid = await verifyPassword(password, user?.passwordHash ?? (await hashForUnknownUser()));
     if (!user || !valid) {
-      await this.audit.record(
-        this.dataSource.manager,
-        { event: 'login_failed', userId: user?.id, details: { email } },
-        ctx,
-      );
+      await this.audit.record({ event: 'login_failed', userId: user?.id, details: { email } }, who);
       throw new AppException(ErrorCode.InvalidCredentials);
     }
 
-    const session = await this.sessions.open(user.id, ctx);
+    const session = await this.sessions.open(user.id, who);
     const access = await this.tokens.issue({ userId: user.id, sessionId: session.id }, session.expiresAt);
     return { ...access, refreshToken: session.refreshToken, tokenType: 'Bearer', sessionId: session.id, sessionEnds: session.expiresAt };
   }
 
   /** A rotated refresh token and a fresh access token for its session; 401 for anything else. */
-  async refresh(refreshToken: unknown, ctx: RequestContext): Promise<SessionTokens & { sessionEnds: Date }> {
-    const outcome = await this.sessions.refresh(refreshToken, ctx);
-    if (!outcome.ok) throw new AppException(ErrorCode.InvalidToken);
-    const { session } = outcome;
+  async refresh(refreshToken: unknown, who: Requester): Promise<SessionTokens & { sessionEnds: Date }> {
+    const refreshed = await this.refreshTokens.rotate(refreshToken, who);
+    if (!refreshed) throw new AppException(ErrorCode.InvalidToken);
+    const { session } = refreshed;
     const access = await this.tokens.issue({ userId: session.userId, sessionId: session.id }, session.expiresAt);
-    return { ...access, refreshToken: outcome.refreshToken, tokenType: 'Bearer', sessionId: session.id, sessionEnds: session.expiresAt };
+    return { ...access, refreshToken: refreshed.refreshToken, tokenType: 'Bearer', sessionId: session.id, sessionEnds: session.expiresAt };
   }
 
   /** Answered from the guard's session lookup, which brought the user's email along. */
@@ -94,21 +88,19 @@ export class AuthService implements OnModuleInit {
    * another logout of the same session answers 401, like any revoked token.
    * `others` / `all`: how many sessions it ended.
    */
-  async logout(bearer: Principal, { token, scope = 'current' }: LogoutDto, ctx: RequestContext): Promise<number | undefined> {
+  async logout(bearer: Principal, { token, scope = 'current' }: LogoutDto, who: Requester): Promise<number | undefined> {
     if (scope !== 'current') {
       if (token !== undefined) {
         throw new AppException(ErrorCode.InvalidRequest, { errors: ['token solo se admite con scope current'] });
       }
-      return this.sessions.endSessions(bearer.userId, bearer.sessionId, ctx, scope === 'all' ? 'logout_all' : 'logout_others');
+      return this.sessions.endAll(bearer.userId, bearer.sessionId, scope === 'all' ? 'logout_all' : 'logout_others', who);
     }
     let target = bearer;
     if (token !== undefined) {
       target = await this.tokens.verify(token);
       if (target.userId !== bearer.userId) throw new AppException(ErrorCode.InvalidToken);
     }
-    if ((await this.sessions.endSession(target.sessionId, target.userId, ctx, 'logout')) === 0) {
-      throw new AppException(ErrorCode.InvalidToken);
-    }
+    if (!(await this.sessions.end(target.sessionId, target.userId, 'logout', who))) throw new AppException(ErrorCode.InvalidToken);
     return undefined;
   }
 
@@ -118,22 +110,22 @@ export class AuthService implements OnModuleInit {
   }
 
   /** One 404 for every id that is not a live session of the caller's: no hint that it exists. */
-  async endSessionById(principal: Principal, id: string, ctx: RequestContext): Promise<void> {
-    const ended = UUID.test(id) ? await this.sessions.endSession(id, principal.userId, ctx, 'revoked_by_id') : 0;
-    if (ended === 0) throw new AppException(ErrorCode.NotFound);
+  async endSessionById(principal: Principal, id: string, who: Requester): Promise<void> {
+    const ended = UUID.test(id) && (await this.sessions.end(id, principal.userId, 'revoked_by_id', who));
+    if (!ended) throw new AppException(ErrorCode.NotFound);
   }
 
   /**
    * Checks the current password, then, in one transaction, stores the new hash and ends every
    * other session of the user (audited): how many it ended. The caller's session goes on.
    */
-  async changePassword(principal: Principal, currentPassword: string, newPassword: string, ctx: RequestContext): Promise<number> {
+  async changePassword(principal: Principal, currentPassword: string, newPassword: string, who: Requester): Promise<number> {
     const stored = await this.users.passwordHashOf(principal.userId);
     if (!stored || !(await verifyPassword(currentPassword, stored))) throw new AppException(ErrorCode.InvalidCredentials);
     const passwordHash = await hashPassword(newPassword);
-    return this.dataSource.transaction(async (manager) => {
-      await this.users.setPasswordHash(manager, principal.userId, passwordHash);
-      return this.sessions.endSessions(principal.userId, principal.sessionId, ctx, 'password_changed', manager.queryRunner);
+    return this.database.transaction(async () => {
+      await this.users.setPasswordHash(principal.userId, passwordHash);
+      return this.sessions.endAll(principal.userId, principal.sessionId, 'password_changed', who);
     });
   }
 }

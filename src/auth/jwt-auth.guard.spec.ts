@@ -1,8 +1,8 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AppException } from '../common/app.exception.js';
-import { ErrorCode } from '../common/error-code.js';
+import { AppException } from '../errors/app.exception.js';
+import { ErrorCode } from '../errors/error-code.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import type { Principal } from './principal.js';
 import { Public } from './public.decorator.js';

@@ -1,8 +1,8 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { AppException } from '../common/app.exception.js';
-import { ErrorCode } from '../common/error-code.js';
+import { AppException } from '../errors/app.exception.js';
+import { ErrorCode } from '../errors/error-code.js';
 import { IS_PUBLIC } from './public.decorator.js';
 
 /** Global: every route needs a live session unless marked @Public(). */

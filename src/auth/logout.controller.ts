@@ -4,11 +4,12 @@ import type { FastifyReply } from 'fastify';
 import { ConfigService } from '@nestjs/config';
 import type { Env } from '../config/env.validation.js';
 import { clearRefreshCookie } from './refresh-cookie.js';
-import { ApiErrors, ApiSuccess } from '../common/api-responses.decorator.js';
-import { ok } from '../common/envelope.js';
-import { ErrorCode } from '../common/error-code.js';
-import { RateLimit } from '../common/rate-limit.decorator.js';
-import { ReqContext, type RequestContext } from '../common/request-context.js';
+import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
+import { ok } from '../http/envelope.js';
+import { ErrorCode } from '../errors/error-code.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
+import type { Requester } from '../audit/audit.repository.js';
+import { CurrentRequester } from '../http/requester.decorator.js';
 import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService } from './auth.service.js';
 import { LogoutDto } from './dto/logout.dto.js';
@@ -62,10 +63,10 @@ export class LogoutController {
   async logout(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: LogoutDto,
-    @ReqContext() ctx: RequestContext,
+    @CurrentRequester() who: Requester,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const revokedSessions = await this.auth.logout(principal, dto, ctx);
+    const revokedSessions = await this.auth.logout(principal, dto, who);
     // `others` leaves this client signed in: its cookies and storage stay.
     if (dto.scope !== 'others') {
       reply.header('clear-site-data', '"cookies", "storage"');

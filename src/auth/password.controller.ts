@@ -1,10 +1,11 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors, ApiSuccess } from '../common/api-responses.decorator.js';
-import { ok } from '../common/envelope.js';
-import { ErrorCode } from '../common/error-code.js';
-import { RateLimit } from '../common/rate-limit.decorator.js';
-import { ReqContext, type RequestContext } from '../common/request-context.js';
+import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
+import { ok } from '../http/envelope.js';
+import { ErrorCode } from '../errors/error-code.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
+import type { Requester } from '../audit/audit.repository.js';
+import { CurrentRequester } from '../http/requester.decorator.js';
 import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService } from './auth.service.js';
 import { ChangePasswordDto } from './dto/password.dto.js';
@@ -34,8 +35,8 @@ export class PasswordController {
     ErrorCode.TooManyRequests,
     ErrorCode.Internal,
   )
-  async change(@CurrentPrincipal() principal: Principal, @Body() dto: ChangePasswordDto, @ReqContext() ctx: RequestContext) {
-    const revokedSessions = await this.auth.changePassword(principal, dto.currentPassword, dto.newPassword, ctx);
+  async change(@CurrentPrincipal() principal: Principal, @Body() dto: ChangePasswordDto, @CurrentRequester() who: Requester) {
+    const revokedSessions = await this.auth.changePassword(principal, dto.currentPassword, dto.newPassword, who);
     return ok(AUTH_MESSAGES.passwordChanged, { revokedSessions });
   }
 }

@@ -2,7 +2,7 @@ import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** The refresh token's cookie (REFRESH_TOKEN_COOKIE=true): sent only to the auth routes, never readable by scripts. */
-export const REFRESH_COOKIE = 'refresh_token';
+const REFRESH_COOKIE = 'refresh_token';
 const COOKIE_PATH = '/api/v1/auth';
 
 export function setRefreshCookie(reply: FastifyReply, token: string, sessionEnds: Date): void {

@@ -1,10 +1,11 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors, ApiSuccess } from '../common/api-responses.decorator.js';
-import { ok } from '../common/envelope.js';
-import { ErrorCode } from '../common/error-code.js';
-import { RateLimit } from '../common/rate-limit.decorator.js';
-import { ReqContext, type RequestContext } from '../common/request-context.js';
+import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
+import { ok } from '../http/envelope.js';
+import { ErrorCode } from '../errors/error-code.js';
+import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
+import type { Requester } from '../audit/audit.repository.js';
+import { CurrentRequester } from '../http/requester.decorator.js';
 import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService } from './auth.service.js';
 import { SessionsQueryDto } from './dto/sessions-query.dto.js';
@@ -50,8 +51,8 @@ export class SessionsController {
   })
   @ApiSuccess(200, AUTH_MESSAGES.loggedOut)
   @ApiErrors(ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.NotFound, ErrorCode.TooManyRequests, ErrorCode.Internal)
-  async end(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @ReqContext() ctx: RequestContext) {
-    await this.auth.endSessionById(principal, id, ctx);
+  async end(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @CurrentRequester() who: Requester) {
+    await this.auth.endSessionById(principal, id, who);
     return ok(AUTH_MESSAGES.loggedOut);
   }
 }

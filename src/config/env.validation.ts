@@ -71,6 +71,17 @@ export class EnvironmentVariables {
   @Max(86_400, { message: 'must be at most 86400 (a day)' })
   THROTTLE_LOGIN_TTL: number = 60;
 
+  /** Refreshes per client address and session (the one the refresh token names). */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  THROTTLE_REFRESH_LIMIT: number = 60;
+
+  @IsInt()
+  @Min(1)
+  @Max(86_400, { message: 'must be at most 86400 (a day)' })
+  THROTTLE_REFRESH_TTL: number = 60;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
 

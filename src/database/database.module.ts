@@ -1,7 +1,8 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Env } from '../config/env.validation.js';
+import { Database } from './database.js';
 import { DatabaseLifecycle } from './database-lifecycle.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
@@ -9,7 +10,11 @@ import { EmbeddedPostgres } from './embedded-postgres.js';
 @Module({ providers: [EmbeddedPostgres], exports: [EmbeddedPostgres] })
 class EmbeddedPostgresModule {}
 
-/** PostgreSQL at DATABASE_URL, or an embedded one; migrated before the app serves anything. */
+/**
+ * PostgreSQL at DATABASE_URL, or an embedded one; migrated before the app serves anything.
+ * Global: every repository queries through `Database`.
+ */
+@Global()
 @Module({
   imports: [
     EmbeddedPostgresModule,
@@ -24,6 +29,7 @@ class EmbeddedPostgresModule {}
       },
     }),
   ],
-  providers: [DatabaseLifecycle],
+  providers: [Database, DatabaseLifecycle],
+  exports: [Database],
 })
 export class DatabaseModule {}

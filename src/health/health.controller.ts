@@ -2,11 +2,11 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator.js';
-import { ApiErrors, ApiSuccess } from '../common/api-responses.decorator.js';
-import { AppException } from '../common/app.exception.js';
-import { ok } from '../common/envelope.js';
-import { ErrorCode } from '../common/error-code.js';
-import { ShutdownState } from './shutdown.state.js';
+import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
+import { AppException } from '../errors/app.exception.js';
+import { ok } from '../http/envelope.js';
+import { ErrorCode } from '../errors/error-code.js';
+import { ShutdownState } from '../shutdown/shutdown.state.js';
 
 const AVAILABLE = 'Servicio disponible';
 const DATABASE_UP = { status: 'ok', info: { database: { status: 'up' } } };

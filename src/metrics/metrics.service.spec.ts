@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { ConfigService } from '@nestjs/config';
-import type { DataSource } from 'typeorm';
+import type { HttpAdapterHost } from '@nestjs/core';
 import type { Env } from '../config/env.validation.js';
+import type { Database } from '../database/database.js';
 import { MetricsService } from './metrics.service.js';
 
 const config = (enabled: boolean) => ({ get: () => enabled }) as unknown as ConfigService<Env, true>;
-const pool = { totalCount: 4, idleCount: 3, waitingCount: 1 };
-const dataSource = { isInitialized: true, driver: { master: pool } } as unknown as DataSource;
+const pool = { total: 4, idle: 3, waiting: 1 };
+const database = { poolUse: () => pool } as unknown as Database;
+const adapterHost = {} as HttpAdapterHost;
 
 describe('MetricsService', () => {
   it('disabled: creates nothing, every count is a no-op, and there is nothing to scrape', async () => {
-    const metrics = new MetricsService(config(false), dataSource);
+    const metrics = new MetricsService(config(false), database, adapterHost);
     expect(metrics.enabled).toBe(false);
     metrics.httpRequest('GET', '/health', 200, 0.01);
     metrics.sessionCheckBatch(3);
@@ -21,7 +23,7 @@ describe('MetricsService', () => {
   });
 
   it('enabled: a registry of its own with each series, and the pool read at scrape time', async () => {
-    const metrics = new MetricsService(config(true), dataSource);
+    const metrics = new MetricsService(config(true), database, adapterHost);
     metrics.httpRequest('DELETE', '/api/v1/auth/sessions/:id', 404, 0.002);
     metrics.sessionCheckBatch(3);
     metrics.sessionCheckBatch(1);
@@ -29,7 +31,7 @@ describe('MetricsService', () => {
     metrics.sessionsEnded('logout', 0);
     metrics.refreshReuseDetected();
     metrics.rateLimitRefused('logout');
-    pool.waitingCount = 2;
+    pool.waiting = 2;
     const scraped = (await metrics.scrape())!;
     expect(scraped.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = scraped.body;
@@ -46,11 +48,11 @@ describe('MetricsService', () => {
     expect(text).toContain('db_pool_connections{state="waiting"} 2');
     expect(text).toContain('process_cpu_user_seconds_total');
     // Two instances (two apps in one process, as in the tests) do not collide.
-    expect(new MetricsService(config(true), dataSource).enabled).toBe(true);
+    expect(new MetricsService(config(true), database, adapterHost).enabled).toBe(true);
   });
 
   it('enabled before the database is up: the pool gauge is left out, not an error', async () => {
-    const metrics = new MetricsService(config(true), { isInitialized: false } as unknown as DataSource);
+    const metrics = new MetricsService(config(true), { poolUse: () => null } as unknown as Database, adapterHost);
     expect((await metrics.scrape())!.body).not.toContain('db_pool_connections{');
   });
 });

@@ -1,19 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
 import type { Env } from '../config/env.validation.js';
+import { Database } from '../database/database.js';
 
 /** The route label of a request no route matched (a 404): never its raw URL. */
-export const UNMATCHED_ROUTE = '(unmatched)';
-
-/** The pg Pool under TypeORM's postgres driver, as much of it as is read here. */
-interface PgPool {
-  totalCount: number;
-  idleCount: number;
-  waitingCount: number;
-}
+const UNMATCHED_ROUTE = '(unmatched)';
 
 interface Instruments {
   registry: Registry;
@@ -32,11 +26,29 @@ interface Instruments {
  * returns at its first line: the services call them unconditionally.
  */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements OnModuleInit {
   private readonly instruments: Instruments | null;
 
-  constructor(config: ConfigService<Env, true>, @InjectDataSource() dataSource: DataSource) {
-    this.instruments = config.get('METRICS_ENABLED', { infer: true }) ? createInstruments(dataSource) : null;
+  constructor(
+    config: ConfigService<Env, true>,
+    database: Database,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {
+    this.instruments = config.get('METRICS_ENABLED', { infer: true }) ? createInstruments(database) : null;
+  }
+
+  /**
+   * Counts every answered request, only when metrics are on: otherwise no request pays for them.
+   * The route label is the pattern (`/api/v1/auth/sessions/:id`), never the URL, so ids never
+   * become series.
+   */
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    if (!this.instruments || !fastify) return;
+    fastify.addHook('onResponse', (request, reply, done) => {
+      this.httpRequest(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
   }
 
   get enabled(): boolean {
@@ -51,7 +63,7 @@ export class MetricsService {
     this.instruments.durations.observe(labels, seconds);
   }
 
-  /** One query looking up `size` sessions (see SessionsService.findActiveBatch). */
+  /** One query looking up `size` sessions (see SessionsService.findLive). */
   sessionCheckBatch(size: number): void {
     if (!this.instruments) return;
     this.instruments.sessionChecks.inc(size);
@@ -79,11 +91,10 @@ export class MetricsService {
   }
 }
 
-function createInstruments(dataSource: DataSource): Instruments {
+function createInstruments(database: Database): Instruments {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  const pool = () => (dataSource.isInitialized ? (dataSource.driver as unknown as { master?: PgPool }).master : undefined);
   new Gauge({
     name: 'db_pool_connections',
     help: 'Connections of the database pool: total, idle, and clients waiting for one',
@@ -91,11 +102,11 @@ function createInstruments(dataSource: DataSource): Instruments {
     registers,
     // Read at scrape time: nothing to keep up to date on the queries' path.
     collect() {
-      const p = pool();
-      if (!p) return;
-      this.set({ state: 'total' }, p.totalCount);
-      this.set({ state: 'idle' }, p.idleCount);
-      this.set({ state: 'waiting' }, p.waitingCount);
+      const use = database.poolUse();
+      if (!use) return;
+      this.set({ state: 'total' }, use.total);
+      this.set({ state: 'idle' }, use.idle);
+      this.set({ state: 'waiting' }, use.waiting);
     },
   });
   return {

@@ -1,26 +1,46 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
-import { SessionsService } from './sessions.service.js';
+import { SessionPolicy } from './session-policy.js';
+import { SessionsRepository } from './sessions.repository.js';
+
+const BATCH = 1000;
+/** pg_advisory locks of this job; any constant no other feature uses. */
+const LOCK = 0x5e551_0e7n;
 
 /**
- * Deletes ended sessions once they are past retention, every hour, on whichever instance takes
- * the advisory lock first (see SessionsService.purgeEnded). Audit rows stay.
+ * Deletes sessions ended more than SESSION_RETENTION_DAYS ago, every hour, in batches, on
+ * whichever instance takes the advisory lock first. Audit rows stay.
  */
 @Injectable()
 export class SessionRetentionJob {
   private readonly logger = new Logger(SessionRetentionJob.name);
 
-  constructor(private readonly sessions: SessionsService) {}
+  constructor(
+    private readonly repository: SessionsRepository,
+    private readonly policy: SessionPolicy,
+  ) {}
 
   @Cron(CronExpression.EVERY_HOUR, { name: 'session-retention' })
   async run(): Promise<void> {
     try {
-      const deleted = await this.sessions.purgeEnded();
+      const deleted = await this.purge();
       if (deleted === null) this.logger.debug('Another instance is purging ended sessions');
       else this.logger.log({ deleted }, 'Purged ended sessions past retention');
     } catch (err) {
       // The next run tries again; a failed batch deleted nothing (one statement each).
       this.logger.error({ err: String(err) }, 'Purging ended sessions failed');
+    }
+  }
+
+  /** How many it deleted, or null when another instance is at it. */
+  async purge(now = new Date()): Promise<number | null> {
+    const endedBefore = new Date(now.getTime() - this.policy.retentionDays * 86_400_000);
+    let total = 0;
+    for (;;) {
+      const { held, deleted } = await this.repository.purgeBatch(LOCK, endedBefore, BATCH);
+      if (!held) return total > 0 ? total : null;
+      total += deleted;
+      if (deleted < BATCH) return total;
     }
   }
 }

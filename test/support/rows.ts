@@ -1,5 +1,7 @@
 // Rows read straight from the database of a test app, to check what a request changed.
 
+import type { AuditEventName } from '../../src/audit/audit-event.js';
+
 /** Anything with a TypeORM-like `dataSource.query`: a TestApp, or a direct connection wrapped so. */
 export interface Db {
   dataSource: { query: (sql: string, parameters?: unknown[]) => Promise<any> };
@@ -32,7 +34,7 @@ export async function rowCount(t: Db, table: 'users' | 'sessions' | 'audit_event
 }
 
 export interface AuditFilter {
-  event?: 'register' | 'login' | 'login_failed' | 'logout' | 'session_revoked' | 'password_changed' | 'refresh_reuse';
+  event?: AuditEventName;
   sessionId?: string;
   userId?: string;
   requestId?: string;

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
 import request, { type Test as PendingRequest } from 'supertest';
 import { DataSource } from 'typeorm';
-import { AppModule } from '../../src/app.module.js';
-import { configureApp, fastifyAdapter } from '../../src/app.setup.js';
+import { createApp } from '../../src/app.factory.js';
 import { loadEnv } from '../../src/config/load-env.js';
 
 /** Which database this run of the e2e suite uses (see vitest.config.ts). */
@@ -74,18 +72,15 @@ export async function startApp(overrides: Record<string, string | undefined> = {
       THROTTLE_LOGOUT_TTL: '60',
       THROTTLE_LOGIN_LIMIT: '1000',
       THROTTLE_LOGIN_TTL: '60',
+      THROTTLE_REFRESH_LIMIT: '1000',
+      THROTTLE_REFRESH_TTL: '60',
       REDIS_URL: undefined,
       TRUST_PROXY: undefined,
       ...overrides,
     },
     { envFile: '' },
   );
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(env)] }).compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(env), {
-    bodyParser: false,
-    bufferLogs: true,
-  });
-  await configureApp(app);
+  const app = await createApp(env);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return {

@@ -2,7 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsNotEmpty, IsString, Length, MaxLength, ValidateBy } from 'class-validator';
-import { MAX_EMAIL_LENGTH, normalizeEmail } from '../../users/users.service.js';
+import { MAX_EMAIL_LENGTH, normalizeEmail } from '../../users/email.js';
 
 /**
  * Normalized first, then validated: what is checked is what is stored. The length counts

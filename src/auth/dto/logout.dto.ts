@@ -1,8 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow, IsIn, ValidateIf } from 'class-validator';
 
-export const LOGOUT_SCOPES = ['current', 'others', 'all'] as const;
-export type LogoutScope = (typeof LOGOUT_SCOPES)[number];
+const LOGOUT_SCOPES = ['current', 'others', 'all'] as const;
+type LogoutScope = (typeof LOGOUT_SCOPES)[number];
 
 export class LogoutDto {
   /**

@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppException } from './app.exception.js';
 import { ERRORS, ErrorCode, TOKEN_ERRORS } from './error-code.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope } from '../http/envelope.js';
 
 const STATUS_TO_CODE: Partial<Record<number, ErrorCode>> = {
   [HttpStatus.BAD_REQUEST]: ErrorCode.InvalidRequest,
@@ -45,7 +45,7 @@ function clientWentAway(exception: unknown, request: FastifyRequest | undefined)
   return request?.raw?.destroyed === true && (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE');
 }
 
-export interface ErrorAnswer {
+interface ErrorAnswer {
   code: ErrorCode;
   errors?: string[];
   retryAfter?: number;

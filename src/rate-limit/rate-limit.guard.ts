@@ -1,8 +1,8 @@
 import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerRequest } from '@nestjs/throttler';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { AppException } from './app.exception.js';
-import { ErrorCode } from './error-code.js';
+import { AppException } from '../errors/app.exception.js';
+import { ErrorCode } from '../errors/error-code.js';
 import { RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
 
 /**

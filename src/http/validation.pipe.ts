@@ -1,6 +1,6 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
-import { AppException } from './app.exception.js';
-import { ErrorCode } from './error-code.js';
+import { AppException } from '../errors/app.exception.js';
+import { ErrorCode } from '../errors/error-code.js';
 
 /** class-validator's own messages, for the constraints our DTOs do not word themselves. */
 const BUILT_IN: Record<string, (property: string) => string> = {

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
-import { ERRORS, ErrorCode } from './error-code.js';
+import { ERRORS, ErrorCode } from '../errors/error-code.js';
 
 const EXAMPLE_DETAILS: Partial<Record<ErrorCode, string[]>> = {
   [ErrorCode.InvalidRequest]: ['El cuerpo no es JSON válido'],

@@ -1,0 +1,36 @@
+import type { DynamicModule, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import { corsOriginsOf, type Env } from './config/env.validation.js';
+import { enableCookies } from './http/cookies.js';
+import { allowOrigins } from './http/cors.js';
+import { fastifyAdapter } from './http/fastify-adapter.js';
+import { parseJsonBodies } from './http/json-body.js';
+import { addResponseHeaders } from './http/response-headers.js';
+import { serveSwagger } from './http/swagger.js';
+
+export interface AppOptions {
+  /** An application's own modules, served beside auth under the same guards and filter. */
+  modules?: Array<Type | DynamicModule>;
+}
+
+/** The app as it serves: used by main.ts, the tests and the bench alike. Not listening yet. */
+export async function createApp(env: Env, { modules = [] }: AppOptions = {}): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env, modules), fastifyAdapter(env), {
+    bodyParser: false,
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.setGlobalPrefix('api/v1', { exclude: ['health', 'health/live', 'health/ready'] });
+  const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+  parseJsonBodies(fastify);
+  addResponseHeaders(fastify);
+  await enableCookies(app, env.REFRESH_TOKEN_COOKIE);
+  await allowOrigins(app, corsOriginsOf(env));
+  serveSwagger(app);
+  return app;
+}

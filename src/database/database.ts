@@ -1,0 +1,115 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool, PoolClient, QueryConfig } from 'pg';
+import type { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+import { EmbeddedPostgres } from './embedded-postgres.js';
+
+/** A statement: its SQL, and a name under which a real PostgreSQL keeps it prepared. */
+export interface Statement {
+  name: string;
+  text: string;
+}
+
+/** The pool's counters, for the metrics. */
+interface PoolUse {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/**
+ * The one way to the database: TypeORM's DataSource owns the pool (the only one), and every
+ * repository queries through here. Inside `transaction(fn)`, every query made by `fn` (through any
+ * repository) runs on the transaction's connection, so services never pass a connection around.
+ */
+@Injectable()
+export class Database {
+  private readonly inTransaction = new AsyncLocalStorage<PoolClient>();
+  /**
+   * Named prepared statements only on a real server. The embedded database is one backend behind
+   * its socket: statements prepared on a connection the pool closed outlive it there, and
+   * preparing them again on the next connection fails (42P05).
+   */
+  private readonly prepare: boolean;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    embedded: EmbeddedPostgres,
+  ) {
+    this.prepare = !embedded.running;
+  }
+
+  /** How many connections the pool may open. */
+  get poolSize(): number {
+    return (this.dataSource.options as { poolSize?: number }).poolSize ?? 10;
+  }
+
+  poolUse(): PoolUse | null {
+    if (!this.dataSource.isInitialized) return null;
+    const { totalCount, idleCount, waitingCount } = this.pool;
+    return { total: totalCount, idle: idleCount, waiting: waitingCount };
+  }
+
+  private get pool(): Pool {
+    return (this.dataSource.driver as PostgresDriver).master as Pool;
+  }
+
+  /** The rows of one statement: a string, or a named Statement (kept prepared on a real server). */
+  async query<T>(statement: string | Statement, values: unknown[] = []): Promise<T[]> {
+    const config: QueryConfig =
+      typeof statement === 'string'
+        ? { text: statement, values }
+        : this.prepare
+          ? { name: statement.name, text: statement.text, values }
+          : { text: statement.text, values };
+    const current = this.inTransaction.getStore();
+    if (current) return (await current.query(config)).rows as T[];
+    return this.withClient(async (client) => (await client.query(config)).rows as T[]);
+  }
+
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inTransaction.getStore()) return fn();
+    return this.withClient(async (client) => {
+      await client.query('BEGIN');
+      try {
+        const result = await this.inTransaction.run(client, fn);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * A connection of the pool for `use`. Not pool.query: it closes the connection after any failed
+   * statement, and the embedded database, serving one connection, can still be holding the old
+   * one when the next arrives; a statement the server refused (it has a severity) leaves the
+   * connection fine. A checked-out client has no error listener of the pool's: a connection that
+   * drops mid-statement would emit an unhandled 'error' and end the process.
+   */
+  private async withClient<T>(use: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (err: Error) => void (broken = err);
+    client.on('error', onError);
+    try {
+      return await use(client);
+    } catch (err) {
+      if (!(err as { severity?: string }).severity) broken = err as Error;
+      throw err;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+}
+
+/** PostgreSQL's code for a unique violation. */
+const UNIQUE_VIOLATION = '23505';
+
+export const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === UNIQUE_VIOLATION;

@@ -1,0 +1,85 @@
+import { isUtf8 } from 'node:buffer';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppException } from '../errors/app.exception.js';
+import { ErrorCode } from '../errors/error-code.js';
+
+/**
+ * No body of this API nests: anything deeper than this is refused before JSON.parse, so that
+ * nothing recursive (the parser's poisoning scan, class-transformer, class-validator) can
+ * overflow the stack on a small body of `[[[[…`.
+ */
+export const MAX_JSON_DEPTH = 16;
+
+/** Whether `text` opens more than `max` arrays or objects inside one another: one pass, no recursion. */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+// Decoded UTF-8 holds no lone surrogates: only a `\uD800`-style escape can make one.
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/**
+ * Whether a parsed body (depth already bounded) holds a string, value or key, that is not
+ * well-formed Unicode. Such strings collapse to U+FFFD when encoded, so two different passwords
+ * would hash alike, and some validators throw on them.
+ */
+export function hasLoneSurrogate(text: string, value: unknown): boolean {
+  return SURROGATE_ESCAPE.test(text) && !wellFormed(value);
+}
+
+function wellFormed(value: unknown): boolean {
+  if (typeof value === 'string') return value.isWellFormed();
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return value.every(wellFormed);
+  return Object.entries(value).every(([key, item]) => key.isWellFormed() && wellFormed(item));
+}
+
+const invalid = (detail: string) => new AppException(ErrorCode.InvalidRequest, { errors: [detail] });
+
+/**
+ * Request bodies: JSON objects only (Fastify would also parse text/plain), checked before anything
+ * recursive runs. A request no route matched is not judged by its body: routing answers first,
+ * with the 404.
+ */
+export function parseJsonBodies(fastify: FastifyInstance): void {
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  const unrouted = (request: FastifyRequest) => request.is404;
+  fastify.removeAllContentTypeParsers();
+  // An empty body is no body whatever its declared type (`curl -d ''`, `fetch` with body ''):
+  // logout's body is optional. Anything else not sent as JSON is a 400.
+  fastify.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' || unrouted(request)) return done(null, undefined);
+    done(invalid('El cuerpo debe enviarse como application/json'), undefined);
+  });
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (bytes.length === 0 || unrouted(request)) return done(null, undefined);
+    // Decoding would turn invalid bytes into U+FFFD, so `pass\xffword` and `pass\xfeword` would be one password.
+    if (!isUtf8(bytes)) return done(invalid('El cuerpo contiene texto que no es Unicode válido'), undefined);
+    const text = bytes.toString('utf8');
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return done(invalid('El cuerpo JSON está demasiado anidado'), undefined);
+    parseJson(request, text, (err, value) => {
+      if (err) return done(invalid('El cuerpo no es JSON válido'), undefined);
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        return done(invalid('El cuerpo debe ser un objeto JSON'), undefined);
+      }
+      if (hasLoneSurrogate(text, value)) return done(invalid('El cuerpo contiene texto que no es Unicode válido'), undefined);
+      done(null, value);
+    });
+  });
+}

@@ -1,0 +1,18 @@
+import { isIP } from 'node:net';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import type { Requester } from '../audit/audit.repository.js';
+
+function requesterOf(request: FastifyRequest): Requester {
+  const userAgent = request.headers['user-agent'];
+  return {
+    ip: isIP(request.ip) ? request.ip : null,
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null,
+    requestId: String(request.id),
+  };
+}
+
+/** Who sent the request (address, user agent, request id), for session and audit rows. */
+export const CurrentRequester = createParamDecorator((_: unknown, ctx: ExecutionContext) =>
+  requesterOf(ctx.switchToHttp().getRequest<FastifyRequest>()),
+);

@@ -1,0 +1,32 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
+import type { Env } from '../config/env.validation.js';
+import { RedisThrottlerStorage } from './redis-throttler.storage.js';
+import { loginTracker, refreshTracker } from './trackers.js';
+
+/**
+ * The named limits (@RateLimit on a route picks one), counted in memory or, with REDIS_URL, in
+ * Redis for every instance. The guard (rate-limit.guard.ts) is global, registered in
+ * app.module.ts before the auth guard.
+ */
+@Module({})
+export class RateLimitModule {
+  static forRoot(env: Env): DynamicModule {
+    return {
+      module: RateLimitModule,
+      imports: [
+        ThrottlerModule.forRoot({
+          throttlers: [
+            // Per client address, before the token is looked at.
+            { name: 'logout', limit: env.THROTTLE_LOGOUT_LIMIT, ttl: env.THROTTLE_LOGOUT_TTL * 1000 },
+            { name: 'login', limit: env.THROTTLE_LOGIN_LIMIT, ttl: env.THROTTLE_LOGIN_TTL * 1000, getTracker: loginTracker },
+            { name: 'refresh', limit: env.THROTTLE_REFRESH_LIMIT, ttl: env.THROTTLE_REFRESH_TTL * 1000, getTracker: refreshTracker },
+          ],
+          setHeaders: false,
+          storage: env.REDIS_URL ? new RedisThrottlerStorage(env.REDIS_URL) : undefined,
+        }),
+      ],
+      exports: [ThrottlerModule],
+    };
+  }
+}

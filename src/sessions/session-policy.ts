@@ -1,0 +1,29 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Env } from '../config/env.validation.js';
+
+/** How often at most `last_used_at` is written per session (the touch statement says 60 seconds too). */
+const TOUCH_EVERY_SECONDS = 60;
+
+/** The sessions' clocks, read from the configuration once. */
+@Injectable()
+export class SessionPolicy {
+  /**
+   * The idle timeout as the statements apply it. `last_used_at` is written at most once a minute,
+   * so a request may have come up to a minute after it: the timeout counts from there, a minute
+   * late at worst and never early.
+   */
+  readonly idleSeconds: number;
+  /** The absolute lifetime from login; refreshes never move it. */
+  readonly maxSeconds: number;
+  /** How long a rotated refresh token may be presented again as a retry. */
+  readonly graceSeconds: number;
+  readonly retentionDays: number;
+
+  constructor(config: ConfigService<Env, true>) {
+    this.idleSeconds = config.get('SESSION_IDLE_TTL', { infer: true }) + TOUCH_EVERY_SECONDS;
+    this.maxSeconds = config.get('SESSION_MAX_TTL', { infer: true });
+    this.graceSeconds = config.get('REFRESH_REUSE_GRACE', { infer: true });
+    this.retentionDays = config.get('SESSION_RETENTION_DAYS', { infer: true });
+  }
+}
