@@ -1,12 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { Env } from '../config/env.validation.js';
+import { MemoryThrottlerStorage } from './memory-throttler.storage.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 import { loginTracker, refreshTracker } from './trackers.js';
 
 /**
- * The named limits (@RateLimit on a route picks one), counted in memory or, with REDIS_URL, in
- * Redis for every instance. The guard (rate-limit.guard.ts) is global, registered in
+ * The named limits (@RateLimit on a route picks one), counted in fixed windows in memory or, with
+ * REDIS_URL, in Redis for every instance. The guard (rate-limit.guard.ts) is global, registered in
  * app.module.ts before the auth guard.
  */
 @Module({})
@@ -23,7 +24,7 @@ export class RateLimitModule {
             { name: 'refresh', limit: env.THROTTLE_REFRESH_LIMIT, ttl: env.THROTTLE_REFRESH_TTL * 1000, getTracker: refreshTracker },
           ],
           setHeaders: false,
-          storage: env.REDIS_URL ? new RedisThrottlerStorage(env.REDIS_URL) : undefined,
+          storage: env.REDIS_URL ? new RedisThrottlerStorage(env.REDIS_URL) : new MemoryThrottlerStorage(),
         }),
       ],
       exports: [ThrottlerModule],

@@ -1,0 +1,55 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+
+interface Window {
+  hits: number;
+  /** Epoch ms. */
+  endsAt: number;
+}
+
+/** How often windows that have ended are dropped. */
+const SWEEP_MS = 60_000;
+
+/**
+ * Counters in this process, with the Redis storage's semantics: a fixed window that the first hit
+ * starts; past `limit` hits the rest of the window is refused. One map lookup a hit, whatever the
+ * rate: @nestjs/throttler's own storage keeps one timestamp per hit and filters them all on every
+ * hit, which under load costs more than the request it guards.
+ */
+export class MemoryThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
+  private readonly windows = new Map<string, Window>();
+  private sweeper?: NodeJS.Timeout;
+
+  async increment(key: string, ttl: number, limit: number, _blockDuration: number, name: string): Promise<ThrottlerStorageRecord> {
+    return this.hit(`${name}:${key}`, ttl, limit);
+  }
+
+  hit(key: string, ttl: number, limit: number, now = Date.now()): ThrottlerStorageRecord {
+    let window = this.windows.get(key);
+    if (!window || window.endsAt <= now) {
+      window = { hits: 0, endsAt: now + ttl };
+      this.windows.set(key, window);
+      this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
+    }
+    window.hits++;
+    const seconds = Math.max(1, Math.ceil((window.endsAt - now) / 1000));
+    const isBlocked = window.hits > limit;
+    return { totalHits: window.hits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
+  }
+
+  /** Drops the windows that have ended. */
+  sweep(now = Date.now()): void {
+    for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key);
+  }
+
+  get size(): number {
+    return this.windows.size;
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.sweeper);
+    this.windows.clear();
+  }
+}
