@@ -22,9 +22,8 @@ export const signingKeyOf = (config: ConfigService<Env, true>): KeyObject =>
 const invalidToken = () => new AppException(ErrorCode.InvalidToken);
 
 /**
- * Issues access tokens and turns a verified token into a principal. The one verification path:
- * the header token (through passport-jwt, see jwt.strategy.ts) and the logout body token (verify)
- * are checked with this key and these options, then by `authenticate`.
+ * Issues access tokens and verifies them: the one verification path, for the bearer token (the
+ * global guard) and the logout body token alike.
  */
 @Injectable()
 export class AccessTokenService {

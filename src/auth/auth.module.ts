@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
-import { PassportModule } from '@nestjs/passport';
 import { AuditModule } from '../audit/audit.module.js';
 import type { Env } from '../config/env.validation.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
@@ -9,7 +8,6 @@ import { UsersModule } from '../users/users.module.js';
 import { AccessTokenService, signingKeyOf } from './access-token.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
-import { JwtStrategy } from './jwt.strategy.js';
 import { LogoutController } from './logout.controller.js';
 import { PasswordController } from './password.controller.js';
 import { SessionsController } from './sessions.controller.js';
@@ -19,7 +17,6 @@ import { SessionsController } from './sessions.controller.js';
     UsersModule,
     SessionsModule,
     AuditModule,
-    PassportModule,
     JwtModule.registerAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<Env, true>) => ({
@@ -33,6 +30,8 @@ import { SessionsController } from './sessions.controller.js';
     }),
   ],
   controllers: [AuthController, LogoutController, SessionsController, PasswordController],
-  providers: [AuthService, AccessTokenService, JwtStrategy],
+  providers: [AuthService, AccessTokenService],
+  // For the global JwtAuthGuard, registered in AppModule after the rate-limit guard.
+  exports: [AccessTokenService],
 })
 export class AuthModule {}

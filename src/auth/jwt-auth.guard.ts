@@ -1,29 +1,28 @@
-import { type ExecutionContext, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
-import { AppException } from '../errors/app.exception.js';
-import { ErrorCode } from '../errors/error-code.js';
+import { AccessTokenService } from './access-token.service.js';
+import { bearerToken } from './bearer-token.js';
+import type { Principal } from './principal.js';
 import { IS_PUBLIC } from './public.decorator.js';
 
-/** Global: every route needs a live session unless marked @Public(). */
+type Request = Parameters<typeof bearerToken>[0] & { user?: Principal };
+
+/**
+ * Global: every route needs a live session unless marked @Public(). The bearer token goes through
+ * AccessTokenService.verify, the one verification path (the logout body token takes it too); its
+ * errors pass through as they are (401, 403, or 500 when the database fails).
+ */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
-    super();
-  }
+export class JwtAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: AccessTokenService,
+  ) {}
 
-  override canActivate(context: ExecutionContext) {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
-    return isPublic || super.canActivate(context);
-  }
-
-  /**
-   * `err` is what our strategy threw (expired: 403, no session: 401, database fault: 500) and is
-   * passed on as is; no user without an error means passport-jwt refused the token itself.
-   */
-  override handleRequest<TUser>(err: unknown, user: TUser | false): TUser {
-    if (err) throw err;
-    if (!user) throw new AppException(ErrorCode.InvalidToken);
-    return user;
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const request = context.switchToHttp().getRequest<Request>();
+    request.user = await this.tokens.verify(bearerToken(request));
+    return true;
   }
 }

@@ -2,7 +2,7 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 
 /**
  * Who a verified access token speaks for, from the one session lookup the guard made: set on
- * `request.user` by the JWT strategy, and enough to answer /me without another query.
+ * `request.user` by the auth guard, and enough to answer /me without another query.
  */
 export interface Principal {
   userId: string;
