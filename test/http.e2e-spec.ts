@@ -353,6 +353,19 @@ describe('the HTTP surface', () => {
         expect(res.text).toBe(NOT_FOUND_BODY);
       }
     });
+
+    it.each([
+      ['application/x-www-form-urlencoded', 'a=b'],
+      ['text/plain', 'hello'],
+      ['application/json', '{"broken":'],
+      ['multipart/form-data; boundary=x', '--x--'],
+    ])('answers 404, not 400, to a %s body sent to a route that does not exist: routing comes before the body', async (type, body) => {
+      for (const path of ['/api/v1/nothing', '/api/v1/auth/nope', '/nothing']) {
+        const res = await t.http().post(path).set('Content-Type', type).send(body);
+        expect(res.status).toBe(404);
+        expect(res.text).toBe(NOT_FOUND_BODY);
+      }
+    });
   });
 
   describe('bodies', () => {
