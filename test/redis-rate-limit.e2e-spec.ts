@@ -121,10 +121,8 @@ describe.each([
   };
 
   beforeAll(async () => {
-    // One after the other, B last: @nestjs/passport registers each JwtStrategy in passport's
-    // process-wide registry, so in this one process the last app's strategy (and its database)
-    // authenticates for both. On the embedded database each app has its own, hence the tokens
-    // below come from B. Counting is done by the rate-limit guard, before any token is looked at.
+    // On the embedded database each app has its own, hence the tokens below come from B.
+    // Counting is done by the rate-limit guard, before any token is looked at.
     a = await startApp(env);
     b = await startApp(env);
   });

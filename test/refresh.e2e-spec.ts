@@ -557,9 +557,8 @@ describe('POST /api/v1/auth/password', () => {
   });
 });
 
-// Apps of their own, one at a time: passport's strategies are process-wide, so a second app
-// alive at once takes over the first one's guard; and on the embedded database a failed
-// statement costs the next query its connection.
+// Apps of their own, one at a time: on the embedded database a failed statement costs the next
+// query its connection.
 
 describe('POST /api/v1/auth/password under the login rate limit', () => {
   let t: TestApp;

@@ -615,8 +615,8 @@ run('two instances on one database', () => {
   let a: TestApp;
   let b: ServerProcess;
 
-  // B is its own OS process: two apps in one process would share passport's strategy registry
-  // (and anything else process-wide), and prove less than two real instances do.
+  // B is its own OS process: two apps in one process would share anything process-wide, and
+  // prove less than two real instances do.
   beforeAll(async () => {
     [a, b] = await Promise.all([startApp(), startServerProcess({ DATABASE_URL: baseUrl })]);
   }, 120_000);

@@ -97,7 +97,7 @@ async function spawnServer(env: Record<string, string>) {
 
 /**
  * The server as its own OS process, for tests where two instances must share nothing but the
- * database (in one process, passport's strategy registry is shared), or that read its logs.
+ * database, or that read its logs.
  */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const { child, port, exited, output } = await spawnServer(env);
