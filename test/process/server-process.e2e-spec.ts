@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawConnection, requestHead } from './support/raw-http.js';
-import { runUntilExit, type ServerProcess, startServerProcess } from './support/server-process.js';
+import { rawConnection, requestHead } from '../support/raw-http.js';
+import { runUntilExit, type ServerProcess, startServerProcess } from '../support/server-process.js';
 import {
   API,
   bearer,
@@ -11,7 +11,7 @@ import {
   register,
   TEST_DATABASE_URL,
   uniqueEmail,
-} from './support/test-app.js';
+} from '../support/test-app.js';
 
 // What only a real `node main.js` shows: its log lines, its health answer, and how it refuses
 // to start. On the same database as the rest of the run.

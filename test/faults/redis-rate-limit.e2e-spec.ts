@@ -1,9 +1,9 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectInvalidToken, expectTooMany } from './support/expectations.js';
-import { startSilentRedis, type SilentRedis } from './support/silent-redis.js';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { expectInvalidToken, expectTooMany } from '../support/expectations.js';
+import { startSilentRedis, type SilentRedis } from '../support/silent-redis.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import {
   LOGGED_OUT_BODY,
   loginRequest,
@@ -14,7 +14,7 @@ import {
   registerAndLogin,
   startApp,
   type TestApp,
-} from './support/test-app.js';
+} from '../support/test-app.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 if (!REDIS_URL) {

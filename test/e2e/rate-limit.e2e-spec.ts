@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeRefreshToken } from '../src/sessions/refresh-token.js';
-import { expectInvalidToken, expectTooMany } from './support/expectations.js';
-import { logoutAudits, revokedAt, sessionRow, sessionRows } from './support/rows.js';
+import { encodeRefreshToken } from '../../src/sessions/refresh-token.js';
+import { expectInvalidToken, expectTooMany } from '../support/expectations.js';
+import { logoutAudits, revokedAt, sessionRow, sessionRows } from '../support/rows.js';
 import {
   API,
   BAD_CREDENTIALS_BODY,
@@ -19,7 +19,7 @@ import {
   startApp,
   type TestApp,
   uniqueEmail,
-} from './support/test-app.js';
+} from '../support/test-app.js';
 
 /** Each test gets its own app, hence its own in-memory counters. */
 let apps: TestApp[] = [];

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { expectInvalidRequest } from './support/expectations.js';
-import { parseResponses, rawConnection, requestHead } from './support/raw-http.js';
-import { rowCount, userRow } from './support/rows.js';
-import { API, bearer, loginRequest, MESSAGES, meRequest, register, registerAndLogin, startApp, type TestApp } from './support/test-app.js';
+import { expectInvalidRequest } from '../support/expectations.js';
+import { parseResponses, rawConnection, requestHead } from '../support/raw-http.js';
+import { rowCount, userRow } from '../support/rows.js';
+import { API, bearer, loginRequest, MESSAGES, meRequest, register, registerAndLogin, startApp, type TestApp } from '../support/test-app.js';
 
 // Bodies that once answered 500 or slipped through validation (issue 5): each must now be a 400
 // envelope, and change nothing.

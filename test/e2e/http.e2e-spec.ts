@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectInvalidRequest, expectNothingInternal } from './support/expectations.js';
-import { auditRows, rowCount, sessionRows, userRow } from './support/rows.js';
+import { expectInvalidRequest, expectNothingInternal } from '../support/expectations.js';
+import { auditRows, rowCount, sessionRows, userRow } from '../support/rows.js';
 import {
   API,
   AUDIENCE,
@@ -23,8 +23,8 @@ import {
   TEST_SECRET,
   type TestApp,
   uniqueEmail,
-} from './support/test-app.js';
-import { decodePart, expiredClaimsFor } from './support/tokens.js';
+} from '../support/test-app.js';
+import { decodePart, expiredClaimsFor } from '../support/tokens.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BODY_LIMIT = 16 * 1024;

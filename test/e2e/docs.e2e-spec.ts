@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MESSAGES, startApp, type TestApp } from './support/test-app.js';
+import { MESSAGES, startApp, type TestApp } from '../support/test-app.js';
 
 type Json = Record<string, any>;
 

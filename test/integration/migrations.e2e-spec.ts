@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NormalizeEmails1763800000000 } from '../migrations/1763800000000-normalize-emails.js';
-import { SessionControl1763900000000 } from '../migrations/1763900000000-session-control.js';
-import { expectExpired, expectInvalidToken } from './support/expectations.js';
-import { rowCount, userRow } from './support/rows.js';
-import { API, bearer, claimsFor, login, loginRequest, MESSAGES, meRequest, register, startApp, type TestApp } from './support/test-app.js';
-import { HS256, handSigned } from './support/tokens.js';
+import { NormalizeEmails1763800000000 } from '../../migrations/1763800000000-normalize-emails.js';
+import { SessionControl1763900000000 } from '../../migrations/1763900000000-session-control.js';
+import { expectExpired, expectInvalidToken } from '../support/expectations.js';
+import { rowCount, userRow } from '../support/rows.js';
+import { API, bearer, claimsFor, login, loginRequest, MESSAGES, meRequest, register, startApp, type TestApp } from '../support/test-app.js';
+import { HS256, handSigned } from '../support/tokens.js';
 
 describe('migration NormalizeEmails: rows stored before emails were NFC-normalized', () => {
   let t: TestApp;

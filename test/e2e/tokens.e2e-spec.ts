@@ -2,8 +2,8 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectExpired, expectInvalidToken } from './support/expectations.js';
-import { revokedAt } from './support/rows.js';
+import { expectExpired, expectInvalidToken } from '../support/expectations.js';
+import { revokedAt } from '../support/rows.js';
 import {
   API,
   claimsFor,
@@ -16,7 +16,7 @@ import {
   signToken,
   startApp,
   type TestApp,
-} from './support/test-app.js';
+} from '../support/test-app.js';
 import {
   b64url,
   decodePart,
@@ -27,7 +27,7 @@ import {
   OTHER_SECRET,
   unsignedToken,
   withoutExp,
-} from './support/tokens.js';
+} from '../support/tokens.js';
 
 /** A token of exactly `length` characters, otherwise valid, made by padding a claim. */
 function tokenOfLength(user: LoggedIn, length: number): string {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { validateEnv } from '../src/config/env.validation.js';
-import { SessionsRepository } from '../src/sessions/sessions.repository.js';
-import { SessionRetentionJob } from '../src/sessions/session-retention.job.js';
-import { expectInvalidRequest, expectInvalidToken } from './support/expectations.js';
-import { type Db, sessionRow, setSessionClock } from './support/rows.js';
+import { validateEnv } from '../../src/config/env.validation.js';
+import { SessionsRepository } from '../../src/sessions/sessions.repository.js';
+import { SessionRetentionJob } from '../../src/sessions/session-retention.job.js';
+import { expectInvalidRequest, expectInvalidToken } from '../support/expectations.js';
+import { type Db, sessionRow, setSessionClock } from '../support/rows.js';
 import {
   API,
   bearer,
@@ -23,8 +23,8 @@ import {
   sessionsRequest,
   startApp,
   type TestApp,
-} from './support/test-app.js';
-import { decodePart } from './support/tokens.js';
+} from '../support/test-app.js';
+import { decodePart } from '../support/tokens.js';
 
 // Sessions a user controls (CONTRACT.md, last section): logout scopes, the session list, ending a
 // session by id, the idle and absolute timeouts, retention, and CORS; checked on the rows.

@@ -20,9 +20,9 @@ import {
   startApp,
   type TestApp,
   type WithRefresh,
-} from './support/test-app.js';
-import { revokedAt, setSessionClock } from './support/rows.js';
-import { expiredClaimsFor, handSigned, HS256, nowSeconds, OTHER_SECRET, unsignedToken, withoutExp } from './support/tokens.js';
+} from '../support/test-app.js';
+import { revokedAt, setSessionClock } from '../support/rows.js';
+import { expiredClaimsFor, handSigned, HS256, nowSeconds, OTHER_SECRET, unsignedToken, withoutExp } from '../support/tokens.js';
 
 /*
  * Property-based fuzzing of every route (issue 5's net). Random requests (methods, mutated paths,

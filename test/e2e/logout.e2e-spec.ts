@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logoutAudits, sessionRow } from './support/rows.js';
+import { logoutAudits, sessionRow } from '../support/rows.js';
 import {
   EXPIRED_BODY,
   INVALID_TOKEN_BODY,
@@ -12,8 +12,8 @@ import {
   signToken,
   startApp,
   type TestApp,
-} from './support/test-app.js';
-import { expiredClaimsFor } from './support/tokens.js';
+} from '../support/test-app.js';
+import { expiredClaimsFor } from '../support/tokens.js';
 
 describe('POST /api/v1/auth/logout', () => {
   let t: TestApp;

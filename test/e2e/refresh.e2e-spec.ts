@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectInvalidRequest, expectInvalidToken, expectTooMany } from './support/expectations.js';
-import { auditRows, sessionRow, setSessionClock, userRow } from './support/rows.js';
+import { expectInvalidRequest, expectInvalidToken, expectTooMany } from '../support/expectations.js';
+import { auditRows, sessionRow, setSessionClock, userRow } from '../support/rows.js';
 import {
   API,
   BAD_CREDENTIALS_BODY,
@@ -20,8 +20,8 @@ import {
   startApp,
   type TestApp,
   type WithRefresh,
-} from './support/test-app.js';
-import { decodePart } from './support/tokens.js';
+} from '../support/test-app.js';
+import { decodePart } from '../support/tokens.js';
 
 // Refresh tokens (rotation, retries, reuse) and the password change, read back from the rows
 // of the run's database. Time is moved in the database (refreshed_at, expires_at, last_used_at)

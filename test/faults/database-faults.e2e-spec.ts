@@ -4,10 +4,10 @@ import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { Response } from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MIGRATIONS } from '../migrations/index.js';
-import { SessionRetentionJob } from '../src/sessions/session-retention.job.js';
-import { expectInvalidToken } from './support/expectations.js';
-import { auditRows, type Db, revokedAt, sessionRow, setSessionClock, userRow } from './support/rows.js';
+import { MIGRATIONS } from '../../migrations/index.js';
+import { SessionRetentionJob } from '../../src/sessions/session-retention.job.js';
+import { expectInvalidToken } from '../support/expectations.js';
+import { auditRows, type Db, revokedAt, sessionRow, setSessionClock, userRow } from '../support/rows.js';
 import {
   API,
   bearer,
@@ -33,10 +33,10 @@ import {
   startApp,
   type TestApp,
   uniqueEmail,
-} from './support/test-app.js';
-import { expiredClaimsFor } from './support/tokens.js';
-import { type ServerProcess, startServerProcess } from './support/server-process.js';
-import { proxyInFront, type TcpProxy } from './support/tcp-proxy.js';
+} from '../support/test-app.js';
+import { expiredClaimsFor } from '../support/tokens.js';
+import { type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { proxyInFront, type TcpProxy } from '../support/tcp-proxy.js';
 
 if (!realPostgresUrl) {
   console.log(

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tryLock } from 'fs-native-extensions';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type ServerProcess, startServerProcess } from './support/server-process.js';
-import { login, meRequest, onPostgres, register, startApp } from './support/test-app.js';
+import { type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { login, meRequest, onPostgres, register, startApp } from '../support/test-app.js';
 
 // About the embedded database itself, so it runs on the embedded run only.
 if (onPostgres) console.log('embedded-database.e2e-spec.ts skipped: it tests the embedded database, not PostgreSQL');

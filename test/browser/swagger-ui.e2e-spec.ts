@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from './support/listen.js';
-import { API, MESSAGES, startApp, type TestApp, uniqueEmail } from './support/test-app.js';
+import { listen } from '../support/listen.js';
+import { API, MESSAGES, startApp, type TestApp, uniqueEmail } from '../support/test-app.js';
 
 // Swagger UI driven by a real browser: what a developer does on /api/docs, click by click, under
 // the page's own Content-Security-Policy. Needs Chromium (Debian: `apt-get install chromium`;

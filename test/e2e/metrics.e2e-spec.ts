@@ -1,11 +1,11 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MetricsServer } from '../src/metrics/metrics.server.js';
-import { MetricsService } from '../src/metrics/metrics.service.js';
-import { listen } from './support/listen.js';
-import { runUntilExit, startServerProcess } from './support/server-process.js';
-import { parseResponses, rawConnection, requestHead } from './support/raw-http.js';
+import { MetricsServer } from '../../src/metrics/metrics.server.js';
+import { MetricsService } from '../../src/metrics/metrics.service.js';
+import { listen } from '../support/listen.js';
+import { runUntilExit, startServerProcess } from '../support/server-process.js';
+import { parseResponses, rawConnection, requestHead } from '../support/raw-http.js';
 import {
   API,
   endSessionRequest,
@@ -25,8 +25,8 @@ import {
   TEST_DATABASE_URL,
   type TestApp,
   uniqueEmail,
-} from './support/test-app.js';
-import { proxyInFront, type TcpProxy } from './support/tcp-proxy.js';
+} from '../support/test-app.js';
+import { proxyInFront, type TcpProxy } from '../support/tcp-proxy.js';
 
 const UNAVAILABLE_BODY = envelope('Servicio no disponible');
 const AVAILABLE = 'Servicio disponible';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseResponses, rawConnection, requestHead } from './support/raw-http.js';
-import { type ServerProcess, startServerProcess } from './support/server-process.js';
-import { API, bearer, login, onPostgres, register, TEST_DATABASE_URL, uniqueEmail } from './support/test-app.js';
+import { parseResponses, rawConnection, requestHead } from '../support/raw-http.js';
+import { type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { API, bearer, login, onPostgres, register, TEST_DATABASE_URL, uniqueEmail } from '../support/test-app.js';
 
 // A real `node main.js` told to stop while clients hold connections (issue 5): it must exit
 // within 10 s whatever they do, answer what is in flight with an envelope, and close its database.
