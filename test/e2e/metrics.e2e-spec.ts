@@ -1,10 +1,8 @@
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsServer } from '../../src/metrics/metrics.server.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { listen } from '../support/listen.js';
-import { runUntilExit, startServerProcess } from '../support/server-process.js';
 import { parseResponses, rawConnection, requestHead } from '../support/raw-http.js';
 import {
   API,
@@ -15,65 +13,24 @@ import {
   logoutRequest,
   MESSAGES,
   meRequest,
-  onPostgres,
   passwordRequest,
   realPostgresUrl,
   refreshRequest,
   register,
   registerAndLoginWithRefresh,
   startApp,
-  TEST_DATABASE_URL,
   type TestApp,
   uniqueEmail,
 } from '../support/test-app.js';
 import { proxyInFront, type TcpProxy } from '../support/tcp-proxy.js';
 
+import { parseSamples, scrape, valueOf } from '../support/prometheus.js';
+import { listening } from '../support/ports.js';
 const UNAVAILABLE_BODY = envelope('Servicio no disponible');
 const AVAILABLE = 'Servicio disponible';
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The samples of a Prometheus text exposition (comments skipped). */
-function parseSamples(text: string): Sample[] {
-  return text
-    .split('\n')
-    .filter((line) => line && !line.startsWith('#'))
-    .map((line) => {
-      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-      if (!match) throw new Error(`not a sample line: ${line}`);
-      const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
-      return { name: match[1]!, labels, value: Number(match[3]) };
-    });
-}
-
-/** The value of the one sample of `name` whose labels include `labels`; undefined when none. */
-function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([key, value]) => s.labels[key] === value),
-  );
-  return found.length === 0 ? undefined : found.reduce((sum, s) => sum + s.value, 0);
-}
-
 const metricsPortOf = (t: TestApp) => t.app.get(MetricsServer).port;
-
-async function scrape(port: number): Promise<{ status: number; contentType: string | null; text: string }> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-  return { status: res.status, contentType: res.headers.get('content-type'), text: await res.text() };
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('metrics enabled (METRICS_ENABLED=true, on a port of their own)', () => {
   let t: TestApp;
@@ -290,51 +247,6 @@ describe('GET /health/live and /health/ready', () => {
     }
     throw new Error('/health/ready did not recover');
   });
-});
-
-/** A port nothing listens on, as far as can be told. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-describe('a real `node main.js` with METRICS_ENABLED=true', () => {
-  const database: Record<string, string> = onPostgres ? { DATABASE_URL: TEST_DATABASE_URL! } : { PGLITE_DATA_DIR: 'memory://' };
-
-  it('serves /metrics on METRICS_PORT only, and closes it on SIGTERM', async () => {
-    const metricsPort = await freePort();
-    const server = await startServerProcess({ ...database, METRICS_ENABLED: 'true', METRICS_PORT: String(metricsPort) });
-    try {
-      await server.http().get('/health/live').expect(200);
-      const { status, text } = await scrape(metricsPort);
-      expect(status).toBe(200);
-      expect(parseSamples(text).some((s) => s.name === 'http_requests_total' && s.labels.route === '/health/live')).toBe(true);
-      await server.http().get('/metrics').expect(404);
-      await server.kill('SIGTERM');
-      expect(server.exitCode()).toBe(0);
-      expect(await listening(metricsPort)).toBe(false);
-    } finally {
-      await server.stop();
-    }
-  }, 60_000);
-
-  it('refuses to start when METRICS_PORT is taken, naming it', async () => {
-    const taken = net.createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '0.0.0.0', resolve));
-    try {
-      const { port } = taken.address() as net.AddressInfo;
-      const { code, output } = await runUntilExit({ ...database, METRICS_ENABLED: 'true', METRICS_PORT: String(port) });
-      expect(code).toBe(1);
-      expect(output).toContain(`METRICS_PORT ${port}`);
-    } finally {
-      await new Promise((resolve) => taken.close(resolve));
-    }
-  }, 60_000);
 });
 
 if (!realPostgresUrl) {

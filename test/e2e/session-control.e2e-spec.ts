@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { validateEnv } from '../../src/config/env.validation.js';
-import { SessionsRepository } from '../../src/sessions/sessions.repository.js';
-import { SessionRetentionJob } from '../../src/sessions/session-retention.job.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectInvalidRequest, expectInvalidToken } from '../support/expectations.js';
 import { type Db, sessionRow, setSessionClock } from '../support/rows.js';
 import {
@@ -17,7 +14,6 @@ import {
   logoutRequest,
   MESSAGES,
   meRequest,
-  realPostgresUrl,
   register,
   registerAndLogin,
   sessionsRequest,
@@ -26,15 +22,9 @@ import {
 } from '../support/test-app.js';
 import { decodePart } from '../support/tokens.js';
 
-// Sessions a user controls (CONTRACT.md, last section): logout scopes, the session list, ending a
-// session by id, the idle and absolute timeouts, retention, and CORS; checked on the rows.
-
-if (!realPostgresUrl) {
-  console.log(
-    'session-control.e2e-spec.ts: the two-instance retention case skipped: needs TEST_DATABASE_URL and the ' +
-      'e2e-postgres project (two apps on one database; the embedded database is one per app)',
-  );
-}
+// Sessions a user controls: logout scopes, the session list, ending a session by id, the idle and
+// absolute timeouts; checked on the rows. Retention is test/integration/session-retention, CORS
+// test/e2e/cors.
 
 const LIVE_KEYS = ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'];
 const ENDED_KEYS = [...LIVE_KEYS, 'endReason', 'endedAt'].sort();
@@ -444,200 +434,5 @@ describe('timeouts set by the environment', () => {
     } finally {
       await idle60.close();
     }
-  });
-});
-
-describe('retention: SessionRetentionJob.purge', () => {
-  let t: TestApp;
-  let retention: SessionRetentionJob;
-  beforeAll(async () => {
-    t = await startApp();
-    retention = t.app.get(SessionRetentionJob);
-  });
-  afterAll(() => t.close());
-
-  /** Inserts `n` sessions of the user that were revoked 40 days ago; their ids. */
-  const insertDoomed = async (db: Db, userId: string, n: number): Promise<string[]> =>
-    (
-      await db.dataSource.query(
-        `INSERT INTO sessions (user_id, created_at, expires_at, last_used_at, revoked_at, ended_reason)
-         SELECT $1, now() - interval '50 days', now() - interval '20 days', now() - interval '41 days',
-                now() - interval '40 days', 'logout'
-           FROM generate_series(1, $2::int)
-         RETURNING id`,
-        [userId, n],
-      )
-    ).map((r: { id: string }) => r.id);
-
-  /** Sessions of other users the purge would delete now (30 days after ending, 7-day idle timeout). */
-  const dueCount = async (db: Db, exceptUserId: string) =>
-    Number(
-      (
-        await db.dataSource.query(
-          `SELECT count(*) AS n FROM sessions WHERE user_id <> $1 AND (revoked_at < now() - interval '30 days'
-             OR expires_at < now() - interval '30 days' OR last_used_at < now() - interval '37 days')`,
-          [exceptUserId],
-        )
-      )[0].n,
-    );
-
-  const countOf = async (db: Db, userId: string) =>
-    Number((await db.dataSource.query('SELECT count(*) AS n FROM sessions WHERE user_id = $1', [userId]))[0].n);
-
-  it('deletes sessions ended more than SESSION_RETENTION_DAYS ago (revoked, expired, idle), keeps the rest and every audit row', async () => {
-    const user = await register(t);
-    const open = async () => (await login(t, user.email, user.password)).sessionId;
-    const s = {
-      live: await open(), liveLongUnused: await open(),
-      revokedOld: await open(), revokedRecent: await open(),
-      expiredOld: await open(), expiredRecent: await open(),
-      idleOld: await open(), idleRecent: await open(),
-    };
-    await t.dataSource.query(`UPDATE sessions SET revoked_at = now(), ended_reason = 'logout' WHERE id = ANY($1::uuid[])`, [
-      [s.revokedOld, s.revokedRecent],
-    ]);
-    await setSessionClock(t, s.revokedOld, 'revoked_at', '-31 days');
-    await setSessionClock(t, s.revokedRecent, 'revoked_at', '-29 days');
-    await setSessionClock(t, s.expiredOld, 'expires_at', '-31 days');
-    await setSessionClock(t, s.expiredRecent, 'expires_at', '-29 days');
-    await setSessionClock(t, s.idleOld, 'last_used_at', '-38 days'); // idle since 31 days (7-day timeout)
-    await setSessionClock(t, s.idleRecent, 'last_used_at', '-36 days');
-    await setSessionClock(t, s.liveLongUnused, 'last_used_at', '-6 days');
-    const doomed = [s.revokedOld, s.expiredOld, s.idleOld];
-    const auditsOf = async (ids: string[]) =>
-      Number((await t.dataSource.query('SELECT count(*) AS n FROM audit_events WHERE session_id = ANY($1::uuid[])', [ids]))[0].n);
-    const auditsBefore = await auditsOf(Object.values(s));
-
-    const deleted = await retention.purge();
-
-    expect(deleted).toBeGreaterThanOrEqual(doomed.length);
-    for (const [name, id] of Object.entries(s)) {
-      expect(await sessionRow(t, id), name).toEqual(doomed.includes(id) ? undefined : expect.objectContaining({ id }));
-    }
-    expect(await auditsOf(Object.values(s))).toBe(auditsBefore);
-    // The next run finds nothing of this user's left to do.
-    await retention.purge();
-    expect(await countOf(t, user.userId)).toBe(5);
-  });
-
-  it('deletes more than one batch (2,500 rows) in one call', async () => {
-    const user = await register(t);
-    await insertDoomed(t, user.userId, 2500);
-    const batches = vi.spyOn(t.app.get(SessionsRepository), 'purgeBatch');
-    try {
-      const deleted = await retention.purge();
-      expect(deleted).toBeGreaterThanOrEqual(2500);
-      expect(batches.mock.calls.length).toBeGreaterThanOrEqual(3);
-    } finally {
-      batches.mockRestore();
-    }
-    expect(await countOf(t, user.userId)).toBe(0);
-  });
-
-  (realPostgresUrl ? it : it.skip)('two instances purging at once on one database: no error, every doomed row gone, no row counted twice', async () => {
-    const other = await startApp();
-    try {
-      const otherRetention = other.app.get(SessionRetentionJob);
-      for (let round = 0; round < 3; round++) {
-        const user = await register(t);
-        await insertDoomed(t, user.userId, 5000);
-        const dueElsewhere = await dueCount(t, user.userId);
-        const [a, b] = await Promise.all([retention.purge(), otherRetention.purge()]);
-        expect(await countOf(t, user.userId), `round ${round}: left behind (a=${a}, b=${b})`).toBe(0);
-        // Every row deleted was counted by exactly one of them (other files' rows may be due too).
-        expect((a ?? 0) + (b ?? 0)).toBe(5000 + dueElsewhere);
-      }
-    } finally {
-      await other.close();
-    }
-  }, 60_000);
-});
-
-describe('CORS', () => {
-  const ORIGIN = 'https://app.example.com';
-  const preflight = (t: HttpClient, origin: string, path = `${API}/logout`, method = 'POST') =>
-    t.http().options(path).set('Origin', origin).set('Access-Control-Request-Method', method)
-      .set('Access-Control-Request-Headers', 'authorization,content-type,x-request-id');
-  const corsHeaders = (headers: Record<string, string>) => Object.keys(headers).filter((h) => h.startsWith('access-control-'));
-  const listOf = (header: string | undefined) => (header ?? '').split(',').map((v) => v.trim().toLowerCase());
-
-  describe('with CORS_ORIGINS', () => {
-    let t: TestApp;
-    beforeAll(async () => {
-      t = await startApp({ CORS_ORIGINS: `${ORIGIN}, https://admin.example.com:8443` });
-    });
-    afterAll(() => t.close());
-
-    it('answers a preflight from a listed origin: credentials, the methods and the headers allowed', async () => {
-      for (const [origin, path, method] of [
-        [ORIGIN, `${API}/logout`, 'POST'],
-        ['https://admin.example.com:8443', `${API}/sessions/${randomUUID()}`, 'DELETE'],
-      ] as const) {
-        const res = await preflight(t, origin, path, method);
-        expect(res.status).toBeGreaterThanOrEqual(200);
-        expect(res.status).toBeLessThan(300);
-        expect(res.headers['access-control-allow-origin']).toBe(origin);
-        expect(res.headers['access-control-allow-credentials']).toBe('true');
-        expect(listOf(res.headers['access-control-allow-methods'])).toEqual(expect.arrayContaining(['get', 'post', 'delete']));
-        expect(listOf(res.headers['access-control-allow-headers'])).toEqual(
-          expect.arrayContaining(['authorization', 'content-type', 'x-request-id']),
-        );
-        expect(listOf(res.headers.vary)).toContain('origin');
-      }
-    });
-
-    it('lets a listed origin read the answer, its X-Request-Id and Retry-After, failures included', async () => {
-      const user = await registerAndLogin(t);
-      for (const res of [await meRequest(t, user.token).set('Origin', ORIGIN), await meRequest(t).set('Origin', ORIGIN)]) {
-        expect(res.headers['access-control-allow-origin']).toBe(ORIGIN);
-        expect(res.headers['access-control-allow-credentials']).toBe('true');
-        expect(listOf(res.headers['access-control-expose-headers'])).toEqual(expect.arrayContaining(['x-request-id', 'retry-after']));
-      }
-    });
-
-    it('gives another origin no Access-Control-Allow-Origin', async () => {
-      const user = await registerAndLogin(t);
-      for (const origin of ['https://evil.example.com', 'http://app.example.com', 'https://app.example.com.evil.com', 'null']) {
-        expect((await preflight(t, origin)).headers['access-control-allow-origin'], origin).toBeUndefined();
-        const res = await meRequest(t, user.token).set('Origin', origin);
-        expect(res.status).toBe(200);
-        expect(res.headers['access-control-allow-origin'], origin).toBeUndefined();
-      }
-    });
-  });
-
-  describe('without CORS_ORIGINS', () => {
-    let t: TestApp;
-    beforeAll(async () => {
-      t = await startApp({ CORS_ORIGINS: undefined });
-    });
-    afterAll(() => t.close());
-
-    it('sends no Access-Control-* header at all, on a preflight or a request', async () => {
-      const user = await registerAndLogin(t);
-      expect(corsHeaders((await preflight(t, ORIGIN)).headers)).toStrictEqual([]);
-      const res = await meRequest(t, user.token).set('Origin', ORIGIN);
-      expect(res.status).toBe(200);
-      expect(corsHeaders(res.headers)).toStrictEqual([]);
-    });
-  });
-
-  it.each(['*', 'https://app.example.com/path', 'https://app.example.com/', 'https://app.example.com, *', 'https://*.example.com', 'app.example.com'])(
-    'refuses CORS_ORIGINS=%j at boot, with one line naming the variable',
-    async (value) => {
-      let message = '';
-      try {
-        validateEnv({ CORS_ORIGINS: value });
-      } catch (err) {
-        message = (err as Error).message;
-      }
-      expect(message).toMatch(/^Invalid configuration: CORS_ORIGINS /);
-      expect(message).not.toContain('\n');
-      await expect(startApp({ CORS_ORIGINS: value })).rejects.toThrow(/^Invalid configuration: CORS_ORIGINS /);
-    },
-  );
-
-  it('accepts a comma-separated list of exact origins', () => {
-    expect(validateEnv({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).CORS_ORIGINS).toBeTruthy();
   });
 });
