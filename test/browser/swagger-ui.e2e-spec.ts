@@ -1,20 +1,15 @@
-import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../support/listen.js';
-import { API, MESSAGES, startApp, type TestApp, uniqueEmail } from '../support/test-app.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { MESSAGES } from '../support/messages.js';
+import { API } from '../support/requests.js';
+import { CHROMIUM_PATH, lacks } from '../support/requirements.js';
+import { uniqueEmail } from '../support/users.js';
 
 // Swagger UI driven by a real browser: what a developer does on /api/docs, click by click, under
 // the page's own Content-Security-Policy. Needs Chromium (Debian: `apt-get install chromium`;
-// .ci/run installs it); elsewhere the whole file says why it skips.
-
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `docs-browser.e2e-spec: skipped, no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
-  );
-}
+// .ci/run installs it).
 
 /** Swagger UI's ids: `operations-<tag>-<operationId>`, the operationIds being Nest's `Controller_method`. */
 const OPERATIONS = {
@@ -28,7 +23,7 @@ interface Shown {
   body: any;
 }
 
-describe.skipIf(!hasChromium)('Swagger UI at /api/docs, in Chromium', () => {
+describe.skipIf(lacks('chromium', 'Swagger UI in a browser'))('Swagger UI at /api/docs, in Chromium', () => {
   let t: TestApp;
   let base: string;
   let browser: Browser;
@@ -108,7 +103,7 @@ describe.skipIf(!hasChromium)('Swagger UI at /api/docs, in Chromium', () => {
     t = await startApp();
     base = await listen(t);
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM_PATH,
       args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking'],
     });
     page = await browser.newPage();

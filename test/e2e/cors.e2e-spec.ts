@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateEnv } from '../../src/config/env.validation.js';
-import { API, type HttpClient, meRequest, registerAndLogin, startApp, type TestApp } from '../support/test-app.js';
+import { type HttpClient, startApp, type TestApp } from '../support/app.js';
+import { API, meRequest } from '../support/requests.js';
+import { registerAndLogin } from '../support/users.js';
 
 // Browsers on another origin: CORS_ORIGINS, preflights, exposed headers, and refusing wildcards.
 

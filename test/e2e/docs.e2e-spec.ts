@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MESSAGES, startApp, type TestApp } from '../support/test-app.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { MESSAGES } from '../support/messages.js';
 
 type Json = Record<string, any>;
 

@@ -5,9 +5,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expectInvalidRequest } from '../support/expectations.js';
 import { parseResponses, rawConnection, requestHead } from '../support/raw-http.js';
 import { rowCount, userRow } from '../support/rows.js';
-import { API, bearer, loginRequest, MESSAGES, meRequest, register, registerAndLogin, startApp, type TestApp } from '../support/test-app.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { MESSAGES } from '../support/messages.js';
+import { API, bearer, loginRequest, meRequest } from '../support/requests.js';
+import { register, registerAndLogin } from '../support/users.js';
 
-// Bodies that once answered 500 or slipped through validation (issue 5): each must now be a 400
+// Bodies that once answered 500 or slipped through validation: each must now be a 400
 // envelope, and change nothing.
 
 const ROUTES = ['register', 'login', 'logout'] as const;

@@ -4,26 +4,11 @@ import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectInvalidRequest, expectNothingInternal } from '../support/expectations.js';
 import { auditRows, rowCount, sessionRows, userRow } from '../support/rows.js';
-import {
-  API,
-  AUDIENCE,
-  BAD_CREDENTIALS_BODY,
-  bearer,
-  envelope,
-  INVALID_TOKEN_BODY,
-  ISSUER,
-  login,
-  logoutRequest,
-  MESSAGES,
-  meRequest,
-  register,
-  registerAndLogin,
-  signToken,
-  startApp,
-  TEST_SECRET,
-  type TestApp,
-  uniqueEmail,
-} from '../support/test-app.js';
+import { AUDIENCE, ISSUER, startApp, TEST_SECRET, type TestApp } from '../support/app.js';
+import { BAD_CREDENTIALS_BODY, envelope, INVALID_TOKEN_BODY, MESSAGES } from '../support/messages.js';
+import { API, bearer, logoutRequest, meRequest } from '../support/requests.js';
+import { signToken } from '../support/tokens.js';
+import { login, register, registerAndLogin, uniqueEmail } from '../support/users.js';
 import { decodePart, expiredClaimsFor } from '../support/tokens.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

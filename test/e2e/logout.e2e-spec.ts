@@ -1,18 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logoutAudits, sessionRow } from '../support/rows.js';
-import {
-  EXPIRED_BODY,
-  INVALID_TOKEN_BODY,
-  LOGGED_OUT_BODY,
-  login,
-  logoutRequest,
-  MESSAGES,
-  meRequest,
-  registerAndLogin,
-  signToken,
-  startApp,
-  type TestApp,
-} from '../support/test-app.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { EXPIRED_BODY, INVALID_TOKEN_BODY, LOGGED_OUT_BODY, MESSAGES } from '../support/messages.js';
+import { logoutRequest, meRequest } from '../support/requests.js';
+import { signToken } from '../support/tokens.js';
+import { login, registerAndLogin } from '../support/users.js';
 import { expiredClaimsFor } from '../support/tokens.js';
 
 describe('POST /api/v1/auth/logout', () => {

@@ -3,25 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsServer } from '../../src/metrics/metrics.server.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { listen } from '../support/listen.js';
+import { lacks } from '../support/requirements.js';
 import { parseResponses, rawConnection, requestHead } from '../support/raw-http.js';
-import {
-  API,
-  endSessionRequest,
-  envelope,
-  login,
-  loginRequest,
-  logoutRequest,
-  MESSAGES,
-  meRequest,
-  passwordRequest,
-  realPostgresUrl,
-  refreshRequest,
-  register,
-  registerAndLoginWithRefresh,
-  startApp,
-  type TestApp,
-  uniqueEmail,
-} from '../support/test-app.js';
+import { realPostgresUrl, startApp, type TestApp } from '../support/app.js';
+import { envelope, MESSAGES } from '../support/messages.js';
+import { API, endSessionRequest, loginRequest, logoutRequest, meRequest, passwordRequest, refreshRequest } from '../support/requests.js';
+import { login, register, registerAndLoginWithRefresh, uniqueEmail } from '../support/users.js';
 import { proxyInFront, type TcpProxy } from '../support/tcp-proxy.js';
 
 import { parseSamples, scrape, valueOf } from '../support/prometheus.js';
@@ -184,7 +171,7 @@ describe('GET /health/live and /health/ready', () => {
     const user = await register(t, uniqueEmail());
 
     // A login cut in two keeps the close waiting; requests whose headers end after it began
-    // are answered then (see shutdown.e2e-spec.ts).
+    // are answered then (see test/process/shutdown.e2e-spec.ts).
     const busy = await rawConnection(publicPort);
     const body = JSON.stringify({ email: user.email, password: user.password });
     busy.write(requestHead('POST', `${API}/login`, Buffer.byteLength(body)) + body.slice(0, 10));
@@ -214,7 +201,7 @@ describe('GET /health/live and /health/ready', () => {
   });
 });
 
-(realPostgresUrl ? describe : describe.skip)('GET /health/ready while the database is unreachable (TCP proxy in front of PostgreSQL)', () => {
+describe.skipIf(lacks('postgres', 'readiness while the database is unreachable'))('GET /health/ready while the database is unreachable (TCP proxy in front of PostgreSQL)', () => {
   let proxy: TcpProxy;
   let t: TestApp;
 
@@ -249,6 +236,3 @@ describe('GET /health/live and /health/ready', () => {
   });
 });
 
-if (!realPostgresUrl) {
-  console.log('metrics.e2e-spec.ts: the database-unreachable readiness case runs in the e2e-postgres project');
-}

@@ -3,23 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRefreshToken } from '../../src/sessions/refresh-token.js';
 import { expectInvalidToken, expectTooMany } from '../support/expectations.js';
 import { logoutAudits, revokedAt, sessionRow, sessionRows } from '../support/rows.js';
-import {
-  API,
-  BAD_CREDENTIALS_BODY,
-  LOGGED_OUT_BODY,
-  login,
-  loginRequest,
-  logoutRequest,
-  MESSAGES,
-  meRequest,
-  refreshRequest,
-  register,
-  registerAndLogin,
-  registerAndLoginWithRefresh,
-  startApp,
-  type TestApp,
-  uniqueEmail,
-} from '../support/test-app.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { BAD_CREDENTIALS_BODY, LOGGED_OUT_BODY, MESSAGES } from '../support/messages.js';
+import { API, loginRequest, logoutRequest, meRequest, refreshRequest } from '../support/requests.js';
+import { login, register, registerAndLogin, registerAndLoginWithRefresh, uniqueEmail } from '../support/users.js';
 
 /** Each test gets its own app, hence its own in-memory counters. */
 let apps: TestApp[] = [];

@@ -3,24 +3,10 @@ import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectInvalidRequest, expectInvalidToken, expectTooMany } from '../support/expectations.js';
 import { auditRows, sessionRow, setSessionClock, userRow } from '../support/rows.js';
-import {
-  API,
-  BAD_CREDENTIALS_BODY,
-  bearer,
-  loginRequest,
-  loginWithRefresh,
-  logoutRequest,
-  MESSAGES,
-  meRequest,
-  passwordRequest,
-  refreshRequest,
-  register,
-  registerAndLoginWithRefresh,
-  sessionsRequest,
-  startApp,
-  type TestApp,
-  type WithRefresh,
-} from '../support/test-app.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { BAD_CREDENTIALS_BODY, MESSAGES } from '../support/messages.js';
+import { API, bearer, loginRequest, logoutRequest, meRequest, passwordRequest, refreshRequest, sessionsRequest } from '../support/requests.js';
+import { loginWithRefresh, register, registerAndLoginWithRefresh, type WithRefresh } from '../support/users.js';
 import { decodePart } from '../support/tokens.js';
 
 // Refresh tokens (rotation, retries, reuse) and the password change, read back from the rows

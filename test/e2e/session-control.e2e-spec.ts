@@ -2,24 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectInvalidRequest, expectInvalidToken } from '../support/expectations.js';
 import { type Db, sessionRow, setSessionClock } from '../support/rows.js';
-import {
-  API,
-  bearer,
-  endSessionRequest,
-  envelope,
-  type HttpClient,
-  LOGGED_OUT_BODY,
-  login,
-  loginRequest,
-  logoutRequest,
-  MESSAGES,
-  meRequest,
-  register,
-  registerAndLogin,
-  sessionsRequest,
-  startApp,
-  type TestApp,
-} from '../support/test-app.js';
+import { type HttpClient, startApp, type TestApp } from '../support/app.js';
+import { envelope, LOGGED_OUT_BODY, MESSAGES } from '../support/messages.js';
+import { API, bearer, endSessionRequest, loginRequest, logoutRequest, meRequest, sessionsRequest } from '../support/requests.js';
+import { login, register, registerAndLogin } from '../support/users.js';
 import { decodePart } from '../support/tokens.js';
 
 // Sessions a user controls: logout scopes, the session list, ending a session by id, the idle and

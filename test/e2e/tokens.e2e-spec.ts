@@ -4,19 +4,11 @@ import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectExpired, expectInvalidToken } from '../support/expectations.js';
 import { revokedAt } from '../support/rows.js';
-import {
-  API,
-  claimsFor,
-  INVALID_TOKEN_BODY,
-  login,
-  type LoggedIn,
-  logoutRequest,
-  meRequest,
-  registerAndLogin,
-  signToken,
-  startApp,
-  type TestApp,
-} from '../support/test-app.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { INVALID_TOKEN_BODY } from '../support/messages.js';
+import { API, logoutRequest, meRequest } from '../support/requests.js';
+import { claimsFor, signToken } from '../support/tokens.js';
+import { login, type LoggedIn, registerAndLogin } from '../support/users.js';
 import {
   b64url,
   decodePart,

@@ -7,43 +7,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { MIGRATIONS } from '../../migrations/index.js';
 import { SessionRetentionJob } from '../../src/sessions/session-retention.job.js';
 import { expectInvalidToken } from '../support/expectations.js';
+import { lacks } from '../support/requirements.js';
 import { auditRows, type Db, revokedAt, sessionRow, setSessionClock, userRow } from '../support/rows.js';
-import {
-  API,
-  bearer,
-  endSessionRequest,
-  envelope,
-  EXPIRED_BODY,
-  type HttpClient,
-  INVALID_TOKEN_BODY,
-  LOGGED_OUT_BODY,
-  login,
-  loginRequest,
-  loginWithRefresh,
-  logoutRequest,
-  MESSAGES,
-  meRequest,
-  passwordRequest,
-  realPostgresUrl,
-  refreshRequest,
-  register,
-  registerAndLogin,
-  registerAndLoginWithRefresh,
-  signToken,
-  startApp,
-  type TestApp,
-  uniqueEmail,
-} from '../support/test-app.js';
+import { type HttpClient, realPostgresUrl, startApp, type TestApp } from '../support/app.js';
+import { envelope, EXPIRED_BODY, INVALID_TOKEN_BODY, LOGGED_OUT_BODY, MESSAGES } from '../support/messages.js';
+import { API, bearer, endSessionRequest, loginRequest, logoutRequest, meRequest, passwordRequest, refreshRequest } from '../support/requests.js';
+import { signToken } from '../support/tokens.js';
+import { login, loginWithRefresh, register, registerAndLogin, registerAndLoginWithRefresh, uniqueEmail } from '../support/users.js';
 import { expiredClaimsFor } from '../support/tokens.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 import { proxyInFront, type TcpProxy } from '../support/tcp-proxy.js';
-
-if (!realPostgresUrl) {
-  console.log(
-    'resilience.e2e-spec.ts skipped: needs TEST_DATABASE_URL and the e2e-postgres project ' +
-      '(a real PostgreSQL server: a database that goes away, several instances on one database, a fresh database)',
-  );
-}
 
 const INTERNAL_BODY = envelope(MESSAGES.internal);
 const UNAVAILABLE_BODY = envelope('Servicio no disponible');
@@ -83,7 +56,7 @@ const withDatabase = (url: string, database: string) => {
   return u.toString();
 };
 
-const run = realPostgresUrl ? describe : describe.skip;
+const run = describe.skipIf(lacks('postgres', 'a database that goes away, several instances on one database'));
 const baseUrl = realPostgresUrl ?? 'postgres://unused@127.0.0.1:5432/unused';
 
 run('when the database goes away under a running app (TCP proxy in front of PostgreSQL)', () => {

@@ -2,24 +2,15 @@ import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectInvalidToken, expectTooMany } from '../support/expectations.js';
+import { lacks, TEST_REDIS_URL } from '../support/requirements.js';
 import { startSilentRedis, type SilentRedis } from '../support/silent-redis.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import {
-  LOGGED_OUT_BODY,
-  loginRequest,
-  logoutRequest,
-  MESSAGES,
-  meRequest,
-  register,
-  registerAndLogin,
-  startApp,
-  type TestApp,
-} from '../support/test-app.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { LOGGED_OUT_BODY, MESSAGES } from '../support/messages.js';
+import { loginRequest, logoutRequest, meRequest } from '../support/requests.js';
+import { register, registerAndLogin } from '../support/users.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL;
-if (!REDIS_URL) {
-  console.log('redis-rate-limit.e2e-spec.ts: the cases on a real Redis are skipped: they need TEST_REDIS_URL (e.g. redis://127.0.0.1:6379)');
-}
+const REDIS_URL = TEST_REDIS_URL;
 
 /**
  * A client address nobody else has used within the window: counters live in a shared Redis,
@@ -108,7 +99,7 @@ describe.each([
   });
 });
 
-(REDIS_URL ? describe : describe.skip)('rate limit shared through Redis (REDIS_URL, two instances)', () => {
+describe.skipIf(lacks('redis', 'counters shared through Redis'))('rate limit shared through Redis (REDIS_URL, two instances)', () => {
   let a: TestApp;
   let b: TestApp;
   const env = {
@@ -182,7 +173,7 @@ describe.each([
   });
 });
 
-(REDIS_URL ? describe : describe.skip)('rate limit through a Redis that freezes once healthy (TEST_REDIS_URL behind a proxy, two instances)', () => {
+describe.skipIf(lacks('redis', 'a Redis that freezes once healthy'))('rate limit through a Redis that freezes once healthy (TEST_REDIS_URL behind a proxy, two instances)', () => {
   let proxy: TcpProxy;
   let a: TestApp;
   let b: TestApp;

@@ -1,19 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  API,
-  bearer,
-  INVALID_TOKEN_BODY,
-  loginWithRefresh,
-  meRequest,
-  MESSAGES,
-  refreshRequest,
-  registerAndLoginWithRefresh,
-  startApp,
-  type TestApp,
-  type WithRefresh,
-} from '../support/test-app.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { INVALID_TOKEN_BODY, MESSAGES } from '../support/messages.js';
+import { API, bearer, meRequest, refreshRequest } from '../support/requests.js';
+import { loginWithRefresh, registerAndLoginWithRefresh, type WithRefresh } from '../support/users.js';
 import { revokedAt, setSessionClock } from '../support/rows.js';
 import {
   anyRequestArb,
@@ -40,7 +31,7 @@ import { ROUTES } from './routes.js';
 import { FuzzState, type Session } from './state.js';
 
 /*
- * Property-based fuzzing of every route (issue 5's net). Random requests (methods, mutated paths,
+ * Property-based fuzzing of every route. Random requests (methods, mutated paths,
  * Authorization variants, content types, request ids, bodies of every shape, tokens derived from
  * real ones) go to an in-process server over real HTTP (node:http, so that bytes go out exactly as
  * generated), and every answer is checked:
@@ -65,7 +56,7 @@ import { FuzzState, type Session } from './state.js';
  *        - a 2xx POST /password under a live bearer of A, every one but the bearer's;
  *        - a 401 POST /refresh of a refresh token of that very session that was rotated already
  *          (reuse): after its successor was used, or past REFRESH_REUSE_GRACE (the fuzz moves a
- *          rotation an hour back, as refresh.e2e-spec.ts does, rather than waiting).
+ *          rotation an hour back, as test/e2e/refresh.e2e-spec.ts does, rather than waiting).
  *      What such an action ends, it ends (checked on the rows); anything else may end nothing. A
  *      refresh token rotates only by a 200 of that token (or gets, as a retry within the grace
  *      period, the very successor it got before); refresh_generation says so on every request.
@@ -146,7 +137,7 @@ describe('fuzz: random requests to every route', () => {
     const before = { a: [...state.a] as [Session, Session], b: state.userB.sessionId };
     const req = new Materializer(state).request(recipe);
     if (req.aged) {
-      // Past the grace period, without waiting for it (as refresh.e2e-spec.ts does).
+      // Past the grace period, without waiting for it (as test/e2e/refresh.e2e-spec.ts does).
       await setSessionClock(t, req.aged, 'refreshed_at', -3600);
       const hourAgo = Date.now() - 3_600_000;
       state.chains.get(req.aged)!.rotated = { sent: hourAgo, received: hourAgo };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { claimsFor, signToken } from '../support/test-app.js';
+import { claimsFor, signToken } from '../support/tokens.js';
 import { MAX_TOKEN_LENGTH } from './oracle.js';
 import type {
   AuthRecipe,

@@ -1,5 +1,6 @@
 import http from 'node:http';
-import { API, BAD_CREDENTIALS_BODY, envelope, INVALID_TOKEN_BODY, MESSAGES } from '../support/test-app.js';
+import { BAD_CREDENTIALS_BODY, envelope, INVALID_TOKEN_BODY, MESSAGES } from '../support/messages.js';
+import { API } from '../support/requests.js';
 import type { Request } from './materializer.js';
 import { ROUTES } from './routes.js';
 import { FuzzState } from './state.js';

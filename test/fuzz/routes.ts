@@ -1,4 +1,4 @@
-import { API } from '../support/test-app.js';
+import { API } from '../support/requests.js';
 
 // The routes the fuzz aims at, and paths beside them.
 

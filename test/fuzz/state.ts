@@ -1,4 +1,6 @@
-import { claimsFor, type LoggedIn, loginWithRefresh, signToken, type TestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/app.js';
+import { claimsFor, signToken } from '../support/tokens.js';
+import { type LoggedIn, loginWithRefresh } from '../support/users.js';
 import {
   expiredClaimsFor,
   handSigned,

@@ -4,7 +4,11 @@ import { NormalizeEmails1763800000000 } from '../../migrations/1763800000000-nor
 import { SessionControl1763900000000 } from '../../migrations/1763900000000-session-control.js';
 import { expectExpired, expectInvalidToken } from '../support/expectations.js';
 import { rowCount, userRow } from '../support/rows.js';
-import { API, bearer, claimsFor, login, loginRequest, MESSAGES, meRequest, register, startApp, type TestApp } from '../support/test-app.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { MESSAGES } from '../support/messages.js';
+import { API, bearer, loginRequest, meRequest } from '../support/requests.js';
+import { claimsFor } from '../support/tokens.js';
+import { login, register } from '../support/users.js';
 import { HS256, handSigned } from '../support/tokens.js';
 
 describe('migration NormalizeEmails: rows stored before emails were NFC-normalized', () => {

@@ -2,17 +2,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SessionsRepository } from '../../src/sessions/sessions.repository.js';
 import { SessionRetentionJob } from '../../src/sessions/session-retention.job.js';
 import { type Db, sessionRow, setSessionClock } from '../support/rows.js';
-import { login, realPostgresUrl, register, startApp, type TestApp } from '../support/test-app.js';
+import { lacks } from '../support/requirements.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { login, register } from '../support/users.js';
 
 // The retention job against the real database: ended sessions past SESSION_RETENTION_DAYS are
 // deleted in batches, by one instance at a time; nothing else is touched.
-
-if (!realPostgresUrl) {
-  console.log(
-    'session-retention.e2e-spec.ts: the two-instance retention case skipped: needs TEST_DATABASE_URL and the ' +
-      'e2e-postgres project (two apps on one database; the embedded database is one per app)',
-  );
-}
 
 describe('retention: SessionRetentionJob.purge', () => {
   let t: TestApp;
@@ -101,7 +96,7 @@ describe('retention: SessionRetentionJob.purge', () => {
     expect(await countOf(t, user.userId)).toBe(0);
   });
 
-  (realPostgresUrl ? it : it.skip)('two instances purging at once on one database: no error, every doomed row gone, no row counted twice', async () => {
+  it.skipIf(lacks('postgres', 'two instances purging on one database'))('two instances purging at once on one database: no error, every doomed row gone, no row counted twice', async () => {
     const other = await startApp();
     try {
       const otherRetention = other.app.get(SessionRetentionJob);

@@ -4,7 +4,8 @@ import type { Requester } from '../../src/audit/audit.repository.js';
 import { SessionsRepository } from '../../src/sessions/sessions.repository.js';
 import { SessionsService } from '../../src/sessions/sessions.service.js';
 import { auditRows, logoutAudits, sessionRow } from '../support/rows.js';
-import { register, startApp, type TestApp } from '../support/test-app.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { register } from '../support/users.js';
 
 // The session lifecycle against the real database of the run (embedded, or PostgreSQL), read
 // back from its rows.

@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { tryLock } from 'fs-native-extensions';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
-import { login, meRequest, onPostgres, register, startApp } from '../support/test-app.js';
+import { lacks } from '../support/requirements.js';
+import { startApp } from '../support/app.js';
+import { meRequest } from '../support/requests.js';
+import { login, register } from '../support/users.js';
 
 // About the embedded database itself, so it runs on the embedded run only.
-if (onPostgres) console.log('embedded-database.e2e-spec.ts skipped: it tests the embedded database, not PostgreSQL');
-const run = onPostgres ? describe.skip : describe;
+const run = describe.skipIf(lacks('embedded', 'the embedded database itself'));
 // Windows serves on loopback TCP: no socket folder to leave behind.
 const unixOnly = it.skipIf(process.platform === 'win32');
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runUntilExit, startServerProcess } from '../support/server-process.js';
 import { freePort, listening } from '../support/ports.js';
 import { parseSamples, scrape } from '../support/prometheus.js';
-import { onPostgres, TEST_DATABASE_URL } from '../support/test-app.js';
+import { onPostgres, TEST_DATABASE_URL } from '../support/app.js';
 
 // The metrics server of a real `node main.js`: its own port, closed on SIGTERM, refused when taken.
 

@@ -1,17 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawConnection, requestHead } from '../support/raw-http.js';
 import { runUntilExit, type ServerProcess, startServerProcess } from '../support/server-process.js';
-import {
-  API,
-  bearer,
-  login,
-  loginRequest,
-  logoutRequest,
-  onPostgres,
-  register,
-  TEST_DATABASE_URL,
-  uniqueEmail,
-} from '../support/test-app.js';
+import { onPostgres, TEST_DATABASE_URL } from '../support/app.js';
+import { API, bearer, loginRequest, logoutRequest } from '../support/requests.js';
+import { login, register, uniqueEmail } from '../support/users.js';
 
 // What only a real `node main.js` shows: its log lines, its health answer, and how it refuses
 // to start. On the same database as the rest of the run.

@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseResponses, rawConnection, requestHead } from '../support/raw-http.js';
+import { lacks } from '../support/requirements.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
-import { API, bearer, login, onPostgres, register, TEST_DATABASE_URL, uniqueEmail } from '../support/test-app.js';
+import { TEST_DATABASE_URL } from '../support/app.js';
+import { API, bearer } from '../support/requests.js';
+import { login, register, uniqueEmail } from '../support/users.js';
 
-// A real `node main.js` told to stop while clients hold connections (issue 5): it must exit
+// A real `node main.js` told to stop while clients hold connections: it must exit
 // within 10 s whatever they do, answer what is in flight with an envelope, and close its database.
 
 const EXIT_BOUND_MS = 10_000;
@@ -32,8 +35,7 @@ describe.each([
   ['the embedded database', false],
   ['PostgreSQL', true],
 ] as const)('SIGTERM with clients holding connections, on %s', (_name, postgres) => {
-  const skip = postgres !== onPostgres;
-  if (skip) console.log(`shutdown.e2e-spec.ts: the ${_name} cases run in the ${postgres ? 'e2e-postgres' : 'e2e-embedded'} project`);
+  const skip = lacks(postgres ? 'postgres' : 'embedded', `shutdown on ${_name}`);
   let tempDir: string;
   let server: ServerProcess | undefined;
   let port: number;

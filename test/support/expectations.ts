@@ -1,6 +1,6 @@
 import type { Response } from 'supertest';
 import { expect } from 'vitest';
-import { EXPIRED_BODY, INVALID_TOKEN_BODY, MESSAGES, TOO_MANY_BODY } from './test-app.js';
+import { EXPIRED_BODY, INVALID_TOKEN_BODY, MESSAGES, TOO_MANY_BODY } from './messages.js';
 
 /** What no body may ever contain: stack traces, SQL, driver and library errors. */
 export function expectNothingInternal(res: Response) {

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { TestApp } from './test-app.js';
+import type { TestApp } from './app.js';
 
 /**
  * Makes an app from startApp listen on a free port of 127.0.0.1, for clients that need a real

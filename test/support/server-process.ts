@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { transformFile } from '@swc/core';
 import request from 'supertest';
-import { AUDIENCE, ISSUER, TEST_SECRET } from './test-app.js';
+import { AUDIENCE, ISSUER, TEST_SECRET } from './app.js';
+import { freePort } from './ports.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // Inside the project, so the compiled files resolve packages from its node_modules.
@@ -44,16 +44,6 @@ function compileServer(): Promise<string> {
     return join(OUT, 'src', 'main.js');
   })();
   return compiled;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 export interface ServerProcess {

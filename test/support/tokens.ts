@@ -1,9 +1,10 @@
-import { createHmac } from 'node:crypto';
-import { claimsFor, TEST_SECRET } from './test-app.js';
+import { createHmac, randomUUID } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
+import { AUDIENCE, ISSUER, TEST_SECRET } from './app.js';
 
-// Tokens the server never issued, built by hand: for what jsonwebtoken would refuse to sign
-// (odd headers and payloads, alg "none", no exp). signToken and claimsFor, in test-app.ts, make
-// the ordinary ones.
+// Access tokens made by the tests: signToken and claimsFor make ordinary ones with the test secret;
+// handSigned and the rest build by hand what jsonwebtoken would refuse to sign (odd headers and
+// payloads, alg "none", no exp).
 
 /** A secret that is not the server's, for tokens that must be refused for their signature. */
 export const OTHER_SECRET = 'some-other-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -46,3 +47,29 @@ export const withoutExp = (claims: Record<string, unknown>) => {
 /** Claims like claimsFor's, but expired a minute ago (issued 1000 s ago). */
 export const expiredClaimsFor = (user: { userId: string; sessionId: string }, extra: Record<string, unknown> = {}) =>
   claimsFor(user, { iat: nowSeconds() - 1000, exp: nowSeconds() - 60, ...extra });
+
+/** Signs arbitrary claims with the test secret (or another), for tokens the server never issued. */
+export function signToken(
+  claims: Record<string, unknown>,
+  options: { secret?: string; algorithm?: 'HS256' | 'HS384' | 'HS512' } = {},
+): string {
+  return new JwtService().sign(claims, {
+    secret: options.secret ?? TEST_SECRET,
+    algorithm: options.algorithm ?? 'HS256',
+  });
+}
+
+/** Claims like the server's own, for a user and session, valid for 15 minutes unless overridden. */
+export function claimsFor(user: { userId: string; sessionId: string }, extra: Record<string, unknown> = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    sub: user.userId,
+    sid: user.sessionId,
+    jti: randomUUID(),
+    iat: now,
+    exp: now + 900,
+    iss: ISSUER,
+    aud: AUDIENCE,
+    ...extra,
+  };
+}
