@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import { applyDecorators } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import {
   IsBoolean,
@@ -18,6 +19,11 @@ import {
 const PROXY = '(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(/\\d{1,3})?)';
 
 const PLACEHOLDER_SECRETS = ['secret', 'changeme', 'change-me', 'your-secret', 'jwt-secret'];
+
+/** A rate limit's count of requests per window. */
+const RequestLimit = () => applyDecorators(IsInt(), Min(1), Max(1_000_000));
+/** A rate limit's window, in seconds. */
+const WindowSeconds = () => applyDecorators(IsInt(), Min(1), Max(86_400, { message: 'must be at most 86400 (a day)' }));
 
 export class EnvironmentVariables {
   @IsIn(['development', 'production', 'test'])
@@ -51,35 +57,23 @@ export class EnvironmentVariables {
   @IsString()
   JWT_AUDIENCE: string = 'auth-backend-clients';
 
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @RequestLimit()
   THROTTLE_LOGOUT_LIMIT: number = 10;
 
-  @IsInt()
-  @Min(1)
-  @Max(86_400, { message: 'must be at most 86400 (a day)' })
+  @WindowSeconds()
   THROTTLE_LOGOUT_TTL: number = 60;
 
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @RequestLimit()
   THROTTLE_LOGIN_LIMIT: number = 5;
 
-  @IsInt()
-  @Min(1)
-  @Max(86_400, { message: 'must be at most 86400 (a day)' })
+  @WindowSeconds()
   THROTTLE_LOGIN_TTL: number = 60;
 
   /** Refreshes per client address and session (the one the refresh token names). */
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @RequestLimit()
   THROTTLE_REFRESH_LIMIT: number = 60;
 
-  @IsInt()
-  @Min(1)
-  @Max(86_400, { message: 'must be at most 86400 (a day)' })
+  @WindowSeconds()
   THROTTLE_REFRESH_TTL: number = 60;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
