@@ -27,11 +27,11 @@ export class Session {
   @Column({ name: 'last_used_at', type: 'timestamptz', default: () => 'now()' })
   lastUsedAt: Date;
 
-  /** Null while the session is active; set once, when someone ends it. The row is kept until retention deletes it. */
+  /** Null while the session is live; set once, when someone ends it. The row is kept until retention deletes it. */
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt: Date | null;
 
-  /** Why it was ended (logout, logout_others, …); null while active or when it simply ran out. */
+  /** Why it was ended (logout, logout_others, …); null while live or when it simply ran out. */
   @Column({ name: 'ended_reason', type: 'varchar', length: 32, nullable: true })
   endedReason: string | null;
 
