@@ -51,7 +51,7 @@ interface ErrorAnswer {
   retryAfter?: number;
 }
 
-/** Writes an error envelope with its headers. The filter's answer, and the router's (app.setup.ts). */
+/** Writes an error envelope with its headers. The filter's answer, and the router's (http/router-errors.ts). */
 export function sendError(reply: FastifyReply, requestId: string | undefined, { code, errors, retryAfter }: ErrorAnswer): void {
   const { status, message } = ERRORS[code];
   const body: Envelope = { success: false, message };
