@@ -47,8 +47,8 @@ function handMade(header: object, payload: object, secret = SECRET, alg: 'sha256
 const now = () => Math.floor(Date.now() / 1000);
 const inTtl = () => new Date((now() + TTL) * 1000);
 const EMAIL = 'ana@example.com';
-const LIVE = { id: SESSION, userId: USER, email: EMAIL, expiresAt: new Date() };
-const PRINCIPAL = { userId: USER, sessionId: SESSION, email: EMAIL };
+const LIVE = { id: SESSION, userId: USER, email: EMAIL, roles: ['editor'], expiresAt: new Date() };
+const PRINCIPAL = { userId: USER, sessionId: SESSION, email: EMAIL, roles: ['editor'] };
 const goodClaims = (extra: object = {}) => ({
   sub: USER,
   sid: SESSION,

@@ -7,6 +7,7 @@ import type { AccessTokenService } from './access-token.service.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import type { Principal } from './principal.js';
 import { Public } from './public.decorator.js';
+import { Roles } from './roles.decorator.js';
 
 class OpenController {
   @Public()
@@ -20,6 +21,17 @@ class AllPublicController {
 
 class ClosedController {
   closed() {}
+
+  @Roles('admin', 'editor')
+  editors() {}
+
+  @Roles('admin')
+  admins() {}
+}
+
+@Roles('admin')
+class AdminController {
+  anything() {}
 }
 
 function contextOf(cls: new () => object, handler: string, request: Record<string, unknown> = { headers: {} }): ExecutionContext {
@@ -34,6 +46,7 @@ const principal: Principal = {
   userId: '3f1c2a6e-8b7d-4c1e-9a2b-5d6e7f809a1b',
   sessionId: 'a9b8c7d6-e5f4-4a3b-8c2d-1e0f9a8b7c6d',
   email: 'ana@example.com',
+  roles: ['editor'],
 };
 
 const guardWith = (verify: AccessTokenService['verify']) =>
@@ -64,6 +77,21 @@ describe('JwtAuthGuard', () => {
       await expect(guard.canActivate(contextOf(ClosedController, 'closed', { headers: { authorization } }))).rejects.toBeInstanceOf(AppException);
     }
     expect(seen).toStrictEqual([null, null, null, null]);
+  });
+
+  it('lets a @Roles() route through for a user holding one of its roles', async () => {
+    const guard = guardWith(async () => principal);
+    await expect(guard.canActivate(contextOf(ClosedController, 'editors', { headers: {} }))).resolves.toBe(true);
+  });
+
+  it.each([
+    ['a handler', ClosedController, 'admins'],
+    ['a controller', AdminController, 'anything'],
+  ])('answers 403 "No tiene permiso para esta acción" to a user lacking the roles of %s', async (_, cls, handler) => {
+    const guard = guardWith(async () => principal);
+    const refused = guard.canActivate(contextOf(cls, handler, { headers: {} }));
+    await expect(refused).rejects.toBeInstanceOf(AppException);
+    await expect(refused).rejects.toMatchObject({ code: ErrorCode.Forbidden });
   });
 
   it('lets the error of verification reach the caller as it is (403, or a database fault)', async () => {

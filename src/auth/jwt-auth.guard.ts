@@ -1,16 +1,20 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { AppException } from '../errors/app.exception.js';
+import { ErrorCode } from '../errors/error-code.js';
 import { AccessTokenService } from './access-token.service.js';
 import { bearerToken } from './bearer-token.js';
 import type { Principal } from './principal.js';
 import { IS_PUBLIC } from './public.decorator.js';
+import { ROLES } from './roles.decorator.js';
 
 type Request = Parameters<typeof bearerToken>[0] & { user?: Principal };
 
 /**
  * Global: every route needs a live session unless marked @Public(). The bearer token goes through
  * AccessTokenService.verify, the one verification path (the logout body token takes it too); its
- * errors pass through as they are (401, 403, or 500 when the database fails).
+ * errors pass through as they are (401, 403, or 500 when the database fails). A route marked
+ * @Roles() then needs one of them among the user's roles, read by that same lookup: else 403.
  */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
@@ -22,7 +26,10 @@ export class JwtAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<Request>();
-    request.user = await this.tokens.verify(bearerToken(request));
+    const principal = await this.tokens.verify(bearerToken(request));
+    request.user = principal;
+    const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES, [context.getHandler(), context.getClass()]);
+    if (roles && !roles.some((role) => principal.roles.includes(role))) throw new AppException(ErrorCode.Forbidden);
     return true;
   }
 }

@@ -8,6 +8,8 @@ export interface Principal {
   userId: string;
   sessionId: string;
   email: string;
+  /** Read with the session on this very request: a role granted or removed applies at once. */
+  roles: string[];
 }
 
 export const CurrentPrincipal = createParamDecorator(

@@ -10,6 +10,7 @@ import {
   PayloadTooLargeException,
   ServiceUnavailableException,
   UnauthorizedException,
+  UnprocessableEntityException,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
@@ -220,19 +221,42 @@ describe('AllExceptionsFilter', () => {
       expect(r.body).toStrictEqual({ success: false, message: 'Demasiadas solicitudes, intente más tarde' });
     });
 
-    it('another 4xx does not leak its own message', () => {
-      for (const e of [new ConflictException('duplicate key'), new ForbiddenException('Forbidden resource')]) {
+    it("an application's 403, 409 or 422 keeps its status and the message it was given", () => {
+      for (const [e, status] of [
+        [new ForbiddenException('Solo el autor puede editarlo'), 403],
+        [new ConflictException('Ese título ya existe'), 409],
+        [new UnprocessableEntityException('La fecha ya pasó'), 422],
+        [new HttpException('Soy una tetera', 418), 418],
+      ] as const) {
         const r = run(e);
-        expect(JSON.stringify(r.body)).not.toMatch(/duplicate|Forbidden resource/);
-        expect(r.status).toBeGreaterThanOrEqual(400);
-        expect(r.status).toBeLessThan(500);
+        expect(r.status).toBe(status);
+        expect(r.body).toStrictEqual({ success: false, message: e.message });
+        expect(r.headers).not.toHaveProperty('www-authenticate');
       }
     });
 
-    it('an unmapped 5xx → 500 "Error interno del servidor"', () => {
-      const r = run(new HttpException('Bad Gateway: upstream 10.0.0.3', 502));
-      expect(r.status).toBe(500);
-      expect(r.body).toStrictEqual({ success: false, message: 'Error interno del servidor' });
+    it('without a message of its own, the standard Spanish message of its status', () => {
+      for (const [e, status, message] of [
+        [new ForbiddenException(), 403, 'No tiene permiso para esta acción'],
+        // What Nest throws when a guard returns false.
+        [new ForbiddenException('Forbidden resource'), 403, 'No tiene permiso para esta acción'],
+        [new ConflictException(), 409, 'Conflicto con el estado actual del recurso'],
+        [new UnprocessableEntityException(), 422, 'No se puede procesar la solicitud'],
+        [new HttpException({ reason: 'teapot' }, 418), 418, 'Solicitud rechazada'],
+      ] as const) {
+        const r = run(e);
+        expect(r.status).toBe(status);
+        expect(r.body).toStrictEqual({ success: false, message });
+      }
+    });
+
+    it('a 5xx keeps its status but never its own message', () => {
+      const bad = run(new HttpException('Bad Gateway: upstream 10.0.0.3', 502));
+      expect(bad.status).toBe(502);
+      expect(bad.body).toStrictEqual({ success: false, message: 'Error en un servicio externo' });
+      const odd = run(new HttpException('boom at 10.0.0.3', 599));
+      expect(odd.status).toBe(599);
+      expect(odd.body).toStrictEqual({ success: false, message: 'Error interno del servidor' });
     });
   });
 

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppException } from './app.exception.js';
-import { ERRORS, ErrorCode, TOKEN_ERRORS } from './error-code.js';
+import { ERRORS, ErrorCode, OTHER_CLIENT_ERROR, STATUS_MESSAGES, TOKEN_ERRORS } from './error-code.js';
 import type { Envelope } from '../http/envelope.js';
 
 const STATUS_TO_CODE: Partial<Record<number, ErrorCode>> = {
@@ -14,6 +14,24 @@ const STATUS_TO_CODE: Partial<Record<number, ErrorCode>> = {
   [HttpStatus.TOO_MANY_REQUESTS]: ErrorCode.TooManyRequests,
   [HttpStatus.SERVICE_UNAVAILABLE]: ErrorCode.ServiceUnavailable,
 };
+
+/**
+ * An HttpException of a status the framework never raises (403, 409, 422, …) comes from an
+ * application's own route: it keeps its status, and its own message when it was given one (a
+ * string, as in `new ConflictException('Ese título ya existe')`), but never in a 5xx.
+ */
+function applicationError(exception: HttpException, status: number): ErrorAnswer {
+  if (status >= 500) return { code: ErrorCode.Internal, status, message: STATUS_MESSAGES[status] ?? ERRORS[ErrorCode.Internal].message };
+  const response = exception.getResponse();
+  // Nest's own exceptions wrap a given message as { message, error, statusCode }, and leave
+  // `error` out when none was given.
+  const { message, error } = (typeof response === 'object' && response !== null ? response : {}) as Record<string, unknown>;
+  const own = typeof response === 'string' ? response : error !== undefined && typeof message === 'string' ? message : undefined;
+  // A guard that returned false: Nest's words, not the application's.
+  const standard = status === HttpStatus.FORBIDDEN ? ERRORS[ErrorCode.Forbidden].message : (STATUS_MESSAGES[status] ?? OTHER_CLIENT_ERROR);
+  const given = own === 'Forbidden resource' ? undefined : own;
+  return { code: status === HttpStatus.FORBIDDEN ? ErrorCode.Forbidden : ErrorCode.InvalidRequest, status, message: given || standard };
+}
 
 /** A 400 always says why; these cover the ones raised by Fastify itself (Nest wraps them as HttpException). */
 const DETAILS: Partial<Record<number, string>> = {
@@ -49,12 +67,16 @@ interface ErrorAnswer {
   code: ErrorCode;
   errors?: string[];
   retryAfter?: number;
+  /** An application's HttpException of a status the table does not name: its status and message. */
+  status?: number;
+  message?: string;
 }
 
 /** Writes an error envelope with its headers. The filter's answer, and the router's (http/router-errors.ts). */
-export function sendError(reply: FastifyReply, requestId: string | undefined, { code, errors, retryAfter }: ErrorAnswer): void {
-  const { status, message } = ERRORS[code];
-  const body: Envelope = { success: false, message };
+export function sendError(reply: FastifyReply, requestId: string | undefined, answer: ErrorAnswer): void {
+  const { code, errors, retryAfter } = answer;
+  const status = answer.status ?? ERRORS[code].status;
+  const body: Envelope = { success: false, message: answer.message ?? ERRORS[code].message };
   if (errors?.length) body.errors = errors;
 
   if (TOKEN_ERRORS.has(code)) reply.header('www-authenticate', 'Bearer error="invalid_token"');
@@ -81,13 +103,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
       this.logger.debug({ requestId: request?.id }, 'The client closed the connection before its request was read');
       return;
     }
-    const { code, errors, retryAfter } = this.classify(exception);
+    const answer = this.classify(exception);
 
-    if (code === ErrorCode.Internal) {
+    if (answer.code === ErrorCode.Internal) {
       this.logger.error({ err: loggableError(exception), requestId: request?.id }, 'Unhandled error');
     }
 
-    sendError(reply, request?.id, { code, errors, retryAfter });
+    sendError(reply, request?.id, answer);
   }
 
   private classify(exception: unknown): ErrorAnswer {
@@ -96,9 +118,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const code = STATUS_TO_CODE[status] ?? (status < 500 ? ErrorCode.InvalidRequest : ErrorCode.Internal);
-      if (code !== ErrorCode.InvalidRequest) return { code };
-      return { code, errors: [DETAILS[status] ?? DETAILS[HttpStatus.BAD_REQUEST]!] };
+      const code = STATUS_TO_CODE[status];
+      if (code === ErrorCode.InvalidRequest) return { code, errors: [DETAILS[status] ?? DETAILS[HttpStatus.BAD_REQUEST]!] };
+      if (code) return { code };
+      return applicationError(exception, status);
     }
     return { code: ErrorCode.Internal };
   }

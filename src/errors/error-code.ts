@@ -5,6 +5,7 @@ export enum ErrorCode {
   InvalidRequest = 'INVALID_REQUEST',
   InvalidToken = 'INVALID_TOKEN',
   TokenExpired = 'TOKEN_EXPIRED',
+  Forbidden = 'FORBIDDEN',
   InvalidCredentials = 'INVALID_CREDENTIALS',
   EmailTaken = 'EMAIL_TAKEN',
   NotFound = 'NOT_FOUND',
@@ -19,6 +20,7 @@ export const ERRORS: Record<ErrorCode, { status: HttpStatus; message: string }> 
   [ErrorCode.InvalidRequest]: { status: HttpStatus.BAD_REQUEST, message: 'Solicitud inválida' },
   [ErrorCode.InvalidToken]: { status: HttpStatus.UNAUTHORIZED, message: 'Token no proporcionado o inválido' },
   [ErrorCode.TokenExpired]: { status: HttpStatus.FORBIDDEN, message: 'El token ha expirado' },
+  [ErrorCode.Forbidden]: { status: HttpStatus.FORBIDDEN, message: 'No tiene permiso para esta acción' },
   [ErrorCode.InvalidCredentials]: { status: HttpStatus.UNAUTHORIZED, message: 'Credenciales inválidas' },
   [ErrorCode.EmailTaken]: { status: HttpStatus.CONFLICT, message: 'El correo ya está registrado' },
   [ErrorCode.NotFound]: { status: HttpStatus.NOT_FOUND, message: 'Recurso no encontrado' },
@@ -31,6 +33,23 @@ export const ERRORS: Record<ErrorCode, { status: HttpStatus; message: string }> 
   [ErrorCode.ServiceUnavailable]: { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'Servicio no disponible' },
   [ErrorCode.Internal]: { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Error interno del servidor' },
 };
+
+/**
+ * The messages of statuses that an application's own HttpException may carry and the table above
+ * does not name (its own message, when it gave one, wins for a 4xx). Others: `Solicitud rechazada`
+ * for a 4xx, `Error interno del servidor` for a 5xx.
+ */
+export const STATUS_MESSAGES: Readonly<Partial<Record<number, string>>> = {
+  [HttpStatus.NOT_ACCEPTABLE]: 'Formato de respuesta no aceptable',
+  [HttpStatus.CONFLICT]: 'Conflicto con el estado actual del recurso',
+  [HttpStatus.GONE]: 'El recurso ya no existe',
+  [HttpStatus.PRECONDITION_FAILED]: 'No se cumple una condición previa',
+  [HttpStatus.UNPROCESSABLE_ENTITY]: 'No se puede procesar la solicitud',
+  [HttpStatus.NOT_IMPLEMENTED]: 'Función no implementada',
+  [HttpStatus.BAD_GATEWAY]: 'Error en un servicio externo',
+  [HttpStatus.GATEWAY_TIMEOUT]: 'Un servicio externo no respondió a tiempo',
+};
+export const OTHER_CLIENT_ERROR = 'Solicitud rechazada';
 
 /** Codes caused by the presented token; their answers carry `WWW-Authenticate` (RFC 6750). */
 export const TOKEN_ERRORS: ReadonlySet<ErrorCode> = new Set([ErrorCode.InvalidToken, ErrorCode.TokenExpired]);

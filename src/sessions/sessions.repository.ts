@@ -9,6 +9,8 @@ export interface LiveSession {
   id: string;
   userId: string;
   email: string;
+  /** The user's roles as they are now: never from a token. */
+  roles: string[];
   expiresAt: Date;
 }
 
@@ -61,7 +63,7 @@ const OPEN = statement('open', `
 
 // `stale`: last written over a minute ago, so the caller writes last_used_at again.
 const FIND_LIVE = statement('find-live', `
-  SELECT s.id, s.user_id AS "userId", u.email, s.expires_at AS "expiresAt",
+  SELECT s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt",
          s.last_used_at < now() - interval '60 seconds' AS stale
     FROM sessions s JOIN users u ON u.id = s.user_id
    WHERE s.id = ANY($1::uuid[]) AND ${live('s', '$2')}`);
@@ -131,10 +133,10 @@ const ROTATE = statement('rotate', `
          refresh_generation = s.refresh_generation + 1, refreshed_at = now(), last_used_at = now()
     FROM users u
    WHERE s.id = $1 AND s.refresh_token_hash = $2 AND s.refresh_generation = $5 AND u.id = s.user_id AND ${live('s', '$4')}
-  RETURNING s.id, s.user_id AS "userId", u.email, s.expires_at AS "expiresAt"`);
+  RETURNING s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt"`);
 
 const REFRESH_STATE = statement('refresh-state', `
-  SELECT s.id, s.user_id AS "userId", u.email, s.expires_at AS "expiresAt", ${live('s', '$2')} AS live,
+  SELECT s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt", ${live('s', '$2')} AS live,
          s.refresh_token_hash AS "refreshHash", s.previous_refresh_token_hash AS "previousRefreshHash",
          s.refresh_generation AS generation, s.refreshed_at > now() - make_interval(secs => $3) AS "inGrace"
     FROM sessions s JOIN users u ON u.id = s.user_id

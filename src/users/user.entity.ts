@@ -13,6 +13,10 @@ export class User {
   @Column({ name: 'password_hash', type: 'varchar', length: 255, select: false })
   passwordHash: string;
 
+  /** Read by the session lookup of every request, so a change applies from the next one. */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  roles: string[];
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

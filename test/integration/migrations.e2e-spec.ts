@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NormalizeEmails1763800000000 } from '../../migrations/1763800000000-normalize-emails.js';
 import { SessionControl1763900000000 } from '../../migrations/1763900000000-session-control.js';
+import { UserRoles1764000000000 } from '../../migrations/1764000000000-user-roles.js';
 import { expectExpired, expectInvalidToken } from '../support/expectations.js';
 import { rowCount, userRow } from '../support/rows.js';
 import { startApp, type TestApp } from '../support/app.js';
@@ -333,5 +334,35 @@ describe('migration SessionControl: a database as the previous release left it, 
     expect(ended.ended_reason).toBe('logout');
     expectInvalidToken(await meRequest(t, token));
     expect((await loginRequest(t, bob.email, 'password-123')).status).toBe(200);
+  });
+});
+
+describe('migration UserRoles, and the entities beside the schema', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(() => t.close());
+
+  it('gives every user, old and new, an empty text[] of roles, and reverts cleanly', async () => {
+    const before = await register(t);
+    const runner = t.dataSource.createQueryRunner();
+    try {
+      // Through the runner's own connection: the embedded database has one.
+      await new UserRoles1764000000000().down(runner);
+      await runner.query('INSERT INTO users (email, password_hash) VALUES ($1, $2)', [`old-${randomUUID()}@example.com`, 'x']);
+      await new UserRoles1764000000000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    const rows: Array<{ roles: string[] }> = await t.dataSource.query('SELECT roles FROM users');
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    for (const row of rows) expect(row.roles).toStrictEqual([]);
+    expect((await t.dataSource.query('SELECT roles FROM users WHERE id = $1', [before.userId]))[0].roles).toStrictEqual([]);
+  });
+
+  it('the entities describe exactly the schema the migrations build: the migration generator finds nothing to do', async () => {
+    const sql = await t.dataSource.driver.createSchemaBuilder().log();
+    expect(sql.upQueries.map((q) => q.query)).toStrictEqual([]);
   });
 });

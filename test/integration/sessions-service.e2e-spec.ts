@@ -43,7 +43,7 @@ describe('SessionsService', () => {
 
   it('findLive: the live session with its user, null once revoked, expired or unknown', async () => {
     const { id, expiresAt } = await sessions.open(userId, who());
-    await expect(sessions.findLive(id)).resolves.toStrictEqual({ id, userId, email, expiresAt });
+    await expect(sessions.findLive(id)).resolves.toStrictEqual({ id, userId, email, roles: [], expiresAt });
     await expect(sessions.findLive(id.toUpperCase())).resolves.toMatchObject({ id });
 
     await expect(sessions.findLive(randomUUID())).resolves.toBeNull();
