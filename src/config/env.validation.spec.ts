@@ -57,6 +57,22 @@ describe('validateEnv', () => {
     expect(env.THROTTLE_LOGIN_TTL).toBe(120);
   });
 
+  it('DATABASE_POOL_SIZE (default 10, 1 to 1000) and MIGRATIONS_AT_START (default true)', () => {
+    expect(validateEnv({})).toMatchObject({ DATABASE_POOL_SIZE: 10, MIGRATIONS_AT_START: true });
+    expect(validateEnv({ DATABASE_POOL_SIZE: '25', MIGRATIONS_AT_START: 'false' })).toMatchObject({
+      DATABASE_POOL_SIZE: 25,
+      MIGRATIONS_AT_START: false,
+    });
+    for (const [name, value] of [
+      ['DATABASE_POOL_SIZE', '0'],
+      ['DATABASE_POOL_SIZE', '1001'],
+      ['DATABASE_POOL_SIZE', 'many'],
+      ['MIGRATIONS_AT_START', 'yes'],
+    ]) {
+      expect(() => validateEnv({ [name!]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} `));
+    }
+  });
+
   it('keeps given strings', () => {
     const env = validateEnv({
       NODE_ENV: 'test',

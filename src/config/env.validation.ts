@@ -41,6 +41,16 @@ export class EnvironmentVariables {
   @IsString()
   PGLITE_DATA_DIR: string = './.data/pglite';
 
+  /** Connections of this instance to DATABASE_URL (the embedded database serves one). */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  DATABASE_POOL_SIZE: number = 10;
+
+  /** false: `npm run migrate` applies migrations, and the server refuses to start while any is pending. */
+  @IsBoolean({ message: 'must be true or false' })
+  MIGRATIONS_AT_START: boolean = true;
+
   @IsOptional()
   @IsString()
   @MinLength(32, { message: 'must be at least 32 characters' })
@@ -134,7 +144,7 @@ export class EnvironmentVariables {
 
 export type Env = EnvironmentVariables;
 
-const BOOLEANS = ['REFRESH_TOKEN_COOKIE', 'METRICS_ENABLED'];
+const BOOLEANS = ['REFRESH_TOKEN_COOKIE', 'METRICS_ENABLED', 'MIGRATIONS_AT_START'];
 
 /**
  * CORS_ORIGINS as a list of exact origins (scheme, host, optional port; no path, no wildcard):

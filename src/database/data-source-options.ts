@@ -6,7 +6,7 @@ import { ENTITIES } from './entities.js';
 export type Connection = { url: string } | { host: string; port: number };
 
 /** Shared by the app (database.module.ts) and the TypeORM CLI (ormconfig.ts). */
-export function dataSourceOptions(connection: Connection, { embedded = false } = {}): DataSourceOptions {
+export function dataSourceOptions(connection: Connection, { embedded = false, poolSize = 10 } = {}): DataSourceOptions {
   return {
     type: 'postgres',
     ...connection,
@@ -18,7 +18,7 @@ export function dataSourceOptions(connection: Connection, { embedded = false } =
     // Query errors reach our exception filter and are logged there, with the request id.
     logging: false,
     // PGlite serves one connection; several would interleave their queries.
-    poolSize: embedded ? 1 : 10,
+    poolSize: embedded ? 1 : poolSize,
     connectTimeoutMS: 5000,
     // A database that stops answering must give 500s, not requests that hang: the server
     // cancels slow statements, and the client gives up on a server that does not answer at all.

@@ -1,5 +1,7 @@
 import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
+import type { Env } from '../config/env.validation.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { runMigrations } from './migrate.js';
 
@@ -9,10 +11,22 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly dataSource: DataSource,
     private readonly embedded: EmbeddedPostgres,
+    private readonly config: ConfigService<Env, true>,
   ) {}
 
+  /**
+   * With MIGRATIONS_AT_START=false a separate job migrates (`npm run migrate`), and an instance
+   * started before it ran refuses to serve a schema it does not know. The embedded database
+   * lives in this process: nobody else can migrate it.
+   */
   async onModuleInit(): Promise<void> {
-    await runMigrations(this.dataSource, { embedded: this.embedded.running });
+    if (this.embedded.running || this.config.get('MIGRATIONS_AT_START', { infer: true })) {
+      await runMigrations(this.dataSource, { embedded: this.embedded.running });
+      return;
+    }
+    if (await this.dataSource.showMigrations()) {
+      throw new Error('Pending migrations and MIGRATIONS_AT_START=false: run `npm run migrate` first');
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -23,7 +23,7 @@ class EmbeddedPostgresModule {}
       inject: [ConfigService, EmbeddedPostgres],
       useFactory: async (config: ConfigService<Env, true>, embedded: EmbeddedPostgres) => {
         const url = config.get('DATABASE_URL', { infer: true });
-        if (url) return dataSourceOptions({ url });
+        if (url) return dataSourceOptions({ url }, { poolSize: config.get('DATABASE_POOL_SIZE', { infer: true }) });
         const dataDir = config.get('PGLITE_DATA_DIR', { infer: true });
         return dataSourceOptions(await embedded.start(dataDir), { embedded: true });
       },

@@ -58,11 +58,14 @@ export interface ServerProcess {
   kill: (signal: NodeJS.Signals) => Promise<void>;
 }
 
-/** `node main.js` with a test environment, in a folder without `.env`, its output captured. */
-async function spawnServer(env: Record<string, string>) {
+/** The entry points of the compiled server: `main` serves, `migrate` applies migrations and exits. */
+export type Entry = 'main' | 'migrate';
+
+/** `node <entry>.js` with a test environment, in a folder without `.env`, its output captured. */
+async function spawnServer(env: Record<string, string>, entry: Entry = 'main') {
   const main = await compileServer();
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [main], {
+  const child: ChildProcess = spawn(process.execPath, [join(dirname(main), `${entry}.js`)], {
     cwd: OUT, // no .env here
     env: {
       PATH: process.env.PATH ?? '',
@@ -126,9 +129,9 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   };
 }
 
-/** Runs the server expecting it to refuse to start: its exit code and output. */
-export async function runUntilExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const { child, exited, output } = await spawnServer(env);
+/** Runs an entry point to its end (the server, when it refuses to start): its exit code and output. */
+export async function runUntilExit(env: Record<string, string>, entry: Entry = 'main'): Promise<{ code: number | null; output: string }> {
+  const { child, exited, output } = await spawnServer(env, entry);
   const code = await Promise.race([exited, sleep(30_000).then(() => (child.kill('SIGKILL'), null))]);
   return { code, output: output() };
 }
