@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const env = loadEnv();
   const app = await createApp(env);
   if (env.jwtSecretGenerated) app.get(Logger).warn('JWT_SECRET is not set: using a random secret, tokens will not survive a restart');
-  stopOnSignals(app);
+  stopOnSignals(app, env.SHUTDOWN_DELAY_SECONDS * 1000);
   await app.listen({ port: env.PORT, host: '0.0.0.0' });
 }
 

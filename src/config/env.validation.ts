@@ -138,6 +138,15 @@ export class EnvironmentVariables {
   @Max(65535)
   METRICS_PORT: number = 9464;
 
+  /**
+   * Seconds between a stop signal and closing the listener, during which the instance still
+   * serves but answers not ready: time for a load balancer to stop sending it new connections.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(120, { message: 'must be at most 120 (two minutes)' })
+  SHUTDOWN_DELAY_SECONDS: number = 0;
+
   /** Not a variable: set by validateEnv when it made JWT_SECRET up, so main.ts can warn. */
   jwtSecretGenerated = false;
 }

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseResponses, rawConnection, requestHead } from '../support/raw-http.js';
 import { lacks } from '../support/requirements.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
-import { TEST_DATABASE_URL } from '../support/app.js';
+import { onPostgres, TEST_DATABASE_URL } from '../support/app.js';
 import { API, bearer } from '../support/requests.js';
 import { login, register, uniqueEmail } from '../support/users.js';
 
@@ -159,4 +159,32 @@ describe.each([
     },
     30_000,
   );
+});
+
+describe('SHUTDOWN_DELAY_SECONDS: not ready but still serving, then closing as usual', () => {
+  const database: Record<string, string> = onPostgres ? { DATABASE_URL: TEST_DATABASE_URL! } : { PGLITE_DATA_DIR: 'memory://' };
+
+  it('after SIGTERM: /health/ready 503 and new connections still served for the delay, then exit 0 within the delay and 9 s', async () => {
+    const server = await startServerProcess({ ...database, SHUTDOWN_DELAY_SECONDS: '2' });
+    try {
+      const user = await register(server);
+      const signalled = Date.now();
+      server.signal('SIGTERM');
+      await sleep(300);
+      // A new connection (supertest opens one a request), during the delay.
+      await server.http().get('/health/ready').expect(503);
+      await server.http().get('/health/live').expect(200);
+      const { token } = await login(server, user.email, user.password);
+      await server.http().get(`${API}/me`).set(bearer(token)).expect(200);
+      expect(server.exitCode()).toBeNull();
+
+      const code = await server.exited;
+      const took = Date.now() - signalled;
+      expect(code).toBe(0);
+      expect(took).toBeGreaterThanOrEqual(2_000);
+      expect(took).toBeLessThan(2_000 + EXIT_BOUND_MS);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 });

@@ -56,6 +56,9 @@ export interface ServerProcess {
   exitCode: () => number | null;
   /** Sends the process `signal` (SIGKILL: a crash, nothing cleaned up) and waits until it exits. */
   kill: (signal: NodeJS.Signals) => Promise<void>;
+  /** Sends the process `signal` without waiting; `exited` resolves with the exit code. */
+  signal: (signal: NodeJS.Signals) => void;
+  exited: Promise<number | null>;
 }
 
 /** The entry points of the compiled server: `main` serves, `migrate` applies migrations and exits. */
@@ -126,6 +129,8 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       child.kill(signal);
       await exited;
     },
+    signal: (signal) => void child.kill(signal),
+    exited,
   };
 }
 
