@@ -13,19 +13,12 @@ import { CurrentRequester } from '../http/requester.decorator.js';
 import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService, type SessionTokens } from './auth.service.js';
 import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
+import { MeDto, RegisteredUserDto } from './dto/account.dto.js';
 import { RefreshDto } from './dto/refresh.dto.js';
+import { TokensDto } from './dto/tokens.dto.js';
 import { clearRefreshCookie, refreshCookieOf, setRefreshCookie } from './refresh-cookie.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
 import { Public } from './public.decorator.js';
-
-const UUID_EXAMPLE = '3f0c9a52-6a51-4a3e-9f7c-2f1f5b8f9a10';
-const TOKENS_EXAMPLE = {
-  accessToken: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...',
-  refreshToken: 'PwyaUmpRSj6ffC8fW4-aEAAAAAHq0Nn3l3v2mUQ6o0dN0b3F6rVxk1W2aQkq3sX0gQ4Y',
-  tokenType: 'Bearer',
-  expiresIn: 900,
-  sessionId: UUID_EXAMPLE,
-};
 
 @ApiTags('auth')
 @Controller('auth')
@@ -50,7 +43,7 @@ export class AuthController {
   @Public()
   @Post('register')
   @ApiOperation({ summary: 'Create an account' })
-  @ApiSuccess(201, AUTH_MESSAGES.registered, { id: UUID_EXAMPLE, email: 'ana@example.com' })
+  @ApiSuccess(201, AUTH_MESSAGES.registered, RegisteredUserDto)
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.EmailTaken, ErrorCode.PayloadTooLarge, ErrorCode.Internal)
   async register(@Body() dto: RegisterDto, @CurrentRequester() who: Requester) {
     return ok(AUTH_MESSAGES.registered, await this.auth.register(dto.email, dto.password, who));
@@ -61,7 +54,7 @@ export class AuthController {
   @Post('login')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Open a session and get an access token' })
-  @ApiSuccess(200, AUTH_MESSAGES.loggedIn, TOKENS_EXAMPLE)
+  @ApiSuccess(200, AUTH_MESSAGES.loggedIn, TokensDto)
   @ApiErrors(
     ErrorCode.InvalidRequest,
     ErrorCode.InvalidCredentials,
@@ -86,7 +79,7 @@ export class AuthController {
       'the body must be JSON (`{}`). Rate limited per client address and session.',
   })
   @ApiBody({ type: RefreshDto, required: false })
-  @ApiSuccess(200, AUTH_MESSAGES.refreshed, TOKENS_EXAMPLE)
+  @ApiSuccess(200, AUTH_MESSAGES.refreshed, TokensDto)
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.PayloadTooLarge, ErrorCode.TooManyRequests, ErrorCode.Internal)
   async refresh(
     @Body() dto: RefreshDto,
@@ -116,7 +109,7 @@ export class AuthController {
   @ApiBearerAuth()
   @Get('me')
   @ApiOperation({ summary: 'Who the bearer token speaks for' })
-  @ApiSuccess(200, AUTH_MESSAGES.me, { id: UUID_EXAMPLE, email: 'ana@example.com', sessionId: UUID_EXAMPLE })
+  @ApiSuccess(200, AUTH_MESSAGES.me, MeDto)
   @ApiErrors(ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.Internal)
   me(@CurrentPrincipal() principal: Principal) {
     return ok(AUTH_MESSAGES.me, this.auth.me(principal));

@@ -12,6 +12,7 @@ import type { Requester } from '../audit/audit.repository.js';
 import { CurrentRequester } from '../http/requester.decorator.js';
 import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService } from './auth.service.js';
+import { RevokedSessionsDto } from './dto/account.dto.js';
 import { LogoutDto } from './dto/logout.dto.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
 
@@ -51,7 +52,7 @@ export class LogoutController {
       'another session of mine': { value: { token: '<its access token>' } },
     },
   })
-  @ApiSuccess(200, AUTH_MESSAGES.loggedOut)
+  @ApiSuccess(200, AUTH_MESSAGES.loggedOut, RevokedSessionsDto, { optionalData: true })
   @ApiErrors(
     ErrorCode.InvalidRequest,
     ErrorCode.InvalidToken,

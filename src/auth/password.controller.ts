@@ -6,6 +6,7 @@ import { ErrorCode } from '../errors/error-code.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import type { Requester } from '../audit/audit.repository.js';
 import { CurrentRequester } from '../http/requester.decorator.js';
+import { RevokedSessionsDto } from './dto/account.dto.js';
 import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService } from './auth.service.js';
 import { ChangePasswordDto } from './dto/password.dto.js';
@@ -26,16 +27,17 @@ export class PasswordController {
       'The current session goes on; every other one ends (`password_changed`). A wrong ' +
       '`currentPassword` answers 401 `Credenciales inválidas` and counts against the login rate limit.',
   })
-  @ApiSuccess(200, AUTH_MESSAGES.passwordChanged, { revokedSessions: 2 })
+  @ApiSuccess(200, AUTH_MESSAGES.passwordChanged, RevokedSessionsDto)
   @ApiErrors(
     ErrorCode.InvalidRequest,
+    ErrorCode.InvalidToken,
     ErrorCode.InvalidCredentials,
     ErrorCode.TokenExpired,
     ErrorCode.PayloadTooLarge,
     ErrorCode.TooManyRequests,
     ErrorCode.Internal,
   )
-  async change(@CurrentPrincipal() principal: Principal, @Body() dto: ChangePasswordDto, @CurrentRequester() who: Requester) {
+  async changePassword(@CurrentPrincipal() principal: Principal, @Body() dto: ChangePasswordDto, @CurrentRequester() who: Requester) {
     const revokedSessions = await this.auth.changePassword(principal, dto.currentPassword, dto.newPassword, who);
     return ok(AUTH_MESSAGES.passwordChanged, { revokedSessions });
   }

@@ -8,18 +8,9 @@ import type { Requester } from '../audit/audit.repository.js';
 import { CurrentRequester } from '../http/requester.decorator.js';
 import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService } from './auth.service.js';
+import { SessionListDto } from './dto/session.dto.js';
 import { SessionsQueryDto } from './dto/sessions-query.dto.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
-
-const SESSION_EXAMPLE = {
-  id: '3f0c9a52-6a51-4a3e-9f7c-2f1f5b8f9a10',
-  createdAt: '2026-11-20T09:12:00.000Z',
-  lastUsedAt: '2026-11-22T10:40:00.000Z',
-  expiresAt: '2026-12-20T09:12:00.000Z',
-  ip: '203.0.113.7',
-  userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0',
-  current: true,
-};
 
 @ApiTags('sessions')
 @ApiBearerAuth()
@@ -34,9 +25,9 @@ export class SessionsController {
       'Live sessions, newest first; with `?state=ended`, the ended ones still kept, last ended first, ' +
       'with `endedAt` and `endReason`. At most 500. `lastUsedAt` is recorded at most once a minute.',
   })
-  @ApiSuccess(200, AUTH_MESSAGES.sessions, { sessions: [SESSION_EXAMPLE] })
+  @ApiSuccess(200, AUTH_MESSAGES.sessions, SessionListDto)
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.Internal)
-  async list(@CurrentPrincipal() principal: Principal, @Query() query: SessionsQueryDto) {
+  async listSessions(@CurrentPrincipal() principal: Principal, @Query() query: SessionsQueryDto) {
     return ok(AUTH_MESSAGES.sessions, { sessions: await this.auth.listSessions(principal, query.state ?? 'live') });
   }
 
@@ -51,7 +42,7 @@ export class SessionsController {
   })
   @ApiSuccess(200, AUTH_MESSAGES.loggedOut)
   @ApiErrors(ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.NotFound, ErrorCode.TooManyRequests, ErrorCode.Internal)
-  async end(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @CurrentRequester() who: Requester) {
+  async endSession(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @CurrentRequester() who: Requester) {
     await this.auth.endSessionById(principal, id, who);
     return ok(AUTH_MESSAGES.loggedOut);
   }

@@ -6,10 +6,10 @@ import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { AppException } from '../errors/app.exception.js';
 import { ok } from '../http/envelope.js';
 import { ErrorCode } from '../errors/error-code.js';
+import { HealthStatusDto } from './health-status.dto.js';
 import { ShutdownState } from '../shutdown/shutdown.state.js';
 
 const AVAILABLE = 'Servicio disponible';
-const DATABASE_UP = { status: 'ok', info: { database: { status: 'up' } } };
 
 @ApiTags('health')
 @Controller('health')
@@ -25,9 +25,9 @@ export class HealthController {
   @Get()
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Liveness with a database ping' })
-  @ApiSuccess(200, AVAILABLE, DATABASE_UP)
+  @ApiSuccess(200, AVAILABLE, HealthStatusDto)
   @ApiErrors(ErrorCode.ServiceUnavailable)
-  async check() {
+  async checkHealth() {
     return this.pingDatabase();
   }
 
@@ -36,7 +36,7 @@ export class HealthController {
   @Get('live')
   @ApiOperation({ summary: 'Liveness: 200 while the process serves requests, whatever the database does' })
   @ApiSuccess(200, AVAILABLE)
-  live() {
+  liveness() {
     return ok(AVAILABLE);
   }
 
@@ -44,9 +44,9 @@ export class HealthController {
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Readiness: 503 while the database does not answer or the server is shutting down' })
-  @ApiSuccess(200, AVAILABLE, DATABASE_UP)
+  @ApiSuccess(200, AVAILABLE, HealthStatusDto)
   @ApiErrors(ErrorCode.ServiceUnavailable)
-  async ready() {
+  async readiness() {
     if (this.shutdown.shuttingDown) throw new AppException(ErrorCode.ServiceUnavailable);
     return this.pingDatabase();
   }

@@ -1,10 +1,14 @@
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 
 export const DOCS_PATH = 'api/docs';
 
-/** Swagger UI at /api/docs, the OpenAPI document at /api/docs-json. */
-export function serveSwagger(app: NestFastifyApplication): void {
+/**
+ * The OpenAPI document of the app's routes, the application's own included. An operation's id is
+ * its handler's name (`login`, `listSessions`), which a generated client turns into its call; two
+ * handlers of one name would make two operations one, so that stops the app at start.
+ */
+export function openApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -16,9 +20,29 @@ export function serveSwagger(app: NestFastifyApplication): void {
       )
       .setVersion('1.0')
       .addBearerAuth()
+      .addTag('auth', 'Accounts, sessions opened and ended, tokens')
+      .addTag('sessions', "The caller's sessions: list them, end one")
+      .addTag('health', 'Probes for orchestrators and load balancers')
       .build(),
+    { operationIdFactory: (_controller, method) => method },
   );
-  SwaggerModule.setup(DOCS_PATH, app, document, {
+  const seen = new Map<string, string>();
+  for (const [path, operations] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(operations as Record<string, { operationId?: string }>)) {
+      const id = operation.operationId;
+      if (!id) continue;
+      const where = `${method.toUpperCase()} ${path}`;
+      const other = seen.get(id);
+      if (other) throw new Error(`Two routes have the operation id "${id}" (${other} and ${where}): rename one of their handlers`);
+      seen.set(id, where);
+    }
+  }
+  return document;
+}
+
+/** Swagger UI at /api/docs, the OpenAPI document at /api/docs-json. */
+export function serveSwagger(app: INestApplication): void {
+  SwaggerModule.setup(DOCS_PATH, app, openApiDocument(app), {
     jsonDocumentUrl: `${DOCS_PATH}-json`,
     swaggerOptions: { persistAuthorization: true },
   });

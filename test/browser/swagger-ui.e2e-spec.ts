@@ -11,11 +11,11 @@ import { uniqueEmail } from '../support/users.js';
 // the page's own Content-Security-Policy. Needs Chromium (Debian: `apt-get install chromium`;
 // .ci/run installs it).
 
-/** Swagger UI's ids: `operations-<tag>-<operationId>`, the operationIds being Nest's `Controller_method`. */
+/** Swagger UI's ids: `operations-<tag>-<operationId>`, the operationIds being the handlers' names. */
 const OPERATIONS = {
-  logout: '#operations-auth-LogoutController_logout',
-  me: '#operations-auth-AuthController_me',
-  sessions: '#operations-sessions-SessionsController_list',
+  logout: '#operations-auth-logout',
+  me: '#operations-auth-me',
+  sessions: '#operations-sessions-listSessions',
 } as const;
 
 interface Shown {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { Controller, Get, Module } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../support/app.js';
 import { MESSAGES } from '../support/messages.js';
@@ -91,13 +93,33 @@ const ROUTES: { path: string; method: 'get' | 'post'; bearer: boolean; statuses:
   },
 ];
 
-/** The example body of a documented response: `example`, or the first of `examples`. */
-function exampleOf(response: Json | undefined): Json | undefined {
+/**
+ * The example body of a documented response, as Swagger UI shows it: `example`, the first of
+ * `examples`, or one built from the schema's own examples.
+ */
+function exampleOf(doc: Json, response: Json | undefined): Json | undefined {
   const media = response?.content?.['application/json'];
   if (!media) return undefined;
   if (media.example !== undefined) return media.example;
   const first = Object.values(media.examples ?? {})[0] as Json | undefined;
-  return first?.value;
+  if (first) return first.value;
+  return fromSchema(doc, media.schema);
+}
+
+function fromSchema(doc: Json, schema: Json | undefined): any {
+  if (!schema) return undefined;
+  if (schema.$ref) return fromSchema(doc, doc.components.schemas[schema.$ref.split('/').pop()]);
+  if (schema.example !== undefined) return schema.example;
+  if (schema.enum) return schema.enum[0];
+  if (schema.type === 'array') return [fromSchema(doc, schema.items)];
+  if (schema.type === 'object' || schema.properties) {
+    return Object.fromEntries(
+      Object.entries((schema.properties ?? {}) as Json)
+        .map(([name, property]) => [name, fromSchema(doc, property)])
+        .filter(([, value]) => value !== undefined),
+    );
+  }
+  return undefined;
 }
 
 describe('API documentation', () => {
@@ -148,7 +170,7 @@ describe('API documentation', () => {
       for (const [status, message] of Object.entries(route.statuses)) {
         const response = op.responses?.[status];
         expect(response, `${route.path} ${status}`).toBeDefined();
-        const example = exampleOf(response);
+        const example = exampleOf(doc, response);
         expect(example, `${route.path} ${status} example`).toBeDefined();
         expect(example!.success, `${route.path} ${status} success`).toBe(Number(status) < 400);
         if (message === null) {
@@ -165,14 +187,17 @@ describe('API documentation', () => {
   );
 
   it('shows the data of each success as the contract gives it', () => {
-    const ok = (path: string, method: string, status: number) => exampleOf(doc.paths[path][method].responses[status]);
+    const ok = (path: string, method: string, status: number) => exampleOf(doc, doc.paths[path][method].responses[status]);
     expect(Object.keys(ok('/api/v1/auth/register', 'post', 201)!.data).sort()).toEqual(['email', 'id']);
     const login = ok('/api/v1/auth/login', 'post', 200)!.data;
     expect(Object.keys(login).sort()).toEqual(['accessToken', 'expiresIn', 'refreshToken', 'sessionId', 'tokenType']);
     expect(login.tokenType).toBe('Bearer');
     expect(typeof login.expiresIn).toBe('number');
     expect(Object.keys(ok('/api/v1/auth/me', 'get', 200)!.data).sort()).toEqual(['email', 'id', 'sessionId']);
-    expect(ok('/api/v1/auth/logout', 'post', 200)!.data).toBeUndefined();
+    // data only with a scope: { revokedSessions }.
+    const logout = doc.paths['/api/v1/auth/logout'].post.responses[200].content['application/json'].schema;
+    expect(logout.required).toStrictEqual(['success', 'message']);
+    expect(Object.keys(ok('/api/v1/auth/logout', 'post', 200)!.data)).toEqual(['revokedSessions']);
   });
 
   it('documents the optional logout body with its token field', () => {
@@ -198,5 +223,62 @@ describe('API documentation', () => {
       const usesBearer = requirements.some((req) => Object.keys(req).some((name) => bearerNames.includes(name)));
       expect(usesBearer, `${route.method.toUpperCase()} ${route.path} uses the bearer scheme`).toBe(route.bearer);
     }
+  });
+});
+
+describe('the OpenAPI document, for client generators', () => {
+  let t: TestApp;
+  let doc: Json;
+  beforeAll(async () => {
+    t = await startApp();
+    doc = (await t.http().get('/api/docs-json').expect(200)).body;
+  });
+  afterAll(() => t.close());
+
+  const operations = () =>
+    Object.entries(doc.paths as Json).flatMap(([path, ops]) => Object.entries(ops as Json).map(([method, op]) => ({ where: `${method.toUpperCase()} ${path}`, op })));
+
+  it('is the committed openapi.json, byte for byte once parsed: `npm run openapi` writes it again', () => {
+    const committed = JSON.parse(readFileSync(new URL('../../openapi.json', import.meta.url), 'utf8'));
+    expect(doc, 'openapi.json differs from the served document: run `npm run openapi` and commit it').toStrictEqual(committed);
+  });
+
+  it('names every operation by its handler, once, and tags it', () => {
+    const ids = operations().map(({ op }) => op.operationId);
+    expect(ids).toEqual(
+      expect.arrayContaining(['register', 'login', 'refresh', 'me', 'logout', 'listSessions', 'endSession', 'changePassword', 'liveness', 'readiness']),
+    );
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const { where, op } of operations()) {
+      expect(op.operationId, where).toMatch(/^[a-z][A-Za-z]+$/);
+      expect(op.tags?.length, `${where} tags`).toBeGreaterThan(0);
+    }
+  });
+
+  it('gives every response a schema, and every success a typed data', () => {
+    for (const { where, op } of operations()) {
+      for (const [status, response] of Object.entries(op.responses as Json)) {
+        const schema = response.content?.['application/json']?.schema;
+        expect(schema, `${where} ${status}`).toBeDefined();
+        if (Number(status) >= 400) expect(schema.$ref, `${where} ${status}`).toBe('#/components/schemas/ErrorEnvelopeDto');
+        else if (schema.properties.data) expect(schema.properties.data.$ref, `${where} ${status} data`).toMatch(/^#\/components\/schemas\//);
+      }
+    }
+    const tokens = doc.components.schemas.TokensDto;
+    expect(tokens.required.sort()).toStrictEqual(['accessToken', 'expiresIn', 'sessionId', 'tokenType']);
+    expect(tokens.properties.refreshToken.type).toBe('string');
+  });
+
+  it('refuses to start when two handlers would share an operation id', async () => {
+    @Controller('twice')
+    class TwiceController {
+      @Get()
+      me() {
+        return {};
+      }
+    }
+    @Module({ controllers: [TwiceController] })
+    class TwiceModule {}
+    await expect(startApp({}, { modules: [TwiceModule] })).rejects.toThrow(/operation id "me".*rename one of their handlers/);
   });
 });

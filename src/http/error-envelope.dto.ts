@@ -1,0 +1,13 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+/** The body of every error answer (errors/all-exceptions.filter.ts writes it). */
+export class ErrorEnvelopeDto {
+  @ApiProperty({ enum: [false] })
+  success: false;
+
+  @ApiProperty({ example: 'Solicitud inválida' })
+  message: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'Why a 400 was answered, one reason an item.' })
+  errors?: string[];
+}

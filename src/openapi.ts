@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import { NestFactory } from '@nestjs/core';
+import { prefixRoutes } from './app.factory.js';
+import { AppModule } from './app.module.js';
+import { validateEnv } from './config/env.validation.js';
+import { fastifyAdapter } from './http/fastify-adapter.js';
+import { openApiDocument } from './http/swagger.js';
+
+// `npm run openapi` (and so `npm run build`): writes openapi.json, the document /api/docs-json
+// serves, for client generators (packages/client). In preview mode Nest reads the routes and
+// their metadata without starting a provider: no database, no secret needed.
+async function writeOpenApi(file = process.argv[2] ?? 'openapi.json'): Promise<void> {
+  const env = validateEnv({ JWT_SECRET: 'only-the-routes-are-read-here-not-the-secret', LOG_LEVEL: 'silent' });
+  const app = await NestFactory.create(AppModule.forRoot(env), fastifyAdapter(env), { preview: true, logger: false, abortOnError: false });
+  prefixRoutes(app);
+  writeFileSync(file, `${JSON.stringify(openApiDocument(app), null, 2)}\n`);
+  await app.close();
+  console.log(`Wrote ${file}`);
+}
+
+await writeOpenApi();
