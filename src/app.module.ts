@@ -6,6 +6,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import type { Env } from './config/env.validation.js';
+import type { Entity, Migration } from './database/data-source-options.js';
 import { DatabaseModule } from './database/database.module.js';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter.js';
 import { HealthModule } from './health/health.module.js';
@@ -22,13 +23,24 @@ const REDACTED = ['*.authorization', '*.cookie', '*.password', '*.token', '*.acc
 /** Whether request lines (pino-http logs them at `info`) reach the output at this level. */
 const logsRequests = (level: string): boolean => ['info', 'debug', 'trace'].includes(level);
 
+/**
+ * An application's own modules, served beside auth under the same guards and filter, and the
+ * migrations and entities of their tables, beside the project's. A fork lists its migrations in
+ * migrations/index.ts and its entities in src/database/entities.ts instead, where
+ * `npm run migrate` and the migration generator find them too (docs/extending.md).
+ */
+export interface AppOptions {
+  modules?: Array<Type | DynamicModule>;
+  migrations?: Migration[];
+  entities?: Entity[];
+}
+
 @Module({})
 export class AppModule {
   /**
    * `env` is validated already (config/load-env.ts); the same object configures everything.
-   * `modules`: an application's own modules, served beside auth under the same guards.
    */
-  static forRoot(env: Env, modules: Array<Type | DynamicModule> = []): DynamicModule {
+  static forRoot(env: Env, { modules = [], migrations = [], entities = [] }: AppOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -57,7 +69,7 @@ export class AppModule {
             },
           },
         }),
-        DatabaseModule,
+        DatabaseModule.forRoot({ migrations, entities }),
         ShutdownModule,
         // The retention job (sessions/session-retention.job.ts).
         ScheduleModule.forRoot(),

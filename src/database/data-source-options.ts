@@ -1,18 +1,27 @@
-import type { DataSourceOptions } from 'typeorm';
+import type { DataSourceOptions, MigrationInterface } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { ENTITIES } from './entities.js';
 
 /** A `postgres://` URL, or a host (a socket directory for the embedded database) and port. */
 export type Connection = { url: string } | { host: string; port: number };
 
+/** A migration class: `up` and `down` on a query runner. */
+export type Migration = new () => MigrationInterface;
+
+/** An entity class, for the migration generator. */
+export type Entity = new () => object;
+
 /** Shared by the app (database.module.ts) and the TypeORM CLI (ormconfig.ts). */
-export function dataSourceOptions(connection: Connection, { embedded = false, poolSize = 10 } = {}): DataSourceOptions {
+export function dataSourceOptions(
+  connection: Connection,
+  { embedded = false, poolSize = 10, migrations = [] as Migration[], entities = [] as Entity[] } = {},
+): DataSourceOptions {
   return {
     type: 'postgres',
     ...connection,
     ...(embedded && { username: 'postgres', database: 'postgres' }),
-    entities: ENTITIES,
-    migrations: MIGRATIONS,
+    entities: [...ENTITIES, ...entities],
+    migrations: [...MIGRATIONS, ...migrations],
     migrationsTransactionMode: 'all',
     synchronize: false,
     // Query errors reach our exception filter and are logged there, with the request id.

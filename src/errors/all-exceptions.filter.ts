@@ -4,40 +4,50 @@ import { AppException } from './app.exception.js';
 import { ERRORS, ErrorCode, OTHER_CLIENT_ERROR, STATUS_MESSAGES, TOKEN_ERRORS } from './error-code.js';
 import type { Envelope } from '../http/envelope.js';
 
+/** The code, and so the standard message and headers, of an HttpException's status. */
 const STATUS_TO_CODE: Partial<Record<number, ErrorCode>> = {
   [HttpStatus.BAD_REQUEST]: ErrorCode.InvalidRequest,
   [HttpStatus.UNAUTHORIZED]: ErrorCode.InvalidToken,
+  [HttpStatus.FORBIDDEN]: ErrorCode.Forbidden,
   [HttpStatus.NOT_FOUND]: ErrorCode.NotFound,
-  [HttpStatus.METHOD_NOT_ALLOWED]: ErrorCode.NotFound,
+  [HttpStatus.REQUEST_TIMEOUT]: ErrorCode.RequestTimeout,
   [HttpStatus.PAYLOAD_TOO_LARGE]: ErrorCode.PayloadTooLarge,
-  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: ErrorCode.InvalidRequest,
   [HttpStatus.TOO_MANY_REQUESTS]: ErrorCode.TooManyRequests,
   [HttpStatus.SERVICE_UNAVAILABLE]: ErrorCode.ServiceUnavailable,
 };
 
+/** What Nest says when a guard returns false: its words, not the application's. */
+const GUARD_REFUSAL = 'Forbidden resource';
+
 /**
- * An HttpException of a status the framework never raises (403, 409, 422, …) comes from an
- * application's own route: it keeps its status, and its own message when it was given one (a
- * string, as in `new ConflictException('Ese título ya existe')`), but never in a 5xx.
+ * Every HttpException that reaches the filter was thrown by the application (the errors Fastify
+ * and the router raise are turned into AppExceptions by the adapter, http/fastify-adapter.ts):
+ * it keeps its status, and its own message when it was given one, as in
+ * `new ConflictException('Ese título ya existe')`, but never in a 5xx.
  */
-function applicationError(exception: HttpException, status: number): ErrorAnswer {
-  if (status >= 500) return { code: ErrorCode.Internal, status, message: STATUS_MESSAGES[status] ?? ERRORS[ErrorCode.Internal].message };
-  const response = exception.getResponse();
-  // Nest's own exceptions wrap a given message as { message, error, statusCode }, and leave
-  // `error` out when none was given.
-  const { message, error } = (typeof response === 'object' && response !== null ? response : {}) as Record<string, unknown>;
-  const own = typeof response === 'string' ? response : error !== undefined && typeof message === 'string' ? message : undefined;
-  // A guard that returned false: Nest's words, not the application's.
-  const standard = status === HttpStatus.FORBIDDEN ? ERRORS[ErrorCode.Forbidden].message : (STATUS_MESSAGES[status] ?? OTHER_CLIENT_ERROR);
-  const given = own === 'Forbidden resource' ? undefined : own;
-  return { code: status === HttpStatus.FORBIDDEN ? ErrorCode.Forbidden : ErrorCode.InvalidRequest, status, message: given || standard };
+function applicationError(exception: HttpException): ErrorAnswer {
+  const status = exception.getStatus();
+  const named = STATUS_TO_CODE[status];
+  const code = named ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.InvalidRequest);
+  const standard = named
+    ? ERRORS[named].message
+    : (STATUS_MESSAGES[status] ?? (status >= 500 ? ERRORS[ErrorCode.Internal].message : OTHER_CLIENT_ERROR));
+  if (status >= 500) return { code, status, message: standard };
+  const { message, errors } = ownWords(exception.getResponse());
+  return { code, status, message: message && message !== GUARD_REFUSAL ? message : standard, errors };
 }
 
-/** A 400 always says why; these cover the ones raised by Fastify itself (Nest wraps them as HttpException). */
-const DETAILS: Partial<Record<number, string>> = {
-  [HttpStatus.BAD_REQUEST]: 'La solicitud está mal formada',
-  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'El cuerpo debe enviarse como application/json',
-};
+/**
+ * Nest wraps a given message as `{ message, error, statusCode }` and leaves `error` out when none
+ * was given; a list of messages (a validation pipe's) becomes `errors`.
+ */
+function ownWords(response: string | object): { message?: string; errors?: string[] } {
+  if (typeof response === 'string') return { message: response };
+  const { message, error, statusCode } = response as Record<string, unknown>;
+  if (Array.isArray(message)) return { errors: message.filter((item): item is string => typeof item === 'string') };
+  const wrapped = statusCode !== undefined;
+  return typeof message === 'string' && (!wrapped || error !== undefined) ? { message } : {};
+}
 
 /**
  * What of an unexpected error may be logged. A database error's message and detail can quote the
@@ -67,7 +77,7 @@ interface ErrorAnswer {
   code: ErrorCode;
   errors?: string[];
   retryAfter?: number;
-  /** An application's HttpException of a status the table does not name: its status and message. */
+  /** An application's HttpException: its status and message. */
   status?: number;
   message?: string;
 }
@@ -116,13 +126,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof AppException) {
       return { code: exception.code, ...exception.options };
     }
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const code = STATUS_TO_CODE[status];
-      if (code === ErrorCode.InvalidRequest) return { code, errors: [DETAILS[status] ?? DETAILS[HttpStatus.BAD_REQUEST]!] };
-      if (code) return { code };
-      return applicationError(exception, status);
-    }
+    if (exception instanceof HttpException) return applicationError(exception);
     return { code: ErrorCode.Internal };
   }
 }

@@ -1,4 +1,9 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendError } from '../errors/all-exceptions.filter.js';
+import { AppException } from '../errors/app.exception.js';
+import { ErrorCode } from '../errors/error-code.js';
 import type { Env } from '../config/env.validation.js';
 import { trustProxyOf } from '../config/load-env.js';
 import { answerClientError } from './client-errors.js';
@@ -15,8 +20,46 @@ export const BODY_LIMIT = 16 * 1024;
 const REQUEST_TIMEOUT_MS = 10_000;
 const CONNECTION_TIMEOUT_MS = 30_000;
 
+/** A 4xx that Fastify raised before any handler ran (a body too large, a bad Content-Length), in the API's codes. */
+export function frameworkError(status: number): AppException {
+  switch (status) {
+    case HttpStatus.NOT_FOUND:
+    case HttpStatus.METHOD_NOT_ALLOWED:
+      return new AppException(ErrorCode.NotFound);
+    case HttpStatus.PAYLOAD_TOO_LARGE:
+      return new AppException(ErrorCode.PayloadTooLarge);
+    case HttpStatus.REQUEST_TIMEOUT:
+      return new AppException(ErrorCode.RequestTimeout);
+    case HttpStatus.UNSUPPORTED_MEDIA_TYPE:
+      return new AppException(ErrorCode.InvalidRequest, { errors: ['El cuerpo debe enviarse como application/json'] });
+    default:
+      return new AppException(ErrorCode.InvalidRequest, { errors: ['La solicitud está mal formada'] });
+  }
+}
+
+/**
+ * Nest's adapter turns Fastify's errors, and the router's 404, into HttpExceptions carrying
+ * framework wording ("Cannot GET /x"). Here they become the API's own codes instead, so that every
+ * HttpException the exception filter sees is an application's, whose status and message it keeps.
+ */
+class ApiFastifyAdapter extends FastifyAdapter {
+  override mapException(error: unknown): unknown {
+    const status = (error as { statusCode?: unknown } | null)?.statusCode;
+    if (error instanceof Error && !(error instanceof HttpException) && typeof status === 'number' && status >= 400 && status < 500) {
+      return frameworkError(status);
+    }
+    return super.mapException(error);
+  }
+
+  override setNotFoundHandler(): ReturnType<FastifyAdapter['setNotFoundHandler']> {
+    return super.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) =>
+      sendError(reply, request.id, { code: ErrorCode.NotFound }),
+    );
+  }
+}
+
 export function fastifyAdapter(env: Env): FastifyAdapter {
-  return new FastifyAdapter({
+  return new ApiFastifyAdapter({
     bodyLimit: BODY_LIMIT,
     requestTimeout: REQUEST_TIMEOUT_MS,
     connectionTimeout: CONNECTION_TIMEOUT_MS,

@@ -1,11 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../support/app.js';
 import { bearer, logoutRequest } from '../support/requests.js';
 import { registerAndLogin } from '../support/users.js';
+import { Notes1790000000000 } from './your-module/1790000000000-notes.js';
+import { Note } from './your-module/note.entity.js';
 import { NotesModule } from './your-module/notes.module.js';
 
 // An application's own module served beside auth (docs/extending.md): under the same guard,
-// filter and validation, with the principal and its roles from the one session lookup.
+// filter and validation, with the principal and its roles from the one session lookup, and a
+// table of its own from its own migration.
 
 const FORBIDDEN = { success: false, message: 'No tiene permiso para esta acción' };
 
@@ -16,7 +20,7 @@ describe('your own module beside auth', () => {
   const create = (token: string, title: unknown) => t.http().post('/api/v1/notes').set(bearer(token)).send({ title });
 
   beforeAll(async () => {
-    t = await startApp({}, { modules: [NotesModule] });
+    t = await startApp({}, { modules: [NotesModule], migrations: [Notes1790000000000], entities: [Note] });
   });
   afterAll(() => t.close());
 
@@ -27,11 +31,11 @@ describe('your own module beside auth', () => {
 
   it('needs a live session anywhere else, and refuses it once logged out', async () => {
     const user = await registerAndLogin(t);
-    const res = await t.http().get('/api/v1/notes/mine').set(bearer(user.token)).expect(200);
+    const res = await t.http().get('/api/v1/notes/me').set(bearer(user.token)).expect(200);
     expect(res.body.data).toStrictEqual({ userId: user.userId, sessionId: user.sessionId, roles: [] });
-    await t.http().get('/api/v1/notes/mine').expect(401);
+    await t.http().get('/api/v1/notes/me').expect(401);
     await logoutRequest(t, user.token).expect(200);
-    const after = await t.http().get('/api/v1/notes/mine').set(bearer(user.token));
+    const after = await t.http().get('/api/v1/notes/me').set(bearer(user.token));
     expect(after.status).toBe(401);
     expect(after.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
   });
@@ -45,8 +49,8 @@ describe('your own module beside auth', () => {
 
     await grant(user.userId, ['editor']);
     const created = await create(user.token, 'primera').expect(201);
-    expect(created.body).toStrictEqual({ success: true, message: 'Nota creada', data: { title: 'primera' } });
-    expect((await t.http().get('/api/v1/notes/mine').set(bearer(user.token))).body.data.roles).toStrictEqual(['editor']);
+    expect(created.body).toStrictEqual({ success: true, message: 'Nota creada', data: { id: expect.any(String), title: 'primera' } });
+    expect((await t.http().get('/api/v1/notes/me').set(bearer(user.token))).body.data.roles).toStrictEqual(['editor']);
 
     await grant(user.userId, []);
     expect((await create(user.token, 'segunda')).status).toBe(403);
@@ -64,6 +68,37 @@ describe('your own module beside auth', () => {
     expect(blank.body).toStrictEqual({ success: false, message: 'No se puede procesar la solicitud' });
   });
 
+  it('keeps a 400 or 404 of its own with its message', async () => {
+    const user = await registerAndLogin(t);
+    const badId = await t.http().get('/api/v1/notes/not-a-uuid').set(bearer(user.token));
+    expect(badId.status).toBe(400);
+    expect(badId.body).toStrictEqual({ success: false, message: 'El id de la nota no es válido' });
+    const missing = await t.http().get(`/api/v1/notes/${randomUUID()}`).set(bearer(user.token));
+    expect(missing.status).toBe(404);
+    expect(missing.body).toStrictEqual({ success: false, message: 'La nota no existe' });
+    // A route that does not exist still answers the API's own 404.
+    const unrouted = await t.http().get('/api/v1/notes/a/b/c').set(bearer(user.token));
+    expect(unrouted.status).toBe(404);
+    expect(unrouted.body).toStrictEqual({ success: false, message: 'Recurso no encontrado' });
+  });
+
+  it('keeps its rows in its own table, created by its own migration, one user apart from another', async () => {
+    const [ana, ben] = [await registerAndLogin(t), await registerAndLogin(t)];
+    await grant(ana.userId, ['editor']);
+    const note = (await create(ana.token, 'de Ana').expect(201)).body.data;
+    const rows = await t.dataSource.query('SELECT user_id, title FROM notes WHERE id = $1', [note.id]);
+    expect(rows).toStrictEqual([{ user_id: ana.userId, title: 'de Ana' }]);
+    expect((await t.http().get('/api/v1/notes').set(bearer(ana.token)).expect(200)).body.data).toStrictEqual({ notes: [note] });
+    expect((await t.http().get(`/api/v1/notes/${note.id}`).set(bearer(ana.token)).expect(200)).body.data).toStrictEqual(note);
+    expect((await t.http().get(`/api/v1/notes/${note.id}`).set(bearer(ben.token))).status).toBe(404);
+    expect((await t.http().get('/api/v1/notes').set(bearer(ben.token)).expect(200)).body.data).toStrictEqual({ notes: [] });
+  });
+
+  it('its entity and its migration agree: the migration generator finds nothing to do', async () => {
+    const sql = await t.dataSource.driver.createSchemaBuilder().log();
+    expect(sql.upQueries.map((q) => q.query)).toStrictEqual([]);
+  });
+
   it('validates its bodies like the auth routes do: 400 with errors, unknown properties refused', async () => {
     const user = await registerAndLogin(t);
     await grant(user.userId, ['editor']);
@@ -75,8 +110,15 @@ describe('your own module beside auth', () => {
     }
   });
 
-  it('appears in the OpenAPI document beside auth', async () => {
+  it('appears in the OpenAPI document beside auth, its data typed, its handlers its operation ids', async () => {
     const doc = (await t.http().get('/api/docs-json').expect(200)).body;
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/notes/about', '/api/v1/notes/mine', '/api/v1/notes']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/notes/about', '/api/v1/notes/me', '/api/v1/notes', '/api/v1/notes/{id}']));
+    const created = doc.paths['/api/v1/notes'].post;
+    expect(created.operationId).toBe('createNote');
+    expect(created.tags).toStrictEqual(['notes']);
+    expect(created.responses[201].content['application/json'].schema.properties.data).toStrictEqual({ $ref: '#/components/schemas/NoteDto' });
+    expect(Object.keys(doc.components.schemas.NoteDto.properties)).toStrictEqual(['id', 'title']);
+    expect(created.responses[403].content['application/json'].examples.FORBIDDEN.value.message).toBe('No tiene permiso para esta acción');
+    expect(created.responses[409].description).toBe('Ya existe una nota con ese título');
   });
 });
