@@ -1,0 +1,241 @@
+import createClient, { type Client } from 'openapi-fetch';
+import { SESSION_OVER, TOKEN_EXPIRED, messageOf } from './messages.js';
+import type { components, paths } from './schema.js';
+import { NO_TABS, openTabs, type TabMessage, type Tabs } from './tabs.js';
+
+export type Tokens = components['schemas']['TokensDto'];
+
+/** Why the user is signed out: they logged out here, the server ended the session, or another tab learnt either. */
+export type SignedOutReason = 'logout' | 'session-ended' | 'other-tab';
+
+export interface AuthClientOptions {
+  /** Where the API is served, without `/api/v1`: `https://auth.example.com`. */
+  baseUrl: string;
+  /**
+   * `bearer` (the default): the refresh token comes in bodies and is kept in memory.
+   * `cookie`: the server runs with REFRESH_TOKEN_COOKIE=true; the refresh token is an HttpOnly
+   * cookie, and the tabs of one origin share the session.
+   */
+  mode?: 'bearer' | 'cookie';
+  /** Seconds before the access token's expiry at which a call refreshes it first; default a fifth of its life, at most 60. */
+  refreshBefore?: number;
+  /** The fetch to call the API with: in Node, one with a cookie jar for cookie mode. */
+  fetch?: typeof fetch;
+  /** Cookie mode: the name tabs coordinate under (default from baseUrl), or false for none. */
+  tabs?: string | false;
+}
+
+/** The API refused a login, refresh or logout for a reason other than the session being over. */
+export class AuthError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly errors?: string[],
+  ) {
+    super(message);
+    this.name = 'AuthError';
+  }
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+/** A refresh whose answer was lost is sent once more: the server answers a retry with the same successor. */
+const REFRESH_RETRY_MS = 250;
+
+/**
+ * The API's typed client (`api`) and the session it calls with. The access token stays in memory;
+ * a call made shortly before it expires refreshes it first, a call answered 403 "El token ha
+ * expirado" refreshes and is sent once more; one refresh runs at a time and concurrent calls wait
+ * for it. A 401 "Token no proporcionado o inválido" means the session is over: the tokens are
+ * dropped and `onSignedOut` listeners hear it, in every tab of the origin in cookie mode.
+ */
+export class AuthClient {
+  /** Typed calls of every operation in openapi.json: `api.GET('/api/v1/auth/me')`. */
+  readonly api: Client<paths>;
+  private readonly base: typeof fetch;
+  private readonly tabs: Tabs;
+  private readonly listeners = new Set<(reason: SignedOutReason) => void>();
+  private accessToken: string | undefined;
+  private refreshToken: string | undefined;
+  private expiresAt = 0;
+  private lifetimeMs = 0;
+  private refreshing: Promise<string | undefined> | undefined;
+
+  constructor(private readonly options: AuthClientOptions) {
+    const fetcher = options.fetch ?? globalThis.fetch;
+    this.base = (input, init) => fetcher(input, init);
+    const cookie = options.mode === 'cookie';
+    this.tabs = cookie && options.tabs !== false ? openTabs(options.tabs || `auth-backend ${options.baseUrl}`, (m) => this.hear(m)) : NO_TABS;
+    this.api = createClient<paths>({ baseUrl: options.baseUrl, fetch: this.fetch, credentials: cookie ? 'include' : 'same-origin' });
+  }
+
+  get signedIn(): boolean {
+    return this.accessToken !== undefined;
+  }
+
+  /** Calls `listener` each time the user goes from signed in to signed out; returns its removal. */
+  onSignedOut(listener: (reason: SignedOutReason) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async login(email: string, password: string): Promise<Tokens> {
+    const response = await this.base(this.url('/api/v1/auth/login'), {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ email, password }),
+      credentials: this.credentials(),
+    });
+    const tokens = await this.tokensOf(response);
+    this.accept(tokens);
+    return tokens;
+  }
+
+  /**
+   * Cookie mode, on page load: signs in from the refresh cookie if its session still lives (true),
+   * or stays signed out (false). Bearer mode: whether the client holds a session.
+   */
+  async restore(): Promise<boolean> {
+    if (this.options.mode !== 'cookie') return this.signedIn;
+    return (await this.refresh()) !== undefined;
+  }
+
+  /**
+   * Ends the session on the server (`scope`: this one by default, `others`, `all`) and, unless
+   * `others`, here and in every tab. A 401 means it had ended already. Any other failure throws
+   * and keeps the session, so that the app can try again.
+   */
+  async logout(scope: 'current' | 'others' | 'all' = 'current'): Promise<void> {
+    const response = await this.fetch(this.url('/api/v1/auth/logout'), {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify(scope === 'current' ? {} : { scope }),
+      credentials: this.credentials(),
+    });
+    if (!response.ok && response.status !== 401) throw await this.errorOf(response);
+    if (scope !== 'others') this.end('logout');
+  }
+
+  /** `fetch` with the session: for routes of your own the OpenAPI document does not list yet. */
+  readonly fetch = async (input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> => {
+    const request = new Request(input, init);
+    const token = await this.currentToken();
+    if (!token) return this.base(request);
+    const response = await this.send(request.clone(), token);
+    if (response.status === 403 && (await messageOf(response)) === TOKEN_EXPIRED) {
+      const fresh = await this.refresh(token);
+      if (fresh) return this.settle(await this.send(request, fresh), fresh);
+    }
+    return this.settle(response, token);
+  };
+
+  /**
+   * A new access token (undefined when the session is over). One at a time: calls made meanwhile
+   * get the same answer. `stale`, the token found wanting: if a call or another tab replaced it
+   * already, the replacement is the answer, with no request.
+   */
+  refresh(stale?: string): Promise<string | undefined> {
+    if (this.refreshing) return this.refreshing;
+    const replaced = () => stale !== undefined && this.accessToken !== undefined && this.accessToken !== stale && this.fresh();
+    if (replaced()) return Promise.resolve(this.accessToken);
+    this.refreshing = this.tabs
+      .exclusively(() => (replaced() ? Promise.resolve(this.accessToken) : this.requestRefresh()))
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+
+  /** Stops listening to other tabs. */
+  close(): void {
+    this.tabs.close();
+  }
+
+  private async currentToken(): Promise<string | undefined> {
+    if (this.accessToken === undefined || this.fresh()) return this.accessToken;
+    return this.refresh(this.accessToken);
+  }
+
+  private fresh(): boolean {
+    const margin = this.options.refreshBefore !== undefined ? this.options.refreshBefore * 1000 : Math.min(60_000, this.lifetimeMs / 5);
+    return Date.now() < this.expiresAt - margin;
+  }
+
+  private async requestRefresh(): Promise<string | undefined> {
+    const cookie = this.options.mode === 'cookie';
+    if (!cookie && this.refreshToken === undefined) return undefined;
+    const call = () =>
+      this.base(this.url('/api/v1/auth/refresh'), {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: JSON.stringify(cookie ? {} : { refreshToken: this.refreshToken }),
+        credentials: this.credentials(),
+      });
+    let response: Response;
+    try {
+      response = await call();
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, REFRESH_RETRY_MS));
+      response = await call();
+    }
+    if (response.status === 401) {
+      this.end('session-ended');
+      return undefined;
+    }
+    const tokens = await this.tokensOf(response);
+    this.accept(tokens);
+    return tokens.accessToken;
+  }
+
+  private accept(tokens: Tokens): void {
+    this.accessToken = tokens.accessToken;
+    this.lifetimeMs = tokens.expiresIn * 1000;
+    this.expiresAt = Date.now() + this.lifetimeMs;
+    if (tokens.refreshToken !== undefined) this.refreshToken = tokens.refreshToken;
+    this.tabs.tell({ type: 'tokens', accessToken: this.accessToken, expiresAt: this.expiresAt });
+  }
+
+  private hear(message: TabMessage): void {
+    if (message.type === 'signed-out') return this.end('other-tab', false);
+    this.lifetimeMs = this.accessToken === undefined ? message.expiresAt - Date.now() : this.lifetimeMs;
+    this.accessToken = message.accessToken;
+    this.expiresAt = message.expiresAt;
+  }
+
+  private end(reason: SignedOutReason, tell = true): void {
+    const was = this.signedIn;
+    this.accessToken = this.refreshToken = undefined;
+    this.expiresAt = 0;
+    if (tell && was) this.tabs.tell({ type: 'signed-out' });
+    if (was) for (const listener of this.listeners) listener(reason);
+  }
+
+  private send(request: Request, token: string): Promise<Response> {
+    const headers = new Headers(request.headers);
+    headers.set('authorization', `Bearer ${token}`);
+    return this.base(new Request(request, { headers }));
+  }
+
+  /** A 401 for the token in use: the session is over. (A 401 for credentials says otherwise.) */
+  private async settle(response: Response, sent: string): Promise<Response> {
+    if (response.status === 401 && this.accessToken === sent && (await messageOf(response)) === SESSION_OVER) this.end('session-ended');
+    return response;
+  }
+
+  private async tokensOf(response: Response): Promise<Tokens> {
+    if (!response.ok) throw await this.errorOf(response);
+    return ((await response.json()) as { data: Tokens }).data;
+  }
+
+  private async errorOf(response: Response): Promise<AuthError> {
+    const body = (await response.json().catch(() => ({}))) as { message?: string; errors?: string[] };
+    return new AuthError(response.status, body.message ?? response.statusText, body.errors);
+  }
+
+  private url(path: string): string {
+    return `${this.options.baseUrl.replace(/\/$/, '')}${path}`;
+  }
+
+  private credentials(): RequestInit['credentials'] {
+    return this.options.mode === 'cookie' ? 'include' : 'same-origin';
+  }
+}

@@ -1,0 +1,31 @@
+// Tabs of one origin share a cookie-mode session: what one learns (fresh tokens, the end of the
+// session), the others hear, and only one of them refreshes at a time.
+
+export type TabMessage = { type: 'tokens'; accessToken: string; expiresAt: number } | { type: 'signed-out' };
+
+export interface Tabs {
+  /** Runs `fn` while no other tab of this origin runs it (Web Locks), or at once where there are none. */
+  exclusively<T>(fn: () => Promise<T>): Promise<T>;
+  tell(message: TabMessage): void;
+  close(): void;
+}
+
+interface LockManagerLike {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
+export function openTabs(name: string, onMessage: (message: TabMessage) => void): Tabs {
+  const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(name) : undefined;
+  // Node keeps a process alive while a channel is open; a test suite's client must not.
+  (channel as { unref?: () => void } | undefined)?.unref?.();
+  if (channel) channel.onmessage = (event: { data: TabMessage }) => onMessage(event.data);
+  const locks = (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
+  return {
+    exclusively: (fn) => (locks ? locks.request(`${name}:refresh`, fn) : fn()),
+    tell: (message) => channel?.postMessage(message),
+    close: () => channel?.close(),
+  };
+}
+
+/** For bearer mode, whose sessions belong to one page (or one client object in Node). */
+export const NO_TABS: Tabs = { exclusively: (fn) => fn(), tell: () => undefined, close: () => undefined };
