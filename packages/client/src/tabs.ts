@@ -21,10 +21,27 @@ export function openTabs(name: string, onMessage: (message: TabMessage) => void)
   if (channel) channel.onmessage = (event: { data: TabMessage }) => onMessage(event.data);
   const locks = (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
   return {
-    exclusively: (fn) => (locks ? locks.request(`${name}:refresh`, fn) : fn()),
+    exclusively: (fn) => (locks ? holdingOn(locks, `${name}:refresh`, fn) : fn()),
     tell: (message) => channel?.postMessage(message),
     close: () => channel?.close(),
   };
+}
+
+/**
+ * The next tab granted the lock must find the tokens this one just told: the lock is kept a moment
+ * after `fn` settles, for the message to arrive, while `fn`'s caller has its answer at once.
+ */
+const HOLD_MS = 100;
+
+function holdingOn<T>(locks: LockManagerLike, name: string, fn: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    locks
+      .request(name, async () => {
+        await fn().then(resolve, reject);
+        await new Promise((done) => setTimeout(done, HOLD_MS));
+      })
+      .catch(reject);
+  });
 }
 
 /** For bearer mode, whose sessions belong to one page (or one client object in Node). */
