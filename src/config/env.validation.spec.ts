@@ -73,6 +73,11 @@ describe('validateEnv', () => {
     }
   });
 
+  it('production needs JWT_SECRET, but not in the migrate command, which signs nothing', () => {
+    expect(() => validateEnv({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
+    expect(validateEnv({ NODE_ENV: 'production' }, { signsTokens: false }).NODE_ENV).toBe('production');
+  });
+
   it('keeps given strings', () => {
     const env = validateEnv({
       NODE_ENV: 'test',

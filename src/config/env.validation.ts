@@ -179,7 +179,7 @@ export function corsOriginsOf(env: Pick<Env, 'CORS_ORIGINS'>): string[] {
  * Validates the environment once at boot. Throws an Error whose message is one line naming the
  * offending variable, which main.ts prints as is.
  */
-export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
+export function validateEnv(raw: Record<string, unknown>, { signsTokens = true } = {}): EnvironmentVariables {
   // Blank values (`FOO=` in .env) mean unset, so defaults apply. They must go before conversion,
   // which would turn '' into 0, and before defaults, which only fill in missing keys.
   const present = Object.fromEntries(
@@ -204,7 +204,8 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
     throw new Error(`Invalid configuration: ${first.property} ${stripProperty(reason, first.property)}`);
   }
 
-  if (env.NODE_ENV === 'production') {
+  // The migrate command signs nothing: its job needs the database and no secret.
+  if (env.NODE_ENV === 'production' && signsTokens) {
     if (!env.JWT_SECRET) {
       throw new Error('Invalid configuration: JWT_SECRET is required (32+ characters) when NODE_ENV=production');
     }

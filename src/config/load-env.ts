@@ -5,9 +5,9 @@ import { type Env, validateEnv } from './env.validation.js';
  * The environment, with `.env` filling in what the real environment leaves unset, validated once.
  * Throws one line naming the offending variable.
  */
-export function loadEnv(overrides: Record<string, string | undefined> = {}, { envFile = '.env' } = {}): Env {
+export function loadEnv(overrides: Record<string, string | undefined> = {}, { envFile = '.env', signsTokens = true } = {}): Env {
   if (envFile && existsSync(envFile)) process.loadEnvFile(envFile);
-  return validateEnv({ ...process.env, ...overrides });
+  return validateEnv({ ...process.env, ...overrides }, { signsTokens });
 }
 
 /**

@@ -34,7 +34,8 @@ describe.skipIf(lacks('postgres', 'migrations run as a job on a fresh database')
     expect(refused.code).toBe(1);
     expect(refused.output).toContain('Pending migrations and MIGRATIONS_AT_START=false: run `npm run migrate` first');
 
-    const first = await runUntilExit({ DATABASE_URL: url() }, 'migrate');
+    // As in a production image: NODE_ENV=production and no JWT_SECRET, which migrations do not need.
+    const first = await runUntilExit({ DATABASE_URL: url(), NODE_ENV: 'production', JWT_SECRET: '' }, 'migrate');
     expect(first).toMatchObject({ code: 0 });
     expect(first.output).toContain('Migrations applied');
     const again = await runUntilExit({ DATABASE_URL: url() }, 'migrate');
