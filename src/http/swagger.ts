@@ -19,6 +19,8 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
           '`{ success, message, data?, errors? }`.',
       )
       .setVersion('1.0')
+      .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+      .addServer('/', 'This server')
       .addBearerAuth()
       .addTag('auth', 'Accounts, sessions opened and ended, tokens')
       .addTag('sessions', "The caller's sessions: list them, end one")
@@ -28,7 +30,9 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
   );
   const seen = new Map<string, string>();
   for (const [path, operations] of Object.entries(document.paths)) {
-    for (const [method, operation] of Object.entries(operations as Record<string, { operationId?: string }>)) {
+    for (const [method, operation] of Object.entries(operations as Record<string, { operationId?: string; security?: unknown[] }>)) {
+      // A public route says so (no credentials), rather than leaving a reader to guess.
+      operation.security ??= [];
       const id = operation.operationId;
       if (!id) continue;
       const where = `${method.toUpperCase()} ${path}`;
