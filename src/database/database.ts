@@ -27,6 +27,8 @@ interface PoolUse {
 @Injectable()
 export class Database {
   private readonly inTransaction = new AsyncLocalStorage<PoolClient>();
+  /** Errors thrown inside a transaction that was then rolled back cleanly: not the connection's fault. */
+  private readonly soundAfter = new WeakSet<object>();
   /**
    * Named prepared statements only on a real server. The embedded database is one backend behind
    * its socket: statements prepared on a connection the pool closed outlive it there, and
@@ -79,7 +81,13 @@ export class Database {
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A connection that answered the ROLLBACK is sound, whatever `fn` threw (an application's
+        // refusal, most often): it goes back to the pool rather than being closed.
+        const rolledBack = await client.query('ROLLBACK').then(
+          () => true,
+          () => false,
+        );
+        if (rolledBack && typeof err === 'object' && err !== null) this.soundAfter.add(err);
         throw err;
       }
     });
@@ -100,7 +108,7 @@ export class Database {
     try {
       return await use(client);
     } catch (err) {
-      if (!(err as { severity?: string }).severity) broken = err as Error;
+      if (!(err as { severity?: string }).severity && !this.soundAfter.has(err as object)) broken = err as Error;
       throw err;
     } finally {
       client.off('error', onError);
