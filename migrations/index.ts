@@ -2,6 +2,13 @@ import { InitialSchema1763700000000 } from './1763700000000-initial-schema.js';
 import { NormalizeEmails1763800000000 } from './1763800000000-normalize-emails.js';
 import { SessionControl1763900000000 } from './1763900000000-session-control.js';
 import { UserRoles1764000000000 } from './1764000000000-user-roles.js';
+import { Accounts1765000000000 } from './1765000000000-accounts.js';
 
 /** Listed explicitly (not globbed) so the same list works compiled, under vitest and in the CLI. */
-export const MIGRATIONS = [InitialSchema1763700000000, NormalizeEmails1763800000000, SessionControl1763900000000, UserRoles1764000000000];
+export const MIGRATIONS = [
+  InitialSchema1763700000000,
+  NormalizeEmails1763800000000,
+  SessionControl1763900000000,
+  UserRoles1764000000000,
+  Accounts1765000000000,
+];

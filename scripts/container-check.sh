@@ -23,6 +23,8 @@ SHUTDOWN_DELAY=2
 GRACE=20
 NAME=auth-check-$$
 SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
+# Production needs an SMTP server to start; nothing listens here, so mail waits in the outbox.
+SMTP_URL=smtp://127.0.0.1:2525
 
 log() { printf '\n== %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
@@ -98,7 +100,7 @@ podman run --rm --no-healthcheck --network host -e DATABASE_URL="$PG_URL_BASE/$D
 
 log "the server"
 podman run -d --name "$NAME" --network host \
-  -e NODE_ENV=production -e PORT="$PORT" -e DATABASE_URL="$PG_URL_BASE/$DB" -e JWT_SECRET="$SECRET" \
+  -e NODE_ENV=production -e PORT="$PORT" -e DATABASE_URL="$PG_URL_BASE/$DB" -e JWT_SECRET="$SECRET" -e SMTP_URL="$SMTP_URL" \
   -e MIGRATIONS_AT_START=false -e SHUTDOWN_DELAY_SECONDS=$SHUTDOWN_DELAY -e LOG_LEVEL=warn \
   "$IMAGE" >/dev/null
 for _ in $(seq 60); do
@@ -145,9 +147,9 @@ python3 - "$IMAGE" "$PORT" "$SECRET" "$PG_URL_BASE/$DB" redis://127.0.0.1:6379 "
 import re, sys
 image, port, secret, db, redis, path = sys.argv[1:7]
 text = open(path).read()
-values = {'JWT_SECRET': secret, 'DATABASE_URL': db, 'REDIS_URL': redis}
+values = {'JWT_SECRET': secret, 'DATABASE_URL': db, 'REDIS_URL': redis, 'SMTP_URL': 'smtp://127.0.0.1:2525'}
 text, refs = re.subn(r'valueFrom:\n\s+secretKeyRef: \{ name: auth-backend, key: (\w+) \}', lambda m: f'value: "{values[m.group(1)]}"', text)
-assert refs == 3, f'{refs} secretKeyRef replaced, 3 expected'
+assert refs == 4, f'{refs} secretKeyRef replaced, 4 expected'
 text = text.replace('image: auth-backend:latest', f'image: {image}').replace('replicas: 2', 'replicas: 1')
 text = text.replace('value: "3000"', f'value: "{port}"').replace('port: http', f'port: {port}')
 text = text.replace('\n          ports:\n            - name: http\n              containerPort: 3000', '')

@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
+import { AccountsModule } from './accounts/accounts.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import type { Env } from './config/env.validation.js';
@@ -10,6 +11,7 @@ import type { Entity, Migration } from './database/data-source-options.js';
 import { DatabaseModule } from './database/database.module.js';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter.js';
 import { HealthModule } from './health/health.module.js';
+import { MailModule } from './mail/mail.module.js';
 import { validationPipe } from './http/validation.pipe.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard.js';
@@ -76,6 +78,8 @@ export class AppModule {
         RateLimitModule.forRoot(env),
         MetricsModule,
         AuthModule,
+        AccountsModule,
+        MailModule,
         HealthModule,
         ...modules,
       ],

@@ -7,6 +7,10 @@ export const AUDIT_EVENTS = [
   'session_revoked',
   'password_changed',
   'refresh_reuse',
+  'password_reset_requested',
+  'password_reset',
+  'email_verified',
+  'account_deleted',
 ] as const;
 
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];

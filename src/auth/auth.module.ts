@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
+import { AccountsModule } from '../accounts/accounts.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import type { Env } from '../config/env.validation.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
@@ -17,6 +18,7 @@ import { SessionsController } from './sessions.controller.js';
     UsersModule,
     SessionsModule,
     AuditModule,
+    AccountsModule,
     JwtModule.registerAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<Env, true>) => ({

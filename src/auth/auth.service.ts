@@ -1,16 +1,26 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Env } from '../config/env.validation.js';
 import { AuditRepository, type Requester } from '../audit/audit.repository.js';
 import { Database, isUniqueViolation } from '../database/database.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { RefreshTokensService } from '../sessions/refresh-tokens.service.js';
+import { type Device, deviceOf } from '../sessions/device.js';
+import { decodeCursor, encodeCursor } from '../sessions/session-page.js';
 import type { SessionView } from '../sessions/sessions.repository.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { hashForUnknownUser, hashPassword, verifyPassword } from '../users/password-hasher.js';
 import { UsersRepository } from '../users/users.repository.js';
+import { EmailVerificationService } from '../accounts/email-verification.service.js';
 import { AccessTokenService } from './access-token.service.js';
 import type { LogoutDto } from './dto/logout.dto.js';
 import type { Principal } from './principal.js';
+
+export interface SessionPage {
+  sessions: Array<Omit<SessionView, 'pageKey'> & { device: Device; current: boolean }>;
+  nextCursor?: string;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -25,14 +35,21 @@ export interface SessionTokens {
 
 @Injectable()
 export class AuthService implements OnModuleInit {
+  /** REQUIRE_EMAIL_VERIFICATION: no login before the address is proven. */
+  private readonly requireVerifiedEmail: boolean;
+
   constructor(
+    config: ConfigService<Env, true>,
     private readonly database: Database,
     private readonly users: UsersRepository,
     private readonly sessions: SessionsService,
     private readonly refreshTokens: RefreshTokensService,
     private readonly audit: AuditRepository,
     private readonly tokens: AccessTokenService,
-  ) {}
+    private readonly verification: EmailVerificationService,
+  ) {
+    this.requireVerifiedEmail = config.get('REQUIRE_EMAIL_VERIFICATION', { infer: true });
+  }
 
   /** Built at boot, or the first login for an unknown email would take twice as long. */
   async onModuleInit(): Promise<void> {
@@ -45,6 +62,7 @@ export class AuthService implements OnModuleInit {
       return await this.database.transaction(async () => {
         const user = await this.users.create(email, passwordHash);
         await this.audit.record({ event: 'register', userId: user.id }, who);
+        await this.verification.sendLink(user.id, user.email);
         return user;
       });
     } catch (err) {
@@ -62,6 +80,9 @@ export class AuthService implements OnModuleInit {
       await this.audit.record({ event: 'login_failed', userId: user?.id, details: { email } }, who);
       throw new AppException(ErrorCode.InvalidCredentials);
     }
+    // Only after the password: these answers must not tell an outsider that an account exists.
+    if (user.locked) throw new AppException(ErrorCode.AccountLocked);
+    if (this.requireVerifiedEmail && !user.emailVerified) throw new AppException(ErrorCode.EmailNotVerified);
 
     const session = await this.sessions.open(user.id, who);
     const access = await this.tokens.issue({ userId: user.id, sessionId: session.id }, session.expiresAt);
@@ -104,9 +125,17 @@ export class AuthService implements OnModuleInit {
     return undefined;
   }
 
-  async listSessions(principal: Principal, state: 'live' | 'ended'): Promise<Array<SessionView & { current: boolean }>> {
-    const sessions = await this.sessions.list(principal.userId, state);
-    return sessions.map((s) => ({ ...s, current: s.id === principal.sessionId }));
+  /** A page of the caller's sessions, each with its device and whether it is the caller's. */
+  async listSessions(principal: Principal, state: 'live' | 'ended', limit: number, cursor?: string): Promise<SessionPage> {
+    const after = cursor === undefined ? undefined : decodeCursor(state, cursor);
+    if (cursor !== undefined && !after) throw new AppException(ErrorCode.InvalidRequest, { errors: ['cursor no es válido'] });
+    const page = await this.sessions.list(principal.userId, state, limit, after);
+    const sessions = page.sessions.map((s) => {
+      const { pageKey, ...shown } = s;
+      void pageKey;
+      return { ...shown, device: deviceOf(s.userAgent), current: s.id === principal.sessionId };
+    });
+    return page.next ? { sessions, nextCursor: encodeCursor(state, page.next) } : { sessions };
   }
 
   /** One 404 for every id that is not a live session of the caller's: no hint that it exists. */

@@ -23,12 +23,13 @@ export class SessionsController {
     summary: "The caller's sessions",
     description:
       'Live sessions, newest first; with `?state=ended`, the ended ones still kept, last ended first, ' +
-      'with `endedAt` and `endReason`. At most 500. `lastUsedAt` is recorded at most once a minute.',
+      'with `endedAt` and `endReason`. Paged: `limit` (1 to 100, default 50), and `cursor` from the ' +
+      'previous page\'s `nextCursor` (absent on the last page). `lastUsedAt` is recorded at most once a minute.',
   })
   @ApiSuccess(200, AUTH_MESSAGES.sessions, SessionListDto)
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.Internal)
   async listSessions(@CurrentPrincipal() principal: Principal, @Query() query: SessionsQueryDto) {
-    return ok(AUTH_MESSAGES.sessions, { sessions: await this.auth.listSessions(principal, query.state ?? 'live') });
+    return ok(AUTH_MESSAGES.sessions, await this.auth.listSessions(principal, query.state ?? 'live', query.limit ?? 50, query.cursor));
   }
 
   @Delete(':id')

@@ -129,8 +129,13 @@ describe('validateEnv', () => {
       );
     });
 
+    it('production without SMTP_URL throws naming SMTP_URL: registration and recovery send mail', () => {
+      expectOneLineNaming(failure({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET }), 'SMTP_URL');
+      expectOneLineNaming(failure({ SMTP_URL: 'http://mail.example.com' }), 'SMTP_URL');
+    });
+
     it('production with a random 32-character secret starts, using it', () => {
-      const env = validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET });
+      const env = validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, SMTP_URL: 'smtp://mail.example.com:587' });
       expect(env.JWT_SECRET).toBe(GOOD_SECRET);
       expect(env.jwtSecretGenerated).toBe(false);
     });

@@ -8,6 +8,7 @@ import {
   IsInt,
   IsOptional,
   IsString,
+  IsUrl,
   Matches,
   Max,
   Min,
@@ -124,6 +125,35 @@ export class EnvironmentVariables {
   @IsBoolean({ message: 'must be true or false' })
   REFRESH_TOKEN_COOKIE: boolean = false;
 
+  /** smtp:// or smtps://; unset outside production: mail is written to the log. */
+  @IsOptional()
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  @IsString()
+  MAIL_FROM: string = 'Auth <no-reply@localhost>';
+
+  /** The page of the app that takes `?token=` and asks for the new password. */
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'must be an http(s) URL' })
+  PASSWORD_RESET_URL: string = 'http://localhost:3000/reset-password';
+
+  @IsInt()
+  @Min(60)
+  @Max(86_400)
+  PASSWORD_RESET_TTL: number = 1800;
+
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'must be an http(s) URL' })
+  EMAIL_VERIFICATION_URL: string = 'http://localhost:3000/verify-email';
+
+  @IsInt()
+  @Min(60)
+  @Max(2_592_000)
+  EMAIL_VERIFICATION_TTL: number = 86_400;
+
+  /** true: a login with the right password on an unverified account answers 403. */
+  @IsBoolean({ message: 'must be true or false' })
+  REQUIRE_EMAIL_VERIFICATION: boolean = false;
+
   /** Exact origins, comma-separated; checked in validateEnv (a wildcard is refused). */
   @IsOptional()
   @IsString()
@@ -153,7 +183,7 @@ export class EnvironmentVariables {
 
 export type Env = EnvironmentVariables;
 
-const BOOLEANS = ['REFRESH_TOKEN_COOKIE', 'METRICS_ENABLED', 'MIGRATIONS_AT_START'];
+const BOOLEANS = ['REFRESH_TOKEN_COOKIE', 'METRICS_ENABLED', 'MIGRATIONS_AT_START', 'REQUIRE_EMAIL_VERIFICATION'];
 
 /**
  * CORS_ORIGINS as a list of exact origins (scheme, host, optional port; no path, no wildcard):
@@ -212,6 +242,8 @@ export function validateEnv(raw: Record<string, unknown>, { signsTokens = true }
     if (PLACEHOLDER_SECRETS.some((p) => env.JWT_SECRET!.toLowerCase().includes(p))) {
       throw new Error('Invalid configuration: JWT_SECRET looks like a placeholder; set a random secret');
     }
+    // Registration and password recovery send mail: in production it must really leave.
+    if (!env.SMTP_URL) throw new Error('Invalid configuration: SMTP_URL is required when NODE_ENV=production (registration and password recovery send mail)');
   }
   corsOriginsOf(env);
   // Port 0 is "any free port", so two zeros do not collide.

@@ -24,6 +24,7 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
       .addBearerAuth()
       .addTag('auth', 'Accounts, sessions opened and ended, tokens')
       .addTag('sessions', "The caller's sessions: list them, end one")
+      .addTag('accounts', 'Recovery, verification and deletion of accounts, by mailed links')
       .addTag('health', 'Probes for orchestrators and load balancers')
       .build(),
     { operationIdFactory: (_controller, method) => method },

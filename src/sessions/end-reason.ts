@@ -14,6 +14,8 @@ export const END_REASONS = {
   logout_others: { event: 'logout', details: { scope: 'others' } },
   logout_all: { event: 'logout', details: { scope: 'all' } },
   password_changed: { event: 'password_changed', details: { reason: 'password_changed' } },
+  password_reset: { event: 'password_reset', details: { reason: 'password_reset' } },
+  account_deleted: { event: 'account_deleted', details: { reason: 'account_deleted' } },
 } as const satisfies Record<string, { event: AuditEventName; details: AuditDetails }>;
 
 type EndReason = keyof typeof END_REASONS;

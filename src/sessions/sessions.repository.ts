@@ -24,6 +24,14 @@ export interface SessionView {
   userAgent: string | null;
   endedAt?: Date;
   endReason?: string;
+  /** Where the next page starts after this row: its list's time, as text, exact to the microsecond. */
+  pageKey: string;
+}
+
+/** The last row of a page: its list's time and its id. */
+export interface PageKey {
+  at: string;
+  id: string;
 }
 
 /** What the refresh chain needs to know about a session and its refresh token. */
@@ -103,16 +111,20 @@ const END_ALL = statement('end-all', `
   SELECT $4, $1, $5, $6, $7, $8, $9::jsonb || jsonb_build_object('revokedSessions', (SELECT count(*) FROM ended))
   RETURNING (details->>'revokedSessions')::int AS count`);
 
+// Pages are keyset pages: after the (time, id) of the last row of the previous page ($4, $5), the
+// time as text so that its microseconds survive the round trip.
 const LIST_LIVE = statement('list-live', `
-  SELECT id, created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", ip, user_agent AS "userAgent"
+  SELECT id, created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", ip, user_agent AS "userAgent",
+         created_at::text AS "pageKey"
     FROM sessions s
    WHERE s.user_id = $1 AND ${live('s', '$2')}
-   ORDER BY created_at DESC, id
+     AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::uuid))
+   ORDER BY created_at DESC, id DESC
    LIMIT $3`);
 
 // A session that ran out was ended by the first of its two clocks.
 const LIST_ENDED = statement('list-ended', `
-  SELECT * FROM (
+  SELECT *, "endedAt"::text AS "pageKey" FROM (
     SELECT id, created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", ip, user_agent AS "userAgent",
            CASE WHEN revoked_at IS NOT NULL THEN revoked_at
                 ELSE LEAST(expires_at, last_used_at + make_interval(secs => $2)) END AS "endedAt",
@@ -122,7 +134,8 @@ const LIST_ENDED = statement('list-ended', `
       FROM sessions s
      WHERE s.user_id = $1 AND NOT (${live('s', '$2')})
   ) ended
-  ORDER BY "endedAt" DESC, id
+  WHERE $4::timestamptz IS NULL OR ("endedAt", id) < ($4::timestamptz, $5::uuid)
+  ORDER BY "endedAt" DESC, id DESC
   LIMIT $3`);
 
 // Rotation: only while the presented hash is the current one, so of simultaneous refreshes of
@@ -217,7 +230,7 @@ export class SessionsRepository {
    * Ends every live session of the user but `except` (when given), with one audit row naming
    * `current` and carrying the count: how many.
    */
-  async endAll(userId: string, except: string | null, current: string, reason: ManyEndReason, who: Requester): Promise<number> {
+  async endAll(userId: string, except: string | null, current: string | null, reason: ManyEndReason, who: Requester): Promise<number> {
     const { event, details } = END_REASONS[reason];
     const [row] = await this.database.query<{ count: number }>(END_ALL, [
       userId,
@@ -234,12 +247,12 @@ export class SessionsRepository {
     return row!.count;
   }
 
-  listLive(userId: string, limit: number): Promise<SessionView[]> {
-    return this.database.query(LIST_LIVE, [userId, this.idle, limit]);
+  listLive(userId: string, limit: number, after?: PageKey): Promise<SessionView[]> {
+    return this.database.query(LIST_LIVE, [userId, this.idle, limit, after?.at ?? null, after?.id ?? null]);
   }
 
-  listEnded(userId: string, limit: number): Promise<SessionView[]> {
-    return this.database.query(LIST_ENDED, [userId, this.idle, limit]);
+  listEnded(userId: string, limit: number, after?: PageKey): Promise<SessionView[]> {
+    return this.database.query(LIST_ENDED, [userId, this.idle, limit, after?.at ?? null, after?.id ?? null]);
   }
 
   /** Rotates the refresh token if `presentedHash` is the current one at `generation`: the session, or null. */

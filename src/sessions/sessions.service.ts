@@ -7,12 +7,10 @@ import type { ManyEndReason, SingleEndReason } from './end-reason.js';
 import { queryBatcher } from './query-batcher.js';
 import { encodeRefreshToken, firstRefreshSecret, hashRefreshSecret } from './refresh-token.js';
 import { SessionPolicy } from './session-policy.js';
-import { type Ending, type LiveSession, type SessionView, SessionsRepository } from './sessions.repository.js';
+import { type Ending, type LiveSession, type PageKey, type SessionView, SessionsRepository } from './sessions.repository.js';
 
 /** More calls than this waiting at once make several queries. */
 const MAX_PER_QUERY = 500;
-/** The most sessions a list returns, newest first. */
-const MAX_LISTED = 500;
 
 export interface OpenedSession {
   id: string;
@@ -86,10 +84,10 @@ export class SessionsService {
 
   /**
    * Ends every live session of the user but `current` (`logout_others`, `password_changed`), or
-   * every one (`logout_all`), with one audit row carrying the scope or reason and the count: how
+   * every one (`logout_all`, or `current` null: a reset, a deletion), with one audit row carrying the scope or reason and the count: how
    * many. Inside Database.transaction, it commits with the caller's other changes.
    */
-  async endAll(userId: string, current: string, reason: ManyEndReason, who: Requester): Promise<number> {
+  async endAll(userId: string, current: string | null, reason: ManyEndReason, who: Requester): Promise<number> {
     const except = reason === 'logout_all' ? null : current;
     const ended = await this.repository.endAll(userId, except, current, reason, who);
     // Counted before a caller's transaction commits: a password change that then fails
@@ -98,9 +96,15 @@ export class SessionsService {
     return ended;
   }
 
-  /** The user's live sessions, newest first; or the ended ones still kept, last ended first. */
-  list(userId: string, state: 'live' | 'ended'): Promise<SessionView[]> {
-    return state === 'live' ? this.repository.listLive(userId, MAX_LISTED) : this.repository.listEnded(userId, MAX_LISTED);
+  /**
+   * A page of the user's live sessions, newest first, or of the ended ones still kept, last ended
+   * first: `limit` rows after `after`, and the key the next page starts after (none on the last).
+   */
+  async list(userId: string, state: 'live' | 'ended', limit: number, after?: PageKey): Promise<{ sessions: SessionView[]; next?: PageKey }> {
+    const rows = state === 'live' ? await this.repository.listLive(userId, limit + 1, after) : await this.repository.listEnded(userId, limit + 1, after);
+    const sessions = rows.slice(0, limit);
+    const last = sessions.at(-1);
+    return rows.length > limit && last ? { sessions, next: { at: last.pageKey, id: last.id } } : { sessions };
   }
 
   private async findLiveBatch(ids: readonly string[]): Promise<Array<LiveSession | null>> {

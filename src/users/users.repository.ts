@@ -3,6 +3,13 @@ import { Database } from '../database/database.js';
 import { normalizeEmail } from './email.js';
 
 /** The one writer of `users`. No app logic: statements only. */
+export interface LoginUser {
+  id: string;
+  passwordHash: string;
+  emailVerified: boolean;
+  locked: boolean;
+}
+
 @Injectable()
 export class UsersRepository {
   constructor(private readonly database: Database) {}
@@ -16,9 +23,10 @@ export class UsersRepository {
     return user!;
   }
 
-  async findForLogin(email: string): Promise<{ id: string; passwordHash: string } | null> {
-    const [user] = await this.database.query<{ id: string; passwordHash: string }>(
-      'SELECT id, password_hash AS "passwordHash" FROM users WHERE email = $1',
+  async findForLogin(email: string): Promise<LoginUser | null> {
+    const [user] = await this.database.query<LoginUser>(
+      `SELECT id, password_hash AS "passwordHash", email_verified_at IS NOT NULL AS "emailVerified", locked_at IS NOT NULL AS locked
+         FROM users WHERE email = $1`,
       [normalizeEmail(email)],
     );
     return user ?? null;
@@ -35,5 +43,30 @@ export class UsersRepository {
 
   async setPasswordHash(id: string, passwordHash: string): Promise<void> {
     await this.database.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
+  }
+
+  /** The address to write to, and whether it is verified already; null when the user is gone. */
+  async contactOf(id: string): Promise<{ email: string; emailVerified: boolean } | null> {
+    const [user] = await this.database.query<{ email: string; emailVerified: boolean }>(
+      'SELECT email, email_verified_at IS NOT NULL AS "emailVerified" FROM users WHERE id = $1',
+      [id],
+    );
+    return user ?? null;
+  }
+
+  async findIdByEmail(email: string): Promise<string | null> {
+    const [user] = await this.database.query<{ id: string }>('SELECT id FROM users WHERE email = $1', [normalizeEmail(email)]);
+    return user?.id ?? null;
+  }
+
+  /** Whether it was unverified until now. */
+  async markEmailVerified(id: string): Promise<boolean> {
+    const rows = await this.database.query('UPDATE users SET email_verified_at = now() WHERE id = $1 AND email_verified_at IS NULL RETURNING id', [id]);
+    return rows.length === 1;
+  }
+
+  /** The whole row goes (its sessions and tokens with it, by their foreign keys): the email is free again. */
+  async delete(id: string): Promise<void> {
+    await this.database.query('DELETE FROM users WHERE id = $1', [id]);
   }
 }

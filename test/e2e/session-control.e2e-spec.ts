@@ -12,7 +12,7 @@ import { decodePart } from '../support/tokens.js';
 // absolute timeouts; checked on the rows. Retention is test/integration/session-retention, CORS
 // test/e2e/cors.
 
-const LIVE_KEYS = ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'];
+const LIVE_KEYS = ['createdAt', 'current', 'device', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'];
 const ENDED_KEYS = [...LIVE_KEYS, 'endReason', 'endedAt'].sort();
 const NOT_FOUND_BODY = envelope(MESSAGES.notFound);
 
@@ -165,6 +165,53 @@ describe('session control over HTTP', () => {
   });
 
   describe('GET /sessions', () => {
+    it('pages: limit (default 50, 1 to 100) and the opaque nextCursor, absent on the last page; no row twice, none lost', async () => {
+      const user = await register(t);
+      const opened = [];
+      for (let i = 0; i < 7; i++) opened.push(await loginFrom(t, user, `pager-${i}`));
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const res = await t.http().get('/api/v1/auth/sessions').query({ limit: 3, ...(cursor && { cursor }) }).set(bearer(opened[0]!.token));
+        expect(res.status).toBe(200);
+        seen.push(...res.body.data.sessions.map((s: { id: string }) => s.id));
+        cursor = res.body.data.nextCursor;
+        pages++;
+        if (cursor === undefined) expect(Object.keys(res.body.data)).toStrictEqual(['sessions']);
+      } while (cursor);
+      expect(pages).toBe(3);
+      expect(seen).toStrictEqual(opened.map((s) => s.sessionId).reverse());
+      const all = await t.http().get('/api/v1/auth/sessions').set(bearer(opened[0]!.token)).expect(200);
+      expect(all.body.data.sessions).toHaveLength(7);
+      expect(all.body.data.nextCursor).toBeUndefined();
+    });
+
+    it('refuses a bad limit or cursor with 400, a cursor of the other list included', async () => {
+      const user = await registerAndLogin(t);
+      await loginFrom(t, user, 'a');
+      await loginFrom(t, user, 'b');
+      const page = await t.http().get('/api/v1/auth/sessions').query({ limit: 1 }).set(bearer(user.token)).expect(200);
+      for (const query of [{ limit: 0 }, { limit: 101 }, { limit: 'x' }, { limit: 1.5 }, { cursor: 'nope' }, { cursor: page.body.data.nextCursor, state: 'ended' }]) {
+        const res = await t.http().get('/api/v1/auth/sessions').query(query).set(bearer(user.token));
+        expect(res.status, JSON.stringify(query)).toBe(400);
+        expect(res.body.message).toBe('Solicitud inválida');
+      }
+    });
+
+    it('names each device from its user agent, nulls where it does not say', async () => {
+      const user = await register(t);
+      const chrome = await loginFrom(t, user, 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36');
+      await loginFrom(t, user, 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1');
+      await loginFrom(t, user, 'curl/8.0');
+      const res = await t.http().get('/api/v1/auth/sessions').set(bearer(chrome.token)).expect(200);
+      expect(res.body.data.sessions.map((s: { device: object }) => s.device)).toStrictEqual([
+        { browser: null, os: null, type: null },
+        { browser: 'Safari', os: 'iOS', type: 'mobile' },
+        { browser: 'Chrome', os: 'Linux', type: 'desktop' },
+      ]);
+    });
+
     it("lists the user's live sessions newest first, exactly these fields, current only for the bearer's", async () => {
       const user = await register(t);
       const [first, second, third] = [

@@ -274,6 +274,7 @@ describe('migration SessionControl: a database as the previous release left it, 
       expiresAt: s.expiresAt.toISOString(),
       ip: s.ip,
       userAgent: s.userAgent,
+      device: expect.any(Object),
     });
     // Both live ones count as used at the upgrade (this very request may write the bearer's again).
     expect(live.body.data.sessions).toEqual([

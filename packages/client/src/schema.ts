@@ -104,7 +104,7 @@ export interface paths {
         };
         /**
          * The caller's sessions
-         * @description Live sessions, newest first; with `?state=ended`, the ended ones still kept, last ended first, with `endedAt` and `endReason`. At most 500. `lastUsedAt` is recorded at most once a minute.
+         * @description Live sessions, newest first; with `?state=ended`, the ended ones still kept, last ended first, with `endedAt` and `endReason`. Paged: `limit` (1 to 100, default 50), and `cursor` from the previous page's `nextCursor` (absent on the last page). `lastUsedAt` is recorded at most once a minute.
          */
         get: operations["listSessions"];
         put?: never;
@@ -150,6 +150,100 @@ export interface paths {
          */
         post: operations["changePassword"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password/forgot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a link to reset the password
+         * @description The same 202, in the same time, whether the address has an account or not. A registered address gets a single-use link valid PASSWORD_RESET_TTL seconds; a newer request voids older links.
+         */
+        post: operations["forgotPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the link of the mail, ending every session
+         * @description An unknown, spent or expired token: 400 with `errors` ["El enlace no es válido o ha caducado"].
+         */
+        post: operations["resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Verify the email with the link of the mail */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/email/verify/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a new verification link (none when verified already) */
+        post: operations["resendVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete your account, with your password
+         * @description Every session ends (`account_deleted`); the email is free again; nothing of the account stays but its audit rows. A wrong password: 401 `Credenciales inválidas`, counted by the login rate limit.
+         */
+        delete: operations["deleteAccount"];
         options?: never;
         head?: never;
         patch?: never;
@@ -312,6 +406,17 @@ export interface components {
              */
             scope: "current" | "others" | "all";
         };
+        DeviceDto: {
+            /** @example Firefox */
+            browser: string | null;
+            /** @example Linux */
+            os: string | null;
+            /**
+             * @description desktop, mobile, tablet, tv, bot
+             * @example desktop
+             */
+            type: string | null;
+        };
         SessionDto: {
             /**
              * Format: uuid
@@ -339,6 +444,8 @@ export interface components {
             ip: string | null;
             /** @example Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0 */
             userAgent: string | null;
+            /** @description Read from the user agent; null fields where it does not say. */
+            device: components["schemas"]["DeviceDto"];
             /**
              * @description Whether it is the session of the bearer token.
              * @example true
@@ -353,16 +460,42 @@ export interface components {
              * @description Ended sessions only (`?state=ended`).
              * @enum {string}
              */
-            endReason?: "logout" | "revoked_by_id" | "refresh_reuse" | "logout_others" | "logout_all" | "password_changed" | "idle_timeout" | "expired";
+            endReason?: "logout" | "revoked_by_id" | "refresh_reuse" | "logout_others" | "logout_all" | "password_changed" | "password_reset" | "account_deleted" | "idle_timeout" | "expired";
         };
         SessionListDto: {
             sessions: components["schemas"]["SessionDto"][];
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            nextCursor?: string;
         };
         ChangePasswordDto: {
             /** @example correct horse battery */
             currentPassword: string;
             /** @example staple battery horse correct */
             newPassword: string;
+        };
+        ForgotPasswordDto: {
+            /** @example ana@example.com */
+            email: string;
+        };
+        ResetPasswordDto: {
+            /**
+             * @description The `token` of the link the mail carried.
+             * @example Jr0wq3n1m2XvXk8c4b7a5Q0yH9s2L6e1T4u8W3z5R7o
+             */
+            token: string;
+            /** @example staple battery horse correct */
+            newPassword: string;
+        };
+        VerifyEmailDto: {
+            /**
+             * @description The `token` of the link the mail carried.
+             * @example Jr0wq3n1m2XvXk8c4b7a5Q0yH9s2L6e1T4u8W3z5R7o
+             */
+            token: string;
+        };
+        DeleteAccountDto: {
+            /** @example correct horse battery */
+            password: string;
         };
         HealthStatusDto: {
             /** @example ok */
@@ -747,6 +880,9 @@ export interface operations {
             query?: {
                 /** @description `ended`: the ended sessions still kept, with `endedAt` and `endReason`. */
                 state?: "live" | "ended";
+                limit?: number;
+                /** @description The previous page's `nextCursor`. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -936,6 +1072,328 @@ export interface operations {
             };
             /** @description Solicitud demasiado grande */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    forgotPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForgotPasswordDto"];
+            };
+        };
+        responses: {
+            /** @description Si el correo está registrado, recibirá un enlace para restablecer la contraseña */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Si el correo está registrado, recibirá un enlace para restablecer la contraseña */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    resetPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetPasswordDto"];
+            };
+        };
+        responses: {
+            /** @description Contraseña restablecida exitosamente */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Contraseña restablecida exitosamente */
+                        message: string;
+                        data: components["schemas"]["RevokedSessionsDto"];
+                    };
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailDto"];
+            };
+        };
+        responses: {
+            /** @description Correo verificado exitosamente */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Correo verificado exitosamente */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    resendVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Si el correo no está verificado, recibirá un enlace para verificarlo */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Si el correo no está verificado, recibirá un enlace para verificarlo */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Token no proporcionado o inválido */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    deleteAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteAccountDto"];
+            };
+        };
+        responses: {
+            /** @description Cuenta eliminada exitosamente */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Cuenta eliminada exitosamente */
+                        message: string;
+                    };
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido / Credenciales inválidas */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,7 +9,7 @@ import { MAX_EMAIL_LENGTH, normalizeEmail } from '../../users/email.js';
  * characters as PostgreSQL's varchar does (code points): lowercasing can lengthen an email
  * ('İ' becomes two), and class-validator's own length check does not count U+FE0F.
  */
-function EmailField() {
+export function EmailField() {
   return applyDecorators(
     ApiProperty({ example: 'ana@example.com', maxLength: MAX_EMAIL_LENGTH }),
     Transform(({ value }) => (typeof value === 'string' ? normalizeEmail(value) : value)),

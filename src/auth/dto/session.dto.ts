@@ -4,6 +4,17 @@ import { END_REASONS } from '../../sessions/end-reason.js';
 /** Why a listed session ended: the reasons someone ends one, and the two clocks. */
 const LISTED_END_REASONS = [...Object.keys(END_REASONS), 'idle_timeout', 'expired'];
 
+export class DeviceDto {
+  @ApiProperty({ type: String, nullable: true, example: 'Firefox' })
+  browser: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'Linux' })
+  os: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'desktop', description: 'desktop, mobile, tablet, tv, bot' })
+  type: string | null;
+}
+
 /** One session of the caller's, as listed. Never a token or a hash. */
 export class SessionDto {
   @ApiProperty({ format: 'uuid', example: '3f0c9a52-6a51-4a3e-9f7c-2f1f5b8f9a10' })
@@ -24,6 +35,9 @@ export class SessionDto {
   @ApiProperty({ type: String, nullable: true, example: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' })
   userAgent: string | null;
 
+  @ApiProperty({ type: () => DeviceDto, description: 'Read from the user agent; null fields where it does not say.' })
+  device: DeviceDto;
+
   @ApiProperty({ example: true, description: 'Whether it is the session of the bearer token.' })
   current: boolean;
 
@@ -38,4 +52,7 @@ export class SessionDto {
 export class SessionListDto {
   @ApiProperty({ type: [SessionDto] })
   sessions: SessionDto[];
+
+  @ApiPropertyOptional({ description: 'Pass as `cursor` for the next page; absent on the last page.' })
+  nextCursor?: string;
 }

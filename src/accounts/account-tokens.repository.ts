@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '../database/database.js';
+import type { TokenPurpose } from './account-token.js';
+
+/** The account_tokens table's one writer: statements, no decisions. */
+@Injectable()
+export class AccountTokensRepository {
+  constructor(private readonly database: Database) {}
+
+  /** Stores a new token's hash and voids the user's older unused ones of the same purpose. */
+  async issue(userId: string, purpose: TokenPurpose, hash: Buffer, ttlSeconds: number): Promise<void> {
+    await this.database.query('UPDATE account_tokens SET used_at = now() WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL', [userId, purpose]);
+    await this.database.query(
+      'INSERT INTO account_tokens (user_id, purpose, token_hash, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))',
+      [userId, purpose, hash, ttlSeconds],
+    );
+  }
+
+  /**
+   * Spends a live token: its user, or undefined for an unknown, spent or expired one. One
+   * statement, so that of two simultaneous uses exactly one gets the user.
+   */
+  async spend(purpose: TokenPurpose, hash: Buffer): Promise<string | undefined> {
+    const [row] = await this.database.query<{ userId: string }>(
+      `UPDATE account_tokens SET used_at = now()
+        WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+        RETURNING user_id AS "userId"`,
+      [hash, purpose],
+    );
+    return row?.userId;
+  }
+}

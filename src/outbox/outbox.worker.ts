@@ -1,0 +1,91 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import { type OutboxEntry, type OutboxKind, OutboxRepository } from './outbox.repository.js';
+
+/** What a handler throws for a message that can never be delivered (a mailbox that does not exist). */
+export class PermanentFailure extends Error {}
+
+export interface OutboxHandler {
+  deliver(payload: Record<string, unknown>): Promise<void>;
+  /** What of the payload is kept once delivered. */
+  record(payload: Record<string, unknown>): object;
+}
+
+const POLL_MS = 1000;
+const BATCH = 20;
+/** Longer than a delivery may take (the mail transport gives up after 30 s). */
+const LEASE_SECONDS = 60;
+/** Retries wait 2, 4, 8 … seconds, at most an hour, with jitter; they never stop by themselves. */
+const MAX_DELAY_SECONDS = 3600;
+
+export function retryDelaySeconds(attempts: number, random = Math.random): number {
+  const base = Math.min(MAX_DELAY_SECONDS, 2 ** Math.min(attempts, 12));
+  return Math.round(base * (0.75 + random() * 0.5));
+}
+
+/**
+ * Delivers the outbox: every instance polls it each second and takes what is due (one instance a
+ * message, see OutboxRepository.claim). The server's one way for something to leave the process
+ * reliably: a message is written in the transaction of its cause, then retried until delivered.
+ */
+@Injectable()
+export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(OutboxWorker.name);
+  private readonly handlers = new Map<OutboxKind, OutboxHandler>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly outbox: OutboxRepository) {}
+
+  handle(kind: OutboxKind, handler: OutboxHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  onApplicationBootstrap(): void {
+    this.schedule();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass over what is due; the tests call it to skip the wait. */
+  drain(): Promise<void> {
+    this.running ??= this.deliverDue().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.drain().finally(() => this.schedule()), POLL_MS);
+    this.timer.unref();
+  }
+
+  private async deliverDue(): Promise<void> {
+    let due: OutboxEntry[];
+    try {
+      due = await this.outbox.claim(BATCH, LEASE_SECONDS);
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'Could not read the outbox; trying again');
+      return;
+    }
+    await Promise.all(due.map((entry) => this.deliver(entry)));
+  }
+
+  private async deliver({ id, kind, payload, attempts }: OutboxEntry): Promise<void> {
+    const handler = this.handlers.get(kind);
+    try {
+      if (!handler) throw new Error(`No handler for ${kind}`);
+      await handler.deliver(payload);
+      await this.outbox.delivered(id, handler.record(payload));
+    } catch (err) {
+      const dead = err instanceof PermanentFailure;
+      const delay = retryDelaySeconds(attempts);
+      const reason = err instanceof Error ? err.message : String(err);
+      this.logger.warn({ id, kind, attempts, reason, retryInSeconds: dead ? null : delay }, dead ? 'Outbox message given up' : 'Outbox message not delivered; will retry');
+      await this.outbox.failed(id, reason, delay, dead).catch((e: unknown) => this.logger.warn({ id, err: String(e) }, 'Could not record a failed delivery'));
+    }
+  }
+}
