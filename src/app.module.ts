@@ -4,6 +4,7 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { AccountsModule } from './accounts/accounts.module.js';
+import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import type { Env } from './config/env.validation.js';
@@ -80,6 +81,7 @@ export class AppModule {
         AuthModule,
         AccountsModule,
         MailModule,
+        AdminModule,
         HealthModule,
         ...modules,
       ],

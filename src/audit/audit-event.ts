@@ -11,6 +11,7 @@ export const AUDIT_EVENTS = [
   'password_reset',
   'email_verified',
   'account_deleted',
+  'admin_action',
 ] as const;
 
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];

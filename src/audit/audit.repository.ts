@@ -36,6 +36,20 @@ export interface AuditEntry {
 export class AuditRepository {
   constructor(private readonly database: Database) {}
 
+  /** The operators' audit log: newest first, filtered, `limit` rows after a (time, id) key. */
+  list(filter: { userId?: string; event?: string; after?: { at: string; id: string } }, limit: number): Promise<AuditRow[]> {
+    return this.database.query<AuditRow>(
+      `SELECT id, event, user_id AS "userId", session_id AS "sessionId", ip, user_agent AS "userAgent", request_id AS "requestId",
+              details, created_at AS "createdAt", created_at::text AS "pageKey"
+         FROM audit_events
+        WHERE ($1::uuid IS NULL OR user_id = $1) AND ($2::text IS NULL OR event = $2)
+          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+        ORDER BY created_at DESC, id DESC
+        LIMIT $5`,
+      [filter.userId ?? null, filter.event ?? null, filter.after?.at ?? null, filter.after?.id ?? null, limit],
+    );
+  }
+
   async record(entry: AuditEntry, who: Requester): Promise<void> {
     await this.database.query(RECORD, [
       entry.event,
@@ -47,4 +61,18 @@ export class AuditRepository {
       entry.details ?? {},
     ]);
   }
+}
+
+export interface AuditRow {
+  id: string;
+  event: AuditEventName;
+  userId: string | null;
+  sessionId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+  details: AuditDetails;
+  createdAt: Date;
+  /** Where the next page starts after this row: its time as text, exact to the microsecond. */
+  pageKey: string;
 }

@@ -6,9 +6,7 @@ import { Database, isUniqueViolation } from '../database/database.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { RefreshTokensService } from '../sessions/refresh-tokens.service.js';
-import { type Device, deviceOf } from '../sessions/device.js';
-import { decodeCursor, encodeCursor } from '../sessions/session-page.js';
-import type { SessionView } from '../sessions/sessions.repository.js';
+import type { ListedSession } from '../sessions/sessions.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { hashForUnknownUser, hashPassword, verifyPassword } from '../users/password-hasher.js';
 import { UsersRepository } from '../users/users.repository.js';
@@ -18,7 +16,7 @@ import type { LogoutDto } from './dto/logout.dto.js';
 import type { Principal } from './principal.js';
 
 export interface SessionPage {
-  sessions: Array<Omit<SessionView, 'pageKey'> & { device: Device; current: boolean }>;
+  sessions: Array<ListedSession & { current: boolean }>;
   nextCursor?: string;
 }
 
@@ -127,15 +125,9 @@ export class AuthService implements OnModuleInit {
 
   /** A page of the caller's sessions, each with its device and whether it is the caller's. */
   async listSessions(principal: Principal, state: 'live' | 'ended', limit: number, cursor?: string): Promise<SessionPage> {
-    const after = cursor === undefined ? undefined : decodeCursor(state, cursor);
-    if (cursor !== undefined && !after) throw new AppException(ErrorCode.InvalidRequest, { errors: ['cursor no es válido'] });
-    const page = await this.sessions.list(principal.userId, state, limit, after);
-    const sessions = page.sessions.map((s) => {
-      const { pageKey, ...shown } = s;
-      void pageKey;
-      return { ...shown, device: deviceOf(s.userAgent), current: s.id === principal.sessionId };
-    });
-    return page.next ? { sessions, nextCursor: encodeCursor(state, page.next) } : { sessions };
+    const page = await this.sessions.listPage(principal.userId, state, limit, cursor);
+    if (!page) throw new AppException(ErrorCode.InvalidRequest, { errors: ['cursor no es válido'] });
+    return { ...page, sessions: page.sessions.map((s) => ({ ...s, current: s.id === principal.sessionId })) };
   }
 
   /** One 404 for every id that is not a live session of the caller's: no hint that it exists. */

@@ -154,6 +154,18 @@ export class EnvironmentVariables {
   @IsBoolean({ message: 'must be true or false' })
   REQUIRE_EMAIL_VERIFICATION: boolean = false;
 
+  /** The operator API's own port; unset: no operator API. Never PORT. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(65_535)
+  ADMIN_PORT?: number;
+
+  /** Comma-separated secrets of 32+ characters, sent as Bearer to the operator API. */
+  @IsOptional()
+  @IsString()
+  ADMIN_TOKENS?: string;
+
   /** Exact origins, comma-separated; checked in validateEnv (a wildcard is refused). */
   @IsOptional()
   @IsString()
@@ -184,6 +196,14 @@ export class EnvironmentVariables {
 export type Env = EnvironmentVariables;
 
 const BOOLEANS = ['REFRESH_TOKEN_COOKIE', 'METRICS_ENABLED', 'MIGRATIONS_AT_START', 'REQUIRE_EMAIL_VERIFICATION'];
+
+/** ADMIN_TOKENS as a list; with ADMIN_PORT set there must be one, each of 32+ characters. */
+export function adminTokensOf(env: Pick<Env, 'ADMIN_PORT' | 'ADMIN_TOKENS'>): string[] {
+  const tokens = (env.ADMIN_TOKENS ?? '').split(',').map((token) => token.trim()).filter(Boolean);
+  if (env.ADMIN_PORT !== undefined && tokens.length === 0) throw new Error('Invalid configuration: ADMIN_TOKENS is required with ADMIN_PORT');
+  if (tokens.some((token) => token.length < 32)) throw new Error('Invalid configuration: ADMIN_TOKENS must each be at least 32 characters');
+  return tokens;
+}
 
 /**
  * CORS_ORIGINS as a list of exact origins (scheme, host, optional port; no path, no wildcard):
@@ -246,6 +266,10 @@ export function validateEnv(raw: Record<string, unknown>, { signsTokens = true }
     if (!env.SMTP_URL) throw new Error('Invalid configuration: SMTP_URL is required when NODE_ENV=production (registration and password recovery send mail)');
   }
   corsOriginsOf(env);
+  adminTokensOf(env);
+  if (env.ADMIN_PORT !== undefined && env.ADMIN_PORT === env.PORT && env.PORT !== 0) {
+    throw new Error(`Invalid configuration: ADMIN_PORT must differ from PORT (${env.PORT}): the operator API is never served on the public port`);
+  }
   // Port 0 is "any free port", so two zeros do not collide.
   if (env.METRICS_ENABLED && env.METRICS_PORT === env.PORT && env.PORT !== 0) {
     throw new Error(`Invalid configuration: METRICS_PORT must differ from PORT (${env.PORT}): metrics are never served on the public port`);

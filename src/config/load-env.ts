@@ -14,7 +14,7 @@ export function loadEnv(overrides: Record<string, string | undefined> = {}, { en
  * `TRUST_PROXY` with Express's meaning, as Fastify's `trustProxy`; unset: X-Forwarded-For is
  * ignored. A number is a hop count, which Fastify itself no longer accepts, hence the function.
  */
-export function trustProxyOf(env: Env): boolean | string | ((address: string, hop: number) => boolean) {
+export function trustProxyOf(env: Pick<Env, 'TRUST_PROXY'>): boolean | string | ((address: string, hop: number) => boolean) {
   const value = env.TRUST_PROXY?.trim();
   if (!value || value === 'false') return false;
   if (value === 'true') return true;

@@ -58,7 +58,7 @@ class ApiFastifyAdapter extends FastifyAdapter {
   }
 }
 
-export function fastifyAdapter(env: Env): FastifyAdapter {
+export function fastifyAdapter(env: Pick<Env, 'TRUST_PROXY'>): FastifyAdapter {
   return new ApiFastifyAdapter({
     bodyLimit: BODY_LIMIT,
     requestTimeout: REQUEST_TIMEOUT_MS,

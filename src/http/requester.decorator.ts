@@ -3,7 +3,7 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { Requester } from '../audit/audit.repository.js';
 
-function requesterOf(request: FastifyRequest): Requester {
+export function requesterOf(request: FastifyRequest): Requester {
   const userAgent = request.headers['user-agent'];
   return {
     ip: isIP(request.ip) ? request.ip : null,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { auditRequestId, INSERT_AUDIT, type Requester } from '../audit/audit.repository.js';
 import { Database, type Statement } from '../database/database.js';
+import type { PageKey } from '../database/page-cursor.js';
 import { END_REASONS, type ManyEndReason, type SingleEndReason } from './end-reason.js';
 import { SessionPolicy } from './session-policy.js';
 
@@ -28,11 +29,6 @@ export interface SessionView {
   pageKey: string;
 }
 
-/** The last row of a page: its list's time and its id. */
-export interface PageKey {
-  at: string;
-  id: string;
-}
 
 /** What the refresh chain needs to know about a session and its refresh token. */
 export interface RefreshState extends LiveSession {
@@ -245,6 +241,12 @@ export class SessionsRepository {
       this.idle,
     ]);
     return row!.count;
+  }
+
+  /** The user a live session belongs to, or undefined. */
+  async ownerOfLive(id: string): Promise<string | undefined> {
+    const [row] = await this.database.query<{ userId: string }>(`SELECT user_id AS "userId" FROM sessions s WHERE s.id = $1 AND ${live('s', '$2')}`, [id, this.idle]);
+    return row?.userId;
   }
 
   listLive(userId: string, limit: number, after?: PageKey): Promise<SessionView[]> {

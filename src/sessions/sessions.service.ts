@@ -7,10 +7,15 @@ import type { ManyEndReason, SingleEndReason } from './end-reason.js';
 import { queryBatcher } from './query-batcher.js';
 import { encodeRefreshToken, firstRefreshSecret, hashRefreshSecret } from './refresh-token.js';
 import { SessionPolicy } from './session-policy.js';
-import { type Ending, type LiveSession, type PageKey, type SessionView, SessionsRepository } from './sessions.repository.js';
+import { type Device, deviceOf } from './device.js';
+import { decodeCursor, encodeCursor } from '../database/page-cursor.js';
+import { type Ending, type LiveSession, type SessionView, SessionsRepository } from './sessions.repository.js';
 
 /** More calls than this waiting at once make several queries. */
 const MAX_PER_QUERY = 500;
+
+/** A session as its user (or an operator) sees it listed. */
+export type ListedSession = Omit<SessionView, 'pageKey'> & { device: Device };
 
 export interface OpenedSession {
   id: string;
@@ -82,6 +87,11 @@ export class SessionsService {
     return this.endings.load({ sessionId: sessionId.toLowerCase(), userId, reason, who });
   }
 
+  /** The user a live session belongs to, or undefined (an operator ends sessions by id alone). */
+  ownerOfLive(sessionId: string): Promise<string | undefined> {
+    return this.repository.ownerOfLive(sessionId.toLowerCase());
+  }
+
   /**
    * Ends every live session of the user but `current` (`logout_others`, `password_changed`), or
    * every one (`logout_all`, or `current` null: a reset, a deletion), with one audit row carrying the scope or reason and the count: how
@@ -98,13 +108,17 @@ export class SessionsService {
 
   /**
    * A page of the user's live sessions, newest first, or of the ended ones still kept, last ended
-   * first: `limit` rows after `after`, and the key the next page starts after (none on the last).
+   * first: `limit` of them after `cursor` (a previous page's `nextCursor`), each with its device,
+   * and the cursor of the next page (none on the last). Undefined for a cursor that is not one.
    */
-  async list(userId: string, state: 'live' | 'ended', limit: number, after?: PageKey): Promise<{ sessions: SessionView[]; next?: PageKey }> {
+  async listPage(userId: string, state: 'live' | 'ended', limit: number, cursor?: string): Promise<{ sessions: ListedSession[]; nextCursor?: string } | undefined> {
+    const after = cursor === undefined ? undefined : decodeCursor(`sessions:${state}`, cursor);
+    if (cursor !== undefined && !after) return undefined;
     const rows = state === 'live' ? await this.repository.listLive(userId, limit + 1, after) : await this.repository.listEnded(userId, limit + 1, after);
-    const sessions = rows.slice(0, limit);
-    const last = sessions.at(-1);
-    return rows.length > limit && last ? { sessions, next: { at: last.pageKey, id: last.id } } : { sessions };
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const sessions = page.map(({ pageKey: _pageKey, ...session }) => ({ ...session, device: deviceOf(session.userAgent) }));
+    return rows.length > limit && last ? { sessions, nextCursor: encodeCursor(`sessions:${state}`, { at: last.pageKey, id: last.id }) } : { sessions };
   }
 
   private async findLiveBatch(ids: readonly string[]): Promise<Array<LiveSession | null>> {

@@ -3,6 +3,15 @@ import { Database } from '../database/database.js';
 import { normalizeEmail } from './email.js';
 
 /** The one writer of `users`. No app logic: statements only. */
+export interface AdminUserView {
+  id: string;
+  email: string;
+  createdAt: Date;
+  emailVerified: boolean;
+  lockedAt: Date | null;
+  roles: string[];
+}
+
 export interface LoginUser {
   id: string;
   passwordHash: string;
@@ -62,6 +71,32 @@ export class UsersRepository {
   /** Whether it was unverified until now. */
   async markEmailVerified(id: string): Promise<boolean> {
     const rows = await this.database.query('UPDATE users SET email_verified_at = now() WHERE id = $1 AND email_verified_at IS NULL RETURNING id', [id]);
+    return rows.length === 1;
+  }
+
+  /** Operators' view of accounts: by email prefix (normalized), newest first. */
+  async find(emailPrefix: string | undefined, limit: number): Promise<AdminUserView[]> {
+    return this.database.query<AdminUserView>(
+      `SELECT id, email, created_at AS "createdAt", email_verified_at IS NOT NULL AS "emailVerified", locked_at AS "lockedAt", roles
+         FROM users WHERE $1::text IS NULL OR starts_with(email, $1)
+        ORDER BY created_at DESC, id DESC LIMIT $2`,
+      [emailPrefix === undefined ? null : normalizeEmail(emailPrefix), limit],
+    );
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.database.query('SELECT 1 FROM users WHERE id = $1', [id])).length === 1;
+  }
+
+  /** Whether the user exists. */
+  async setLocked(id: string, locked: boolean): Promise<boolean> {
+    const rows = await this.database.query(`UPDATE users SET locked_at = CASE WHEN $2 THEN coalesce(locked_at, now()) END WHERE id = $1 RETURNING id`, [id, locked]);
+    return rows.length === 1;
+  }
+
+  /** Whether the user exists. Read by the next request's session lookup. */
+  async setRoles(id: string, roles: string[]): Promise<boolean> {
+    const rows = await this.database.query('UPDATE users SET roles = $2 WHERE id = $1 RETURNING id', [id, roles]);
     return rows.length === 1;
   }
 

@@ -460,7 +460,7 @@ export interface components {
              * @description Ended sessions only (`?state=ended`).
              * @enum {string}
              */
-            endReason?: "logout" | "revoked_by_id" | "refresh_reuse" | "logout_others" | "logout_all" | "password_changed" | "password_reset" | "account_deleted" | "idle_timeout" | "expired";
+            endReason?: "logout" | "revoked_by_id" | "refresh_reuse" | "logout_others" | "logout_all" | "password_changed" | "password_reset" | "account_deleted" | "admin_revoked" | "account_locked" | "idle_timeout" | "expired";
         };
         SessionListDto: {
             sessions: components["schemas"]["SessionDto"][];

@@ -1,0 +1,16 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest();
+
+/** How an audit row names the admin token that acted: never the token itself. */
+export function fingerprintOf(token: string): string {
+  return digest(token).toString('hex').slice(0, 16);
+}
+
+/** Compares digests in constant time, so that neither a token's length nor its prefix leaks. */
+export function matchingToken(presented: string, tokens: readonly string[]): string | undefined {
+  const given = digest(presented);
+  let found: string | undefined;
+  for (const token of tokens) if (timingSafeEqual(given, digest(token))) found = token;
+  return found;
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { AdminServer } from './admin.server.js';
+import { AdminService } from './admin.service.js';
+
+/** Operators' actions, served by their own app on ADMIN_PORT (admin.server.ts). */
+@Module({
+  imports: [UsersModule, SessionsModule, AuditModule],
+  providers: [AdminService, AdminServer],
+  exports: [AdminServer],
+})
+export class AdminModule {}
