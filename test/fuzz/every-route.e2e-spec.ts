@@ -7,6 +7,7 @@ import { API, bearer, meRequest, refreshRequest } from '../support/requests.js';
 import { loginWithRefresh, registerAndLoginWithRefresh, type WithRefresh } from '../support/users.js';
 import { revokedAt, setSessionClock } from '../support/rows.js';
 import {
+  accountRequestArb,
   anyRequestArb,
   credentialsRequestArb,
   liveLogoutRequestArb,
@@ -41,7 +42,7 @@ import { FuzzState, type Session } from './state.js';
  *      no X-Powered-By, no-store on auth routes, WWW-Authenticate on token errors, and one
  *      byte-identical 401 body;
  *   2. it is never a 5xx: everything sent is client input;
- *   3. a 2xx from anything but register, login, health or the docs needs a genuine live credential
+ *   3. a 2xx from anything but register, login, forgot, health or the docs needs a genuine live credential
  *      in the Authorization header; GET /me answers for exactly that session;
  *      (POST /refresh: a live refresh token in the body instead, see 4; POST /password: A's right
  *      current password too; GET /sessions: only A's own rows, no token in them);
@@ -286,6 +287,7 @@ describe('fuzz: random requests to every route', () => {
     ['GET /me and POST /logout with real tokens and everything derived from them', 0.2, protectedRequestArb],
     ['POST /logout under a live bearer of A, with body tokens of every kind', 0.1, liveLogoutRequestArb],
     ['POST register and login with bodies of every kind', 0.1, credentialsRequestArb],
+    ['POST password forgot and reset, email verify and resend, with bodies and tokens of every kind', 0.1, accountRequestArb],
     ['POST /refresh with refresh tokens of every kind (live, retried, replayed, made up, of other sessions) and every JSON type', 0.2, refreshRequestArb],
     ['GET /sessions, DELETE /sessions/:id, POST /password and POST /logout with a scope', 0.2, sessionControlRequestArb],
   ];

@@ -612,6 +612,19 @@ export const sessionControlRequestArb: fc.Arbitrary<RequestRecipe> = fc.oneof(
   },
 );
 
+/**
+ * Recovery and verification: forgot, reset, verify and resend, with bodies of every kind and
+ * any Authorization (resend wants A's bearer). No real link token is ever in the fuzz's hands.
+ */
+export const accountRequestArb: fc.Arbitrary<RequestRecipe> = fc.record({
+  method: fc.oneof({ weight: 6, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: methodArb }),
+  path: pathArb([ROUTES.forgot, ROUTES.reset, ROUTES.verify, ROUTES.resend], 8),
+  auth: fc.oneof({ weight: 2, arbitrary: fc.constant({ none: true as const }) }, { weight: 2, arbitrary: authArb(3) }),
+  contentType: contentTypeArb(8),
+  requestId: requestIdArb,
+  body: bodyArb(['email', 'token', 'newPassword'], 2),
+});
+
 /** POST register and login, with bodies of every kind. */
 export const credentialsRequestArb: fc.Arbitrary<RequestRecipe> = fc.record({
   method: fc.oneof({ weight: 6, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: methodArb }),

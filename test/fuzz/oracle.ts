@@ -11,7 +11,7 @@ export const MAX_TOKEN_LENGTH = 4096;
 export const HEALTHY = 'Servicio disponible';
 export const ME = 'Usuario autenticado';
 /** 2xx answers that need no credential. */
-export const PUBLIC_SUCCESSES = new Set<string>([MESSAGES.registered, MESSAGES.loggedIn, HEALTHY]);
+export const PUBLIC_SUCCESSES = new Set<string>([MESSAGES.registered, MESSAGES.loggedIn, HEALTHY, MESSAGES.resetRequested]);
 export const ENVELOPE_KEYS = new Set(['success', 'message', 'data', 'errors']);
 /** REFRESH_REUSE_GRACE as the app under fuzz has it (the default), and how much clock skew a verdict allows. */
 export const GRACE_MS = 10_000;

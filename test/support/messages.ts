@@ -16,6 +16,11 @@ export const MESSAGES = {
   refreshed: 'Token renovado exitosamente',
   sessions: 'Sesiones del usuario',
   passwordChanged: 'Contraseña actualizada exitosamente',
+  resetRequested: 'Si el correo está registrado, recibirá un enlace para restablecer la contraseña',
+  passwordReset: 'Contraseña restablecida exitosamente',
+  emailVerified: 'Correo verificado exitosamente',
+  verificationSent: 'Si el correo no está verificado, recibirá un enlace para verificarlo',
+  accountDeleted: 'Cuenta eliminada exitosamente',
 } as const;
 
 /** The body of a failure answer with `message`, byte for byte. */
