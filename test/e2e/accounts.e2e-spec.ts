@@ -227,3 +227,29 @@ describe('mail while SMTP is down', () => {
     }
   });
 });
+
+describe('rate limits of the account routes', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ THROTTLE_LOGIN_LIMIT: '2', THROTTLE_LOGIN_TTL: '60' });
+  });
+  afterAll(() => t.close());
+
+  it('forgot is counted like login: per address and email, 429 past the limit, whether the account exists or not', async () => {
+    for (const email of [uniqueEmail(), (await register(t)).email]) {
+      await t.http().post(`${API}/password/forgot`).send({ email }).expect(202);
+      await t.http().post(`${API}/password/forgot`).send({ email }).expect(202);
+      const refused = await t.http().post(`${API}/password/forgot`).send({ email });
+      expect(refused.status).toBe(429);
+      expect(refused.headers['retry-after']).toBeDefined();
+    }
+  });
+
+  it('a wrong password to DELETE /account counts against the login limit', async () => {
+    const user = await register(t);
+    const { token } = await login(t, user.email, user.password);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await t.http().delete(`${API}/account`).set(bearer(token)).send({ password: 'not-it-at-all' })).status);
+    expect(statuses).toStrictEqual([401, 401, 429]);
+  });
+});
