@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../support/app.js';
 import { INVALID_TOKEN_BODY, MESSAGES } from '../support/messages.js';
 import { API, bearer, meRequest, refreshRequest } from '../support/requests.js';
-import { loginWithRefresh, registerAndLoginWithRefresh, type WithRefresh } from '../support/users.js';
+import { loginWithRefresh, register, registerAndLoginWithRefresh, type WithRefresh } from '../support/users.js';
 import { revokedAt, setSessionClock } from '../support/rows.js';
 import {
+  accountDeletionRequestArb,
   accountRequestArb,
   anyRequestArb,
   credentialsRequestArb,
@@ -55,6 +56,8 @@ import { FuzzState, type Session } from './state.js';
  *          session (or else the bearer's); `others`, every one but the bearer's; `all`, every one;
  *        - a 2xx DELETE /sessions/:id under a live bearer of A, of that session;
  *        - a 2xx POST /password under a live bearer of A, every one but the bearer's;
+ *        - a 2xx DELETE /account under a live bearer of A (A's right password), every one (and
+ *          then A registers again, a new user with the same email and password);
  *        - a 401 POST /refresh of a refresh token of that very session that was rotated already
  *          (reuse): after its successor was used, or past REFRESH_REUSE_GRACE (the fuzz moves a
  *          rotation an hour back, as test/e2e/refresh.e2e-spec.ts does, rather than waiting).
@@ -177,6 +180,8 @@ describe('fuzz: random requests to every route', () => {
         else ends([id], 'DELETE /sessions/:id');
       } else if (body.message === MESSAGES.passwordChanged) {
         ends(aIds.filter((id) => id !== bearerSid), 'password change');
+      } else if (body.message === MESSAGES.accountDeleted) {
+        ends(aIds, 'account deletion');
       }
     }
     // A refresh token of A's that was rotated already: reuse, when the answer is the token 401.
@@ -243,6 +248,15 @@ describe('fuzz: random requests to every route', () => {
       note('password changed');
     }
 
+    // A deleted A: nothing of A is left but audit rows; A registers again (the email is free) so
+    // that the fuzz goes on with a user A, a new one.
+    if (success && body.message === MESSAGES.accountDeleted) {
+      const left = await t.dataSource.query('SELECT 1 FROM users WHERE id = $1 UNION ALL SELECT 1 FROM sessions WHERE user_id = $1', [state.userA.userId]);
+      if (left.length) problems.push('the deleted account left its user or session rows');
+      state.userA.userId = (await register(t, state.userA.email, state.userA.password)).userId;
+      note('account deleted, A registered again');
+    }
+
     // Which sessions did end: B's never; A's as allowed, and all that must.
     const rows = await rowsOf([...aIds, before.b]);
     const isEnded = (id: string) => rows.get(id)?.ended !== false;
@@ -288,6 +302,7 @@ describe('fuzz: random requests to every route', () => {
     ['POST /logout under a live bearer of A, with body tokens of every kind', 0.1, liveLogoutRequestArb],
     ['POST register and login with bodies of every kind', 0.1, credentialsRequestArb],
     ['POST password forgot and reset, email verify and resend, with bodies and tokens of every kind', 0.1, accountRequestArb],
+    ['DELETE /account under every kind of Authorization, with the right password or not', 0.05, accountDeletionRequestArb],
     ['POST /refresh with refresh tokens of every kind (live, retried, replayed, made up, of other sessions) and every JSON type', 0.2, refreshRequestArb],
     ['GET /sessions, DELETE /sessions/:id, POST /password and POST /logout with a scope', 0.2, sessionControlRequestArb],
   ];

@@ -625,6 +625,36 @@ export const accountRequestArb: fc.Arbitrary<RequestRecipe> = fc.record({
   body: bodyArb(['email', 'token', 'newPassword'], 2),
 });
 
+/**
+ * DELETE /account: mostly under a live bearer of A with A's right password (it deletes A) or a
+ * wrong one, sometimes anything at all.
+ */
+export const accountDeletionRequestArb: fc.Arbitrary<RequestRecipe> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: sessionControlArb(
+      fc.constant(['DELETE', ROUTES.account]),
+      fc.constant(null),
+      fc.oneof(
+        { weight: 1, arbitrary: fc.constant<BodyRecipe>({ fields: [['password', { password: 'A' }]] }) },
+        { weight: 1, arbitrary: fc.constant<BodyRecipe>({ fields: [['password', { password: 'B' }]] }) },
+        { weight: 2, arbitrary: fc.record({ fields: fc.array(fc.tuple(keyArb(['password']), valueArb(2)), { minLength: 1, maxLength: 2 }) }) },
+      ),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      method: fc.oneof({ weight: 6, arbitrary: fc.constant('DELETE') }, { weight: 1, arbitrary: methodArb }),
+      path: pathArb([ROUTES.account], 8),
+      auth: authArb(3),
+      contentType: contentTypeArb(8),
+      requestId: requestIdArb,
+      body: bodyArb(['password'], 2),
+    }),
+  },
+);
+
 /** POST register and login, with bodies of every kind. */
 export const credentialsRequestArb: fc.Arbitrary<RequestRecipe> = fc.record({
   method: fc.oneof({ weight: 6, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: methodArb }),

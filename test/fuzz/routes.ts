@@ -21,6 +21,8 @@ export const ROUTES = {
   reset: `${API}/password/reset`,
   verify: `${API}/email/verify`,
   resend: `${API}/email/verify/resend`,
+  // With A's right password under A's live bearer, it deletes A: the fuzz then registers A again.
+  account: `${API}/account`,
   health: '/health',
   docs: '/api/docs',
   docsJson: '/api/docs-json',
