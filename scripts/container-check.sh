@@ -23,7 +23,7 @@ SHUTDOWN_DELAY=2
 GRACE=20
 NAME=auth-check-$$
 SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
-# Production needs an SMTP server to start; nothing listens here, so mail waits in the outbox.
+# Where mail would go; nothing listens here, so mail waits in the outbox (and is retried).
 SMTP_URL=smtp://127.0.0.1:2525
 
 log() { printf '\n== %s\n' "$*"; }

@@ -8,6 +8,9 @@ async function main(): Promise<void> {
   const env = loadEnv();
   const app = await createApp(env);
   if (env.jwtSecretGenerated) app.get(Logger).warn('JWT_SECRET is not set: using a random secret, tokens will not survive a restart');
+  if (env.NODE_ENV === 'production' && !env.SMTP_URL) {
+    app.get(Logger).warn('SMTP_URL is not set: reset and verification mail waits in the outbox until an instance with SMTP_URL sends it');
+  }
   stopOnSignals(app, env.SHUTDOWN_DELAY_SECONDS * 1000);
   await app.listen({ port: env.PORT, host: '0.0.0.0' });
 }

@@ -129,8 +129,9 @@ describe('validateEnv', () => {
       );
     });
 
-    it('production without SMTP_URL throws naming SMTP_URL: registration and recovery send mail', () => {
-      expectOneLineNaming(failure({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET }), 'SMTP_URL');
+    it('production without SMTP_URL starts, but not with REQUIRE_EMAIL_VERIFICATION, which needs mail to let anyone in', () => {
+      expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET }).SMTP_URL).toBeUndefined();
+      expectOneLineNaming(failure({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, REQUIRE_EMAIL_VERIFICATION: 'true' }), 'SMTP_URL');
       expectOneLineNaming(failure({ SMTP_URL: 'http://mail.example.com' }), 'SMTP_URL');
     });
 

@@ -262,8 +262,11 @@ export function validateEnv(raw: Record<string, unknown>, { signsTokens = true }
     if (PLACEHOLDER_SECRETS.some((p) => env.JWT_SECRET!.toLowerCase().includes(p))) {
       throw new Error('Invalid configuration: JWT_SECRET looks like a placeholder; set a random secret');
     }
-    // Registration and password recovery send mail: in production it must really leave.
-    if (!env.SMTP_URL) throw new Error('Invalid configuration: SMTP_URL is required when NODE_ENV=production (registration and password recovery send mail)');
+    // Without mail no one could ever log in: that feature cannot start without SMTP_URL. Others
+    // (reset and verification links) start, and their mail waits in the outbox until it can leave.
+    if (!env.SMTP_URL && env.REQUIRE_EMAIL_VERIFICATION) {
+      throw new Error('Invalid configuration: SMTP_URL is required when NODE_ENV=production and REQUIRE_EMAIL_VERIFICATION=true');
+    }
   }
   corsOriginsOf(env);
   adminTokensOf(env);

@@ -22,14 +22,17 @@ export function smtpOptions(url: string) {
 }
 
 /**
- * Sends the outbox's mail: by SMTP (SMTP_URL, nodemailer), or, without it outside production
- * (where config refuses to start), into the log, so that a developer can follow the link.
+ * Sends the outbox's mail: by SMTP (SMTP_URL, nodemailer), or, without it outside production,
+ * into the log, so that a developer can follow the link. In production without it, delivery
+ * fails and the mail waits in the outbox, retried, until an instance with SMTP_URL sends it.
  */
 @Injectable()
 export class Mailer implements OnModuleInit {
   private readonly logger = new Logger(Mailer.name);
   private readonly transport: Transporter | undefined;
   private readonly from: string;
+  /** In production a link never goes to the log: without SMTP_URL, mail waits in the outbox. */
+  private readonly production: boolean;
 
   constructor(
     config: ConfigService<Env, true>,
@@ -37,6 +40,7 @@ export class Mailer implements OnModuleInit {
   ) {
     const url = config.get('SMTP_URL', { infer: true });
     this.from = config.get('MAIL_FROM', { infer: true });
+    this.production = config.get('NODE_ENV', { infer: true }) === 'production';
     this.transport = url ? nodemailer.createTransport(smtpOptions(url)) : undefined;
   }
 
@@ -49,6 +53,7 @@ export class Mailer implements OnModuleInit {
 
   async send(mail: MailMessage): Promise<void> {
     if (!this.transport) {
+      if (this.production) throw new Error('SMTP_URL is not set: the mail waits in the outbox');
       this.logger.log({ to: mail.to, subject: mail.subject, text: mail.text }, 'Mail written to the log (no SMTP_URL)');
       return;
     }

@@ -253,3 +253,18 @@ describe('rate limits of the account routes', () => {
     expect(statuses).toStrictEqual([401, 401, 429]);
   });
 });
+
+describe('production without SMTP_URL', () => {
+  it('starts, and keeps mail in the outbox (never in the log) until an instance with SMTP_URL sends it', async () => {
+    const t = await startApp({ NODE_ENV: 'production', JWT_SECRET: 'r4Nd0m-Qx8vT2kLp9Zw3Yb6Hn1Jm5Cs7Df0Gh-prod' });
+    try {
+      const user = await register(t);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const [row] = await t.dataSource.query('SELECT status, attempts, last_error FROM outbox WHERE user_id = $1', [user.userId]);
+      expect(row).toMatchObject({ status: 'pending', last_error: 'SMTP_URL is not set: the mail waits in the outbox' });
+      expect(row.attempts).toBeGreaterThanOrEqual(1);
+    } finally {
+      await t.close();
+    }
+  });
+});

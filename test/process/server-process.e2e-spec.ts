@@ -74,7 +74,7 @@ describe('invalid configuration stops the start with one line naming the variabl
   it.each([
     ['JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: '' }],
     ['JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: 'too-short' }],
-    ['SMTP_URL', { NODE_ENV: 'production', JWT_SECRET: 'r4Nd0m-Qx8vT2kLp9Zw3Yb6Hn1Jm5Cs7Df0Gh' }],
+    ['SMTP_URL', { NODE_ENV: 'production', JWT_SECRET: 'r4Nd0m-Qx8vT2kLp9Zw3Yb6Hn1Jm5Cs7Df0Gh', REQUIRE_EMAIL_VERIFICATION: 'true' }],
     ['PORT', { PORT: 'abc' }],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://db/app' }],
   ])('%s: %j', async (variable, env) => {
