@@ -13,7 +13,9 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/client/package.json packages/client/
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: no install script is needed here (nest build is tsc; the lock addon ships
+# prebuilds), and it does not depend on whether this npm honours package.json's allowScripts.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ormconfig.ts ./
 COPY src src
 COPY migrations migrations
@@ -24,14 +26,15 @@ ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/client/package.json packages/client/
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist dist
+COPY deploy/healthcheck.mjs ./
 # The embedded database's default home, for a try without DATABASE_URL (not for production:
 # its data lives and dies with the container unless a volume is mounted here).
 RUN mkdir -p .data && chown node:node .data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "healthcheck.mjs", "/health/live"]
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/src/main.js"]
