@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expectInvalidRequest, expectInvalidToken } from '../support/expectations.js';
 import { type Db, sessionRow, setSessionClock } from '../support/rows.js';
 import { type HttpClient, startApp, type TestApp } from '../support/app.js';
@@ -375,6 +375,8 @@ describe('session control over HTTP', () => {
       const user = await registerAndLogin(t);
       await setSessionClock(t, user.sessionId, 'last_used_at', '-6 days');
       await meRequest(t, user.token).expect(200);
+      // That request records the use off its path; let it land before moving the clock again.
+      await vi.waitFor(async () => expect(Date.now() - (await sessionRow(t, user.sessionId)).last_used_at.getTime()).toBeLessThan(60_000));
       await setSessionClock(t, user.sessionId, 'last_used_at', '-8 days');
       expectInvalidToken(await meRequest(t, user.token));
       expectInvalidToken(await sessionsRequest(t, user.token));
