@@ -20,7 +20,7 @@ const e2e = (name: string, env: Record<string, string>) => ({
 export default defineConfig({
   test: {
     projects: [
-      { plugins, test: { name: 'unit', include: ['src/**/*.spec.ts', 'packages/client/src/**/*.spec.ts'] } },
+      { plugins, test: { name: 'unit', include: ['src/**/*.spec.ts', 'packages/client/src/**/*.spec.ts', 'packages/receiver/src/**/*.spec.ts'] } },
       e2e('e2e-embedded', { E2E_DATABASE: 'embedded' }),
       // The same suite on a real PostgreSQL, where TEST_DATABASE_URL names one.
       ...(process.env.TEST_DATABASE_URL ? [e2e('e2e-postgres', { E2E_DATABASE: 'postgres' })] : []),
