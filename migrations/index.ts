@@ -3,6 +3,7 @@ import { NormalizeEmails1763800000000 } from './1763800000000-normalize-emails.j
 import { SessionControl1763900000000 } from './1763900000000-session-control.js';
 import { UserRoles1764000000000 } from './1764000000000-user-roles.js';
 import { Accounts1765000000000 } from './1765000000000-accounts.js';
+import { SessionEvents1766000000000 } from './1766000000000-session-events.js';
 
 /** Listed explicitly (not globbed) so the same list works compiled, under vitest and in the CLI. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   SessionControl1763900000000,
   UserRoles1764000000000,
   Accounts1765000000000,
+  SessionEvents1766000000000,
 ];

@@ -50,13 +50,14 @@ export class AccessTokenService {
   }
 
   /**
-   * A token for the session: JWT_ACCESS_TTL from now, but never past the session's absolute end.
+   * A token for the session expiring at `expiresAt`, the expiry its session recorded for it
+   * (JWT_ACCESS_TTL from now, never past the session's end: SessionPolicy.accessUntil).
    * `expiresIn`: its lifetime in seconds, as the login and refresh answers give it.
    */
-  async issue(principal: Pick<Principal, 'userId' | 'sessionId'>, sessionEnds: Date): Promise<{ accessToken: string; expiresIn: number }> {
+  async issue(principal: Pick<Principal, 'userId' | 'sessionId'>, expiresAt: Date): Promise<{ accessToken: string; expiresIn: number }> {
     const now = Math.floor(Date.now() / 1000);
-    const exp = Math.max(now + 1, Math.min(now + this.expiresIn, Math.floor(sessionEnds.getTime() / 1000)));
-    return { accessToken: await this.sign(principal, new Date(exp * 1000)), expiresIn: exp - now };
+    const exp = Math.floor(expiresAt.getTime() / 1000);
+    return { accessToken: await this.sign(principal, new Date(exp * 1000)), expiresIn: Math.max(0, exp - now) };
   }
 
   /** A token for the session expiring at `expiresAt`. */

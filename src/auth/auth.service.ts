@@ -83,7 +83,7 @@ export class AuthService implements OnModuleInit {
     if (this.requireVerifiedEmail && !user.emailVerified) throw new AppException(ErrorCode.EmailNotVerified);
 
     const session = await this.sessions.open(user.id, who);
-    const access = await this.tokens.issue({ userId: user.id, sessionId: session.id }, session.expiresAt);
+    const access = await this.tokens.issue({ userId: user.id, sessionId: session.id }, session.accessExpiresAt);
     return { ...access, refreshToken: session.refreshToken, tokenType: 'Bearer', sessionId: session.id, sessionEnds: session.expiresAt };
   }
 
@@ -92,7 +92,7 @@ export class AuthService implements OnModuleInit {
     const refreshed = await this.refreshTokens.rotate(refreshToken, who);
     if (!refreshed) throw new AppException(ErrorCode.InvalidToken);
     const { session } = refreshed;
-    const access = await this.tokens.issue({ userId: session.userId, sessionId: session.id }, session.expiresAt);
+    const access = await this.tokens.issue({ userId: session.userId, sessionId: session.id }, refreshed.accessExpiresAt);
     return { ...access, refreshToken: refreshed.refreshToken, tokenType: 'Bearer', sessionId: session.id, sessionEnds: session.expiresAt };
   }
 

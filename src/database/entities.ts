@@ -1,7 +1,8 @@
 import { AccountToken } from '../accounts/account-token.entity.js';
 import { AuditEvent } from '../audit/audit-event.entity.js';
+import { SessionEvent } from '../events/session-event.entity.js';
 import { OutboxMessage } from '../outbox/outbox-message.entity.js';
 import { Session } from '../sessions/session.entity.js';
 import { User } from '../users/user.entity.js';
 
-export const ENTITIES = [User, Session, AuditEvent, AccountToken, OutboxMessage];
+export const ENTITIES = [User, Session, AuditEvent, AccountToken, OutboxMessage, SessionEvent];

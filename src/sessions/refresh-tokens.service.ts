@@ -16,10 +16,11 @@ import { SessionsService } from './sessions.service.js';
  */
 const MAX_REUSE_STEPS = 4096;
 
-/** A rotated refresh token: the session it belongs to, and its successor. */
+/** A rotated refresh token: the session it belongs to, its successor, and the expiry of the access token to issue with it. */
 export interface Refreshed {
   session: LiveSession;
   refreshToken: string;
+  accessExpiresAt: Date;
 }
 
 /**
@@ -54,8 +55,11 @@ export class RefreshTokensService {
     const presentedHash = hashRefreshSecret(presented.secret);
     const next = successorOf(presented, this.successorKey);
     const nextHash = hashRefreshSecret(next.secret);
-    const rotated = await this.repository.rotate(presented.sessionId, presented.generation, presentedHash, nextHash);
-    if (rotated) return { session: rotated, refreshToken: encodeRefreshToken(next) };
+    const rotated = await this.repository.rotate(presented.sessionId, presented.generation, presentedHash, nextHash, this.policy.accessUntil());
+    if (rotated) {
+      const { accessExpiresAt, ...session } = rotated;
+      return { session, accessExpiresAt, refreshToken: encodeRefreshToken(next) };
+    }
 
     const state = await this.repository.refreshState(presented.sessionId, this.policy.graceSeconds);
     if (!state?.live || !state.refreshHash) return null;
@@ -66,7 +70,11 @@ export class RefreshTokensService {
       previousRefreshHash !== null &&
       timingSafeEqual(previousRefreshHash, presentedHash) &&
       timingSafeEqual(refreshHash, nextHash);
-    if (isRetry) return { session, refreshToken: encodeRefreshToken(next) };
+    if (isRetry) {
+      // Recorded like any issued token, in a statement that fails if the session just ended.
+      const accessExpiresAt = await this.repository.reissue(session.id, this.policy.accessUntil());
+      return accessExpiresAt ? { session, accessExpiresAt, refreshToken: encodeRefreshToken(next) } : null;
+    }
 
     if (this.isAncestor(presented, generation, refreshHash)) {
       this.metrics.refreshReuseDetected();

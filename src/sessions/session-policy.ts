@@ -19,11 +19,19 @@ export class SessionPolicy {
   /** How long a rotated refresh token may be presented again as a retry. */
   readonly graceSeconds: number;
   readonly retentionDays: number;
+  /** How long an access token issued for a session lives (never past the session). */
+  readonly accessSeconds: number;
 
   constructor(config: ConfigService<Env, true>) {
     this.idleSeconds = config.get('SESSION_IDLE_TTL', { infer: true }) + TOUCH_EVERY_SECONDS;
     this.maxSeconds = config.get('SESSION_MAX_TTL', { infer: true });
     this.graceSeconds = config.get('REFRESH_REUSE_GRACE', { infer: true });
     this.retentionDays = config.get('SESSION_RETENTION_DAYS', { infer: true });
+    this.accessSeconds = config.get('JWT_ACCESS_TTL', { infer: true });
+  }
+
+  /** The expiry of an access token issued now, whole seconds like a JWT's `exp`; the session's end caps it. */
+  accessUntil(): Date {
+    return new Date((Math.floor(Date.now() / 1000) + this.accessSeconds) * 1000);
   }
 }

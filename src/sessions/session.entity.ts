@@ -50,6 +50,14 @@ export class Session {
   @Column({ name: 'refreshed_at', type: 'timestamptz', nullable: true })
   refreshedAt: Date | null;
 
+  /** Grows with every change of the session (a refresh, its end): events carry it. */
+  @Column({ type: 'integer', default: 1 })
+  version: number;
+
+  /** The latest expiry of an access token issued for it; null for sessions older than the column. */
+  @Column({ name: 'access_expires_at', type: 'timestamptz', nullable: true })
+  accessExpiresAt: Date | null;
+
   @Column({ type: 'varchar', length: 64, nullable: true })
   ip: string | null;
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { auditRequestId, INSERT_AUDIT, type Requester } from '../audit/audit.repository.js';
 import { Database, type Statement } from '../database/database.js';
+import { RECORD_SESSION_ENDS } from '../events/session-events.repository.js';
 import type { PageKey } from '../database/page-cursor.js';
 import { END_REASONS, type ManyEndReason, type SingleEndReason } from './end-reason.js';
 import { SessionPolicy } from './session-policy.js';
@@ -58,7 +59,7 @@ const live = (s: string, idle: string) =>
 
 const OPEN = statement('open', `
   WITH opened AS (
-    INSERT INTO sessions (user_id, expires_at, ip, user_agent, refresh_token_hash) VALUES ($1, $2, $3, $4, $6)
+    INSERT INTO sessions (user_id, expires_at, ip, user_agent, refresh_token_hash, access_expires_at) VALUES ($1, $2, $3, $4, $6, $7)
     RETURNING id, user_id
   )
   ${INSERT_AUDIT}
@@ -77,9 +78,14 @@ const TOUCH = statement('touch', `
   UPDATE sessions SET last_used_at = now()
    WHERE id = ANY($1::uuid[]) AND last_used_at < now() - interval '60 seconds'`);
 
+// What an end writes besides the row: its event (RECORD_SESSION_ENDS), whose receivers may
+// forget the session once the last access token issued for it has expired.
+const ENDED_COLUMNS = `s.id, s.user_id, s.ended_reason AS reason, s.version, coalesce(s.access_expires_at, s.expires_at) AS deny_until`;
+
 // Several single-session ends in one statement, and one commit. Only the row whose revoked_at
-// this statement flips from null gets an audit row, and of the requests for one session in one
-// batch only the first (lowest ord) can: among simultaneous ends of a session exactly one wins.
+// this statement flips from null gets an audit row and an event, and of the requests for one
+// session in one batch only the first (lowest ord) can: among simultaneous ends of a session
+// exactly one wins.
 const END_EACH = statement('end-each', `
   WITH asked AS (
     SELECT DISTINCT ON (session_id) *
@@ -87,22 +93,22 @@ const END_EACH = statement('end-each', `
         AS a(session_id, user_id, reason, event, ip, user_agent, request_id, details, ord)
      ORDER BY session_id, ord
   ), ended AS (
-    UPDATE sessions s SET revoked_at = now(), ended_reason = a.reason
+    UPDATE sessions s SET revoked_at = now(), ended_reason = a.reason, version = s.version + 1
       FROM asked a
      WHERE s.id = a.session_id AND s.user_id = a.user_id AND ${live('s', '$10')}
-    RETURNING s.id, s.user_id, a.event, a.ip, a.user_agent, a.request_id, a.details
-  )
+    RETURNING ${ENDED_COLUMNS}, a.event, a.ip, a.user_agent, a.request_id, a.details
+  ), ${RECORD_SESSION_ENDS('ended')}
   ${INSERT_AUDIT}
   SELECT event, user_id, id, ip, user_agent, request_id, details FROM ended
   RETURNING session_id AS id`);
 
-// Every live session of a user (but one, when $2 is set), and one audit row with the count.
+// Every live session of a user (but one, when $2 is set), an event each, and one audit row with the count.
 const END_ALL = statement('end-all', `
   WITH ended AS (
-    UPDATE sessions s SET revoked_at = now(), ended_reason = $3
+    UPDATE sessions s SET revoked_at = now(), ended_reason = $3, version = s.version + 1
      WHERE s.user_id = $1 AND ($2::uuid IS NULL OR s.id <> $2::uuid) AND ${live('s', '$10')}
-    RETURNING s.id
-  )
+    RETURNING ${ENDED_COLUMNS}
+  ), ${RECORD_SESSION_ENDS('ended')}
   ${INSERT_AUDIT}
   SELECT $4, $1, $5, $6, $7, $8, $9::jsonb || jsonb_build_object('revokedSessions', (SELECT count(*) FROM ended))
   RETURNING (details->>'revokedSessions')::int AS count`);
@@ -134,15 +140,27 @@ const LIST_ENDED = statement('list-ended', `
   ORDER BY "endedAt" DESC, id DESC
   LIMIT $3`);
 
+// An access token about to be issued for the session: it expires at $n, never past the session,
+// and the session remembers the latest such expiry for its end's event.
+const issuing = (n: string) => `
+  access_expires_at = GREATEST(s.access_expires_at, LEAST(s.expires_at, ${n}::timestamptz)), version = s.version + 1`;
+const ISSUED = (n: string) => `LEAST(s.expires_at, ${n}::timestamptz) AS "accessExpiresAt"`;
+
 // Rotation: only while the presented hash is the current one, so of simultaneous refreshes of
 // one token exactly one rotates; the others find it as the previous one (see SessionsService).
 const ROTATE = statement('rotate', `
   UPDATE sessions s
      SET previous_refresh_token_hash = s.refresh_token_hash, refresh_token_hash = $3,
-         refresh_generation = s.refresh_generation + 1, refreshed_at = now(), last_used_at = now()
+         refresh_generation = s.refresh_generation + 1, refreshed_at = now(), last_used_at = now(), ${issuing('$6')}
     FROM users u
    WHERE s.id = $1 AND s.refresh_token_hash = $2 AND s.refresh_generation = $5 AND u.id = s.user_id AND ${live('s', '$4')}
-  RETURNING s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt"`);
+  RETURNING s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt", ${ISSUED('$6')}`);
+
+// A retried refresh gets a fresh access token of a session that must still be live.
+const REISSUE = statement('reissue', `
+  UPDATE sessions s SET ${issuing('$3')}
+   WHERE s.id = $1 AND ${live('s', '$2')}
+  RETURNING ${ISSUED('$3')}`);
 
 const REFRESH_STATE = statement('refresh-state', `
   SELECT s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt", ${live('s', '$2')} AS live,
@@ -181,7 +199,7 @@ export class SessionsRepository {
     this.idle = policy.idleSeconds;
   }
 
-  async open(userId: string, expiresAt: Date, who: Requester, refreshHash: Buffer): Promise<string> {
+  async open(userId: string, expiresAt: Date, who: Requester, refreshHash: Buffer, accessExpiresAt: Date): Promise<string> {
     const [row] = await this.database.query<{ id: string }>(OPEN, [
       userId,
       expiresAt,
@@ -189,6 +207,7 @@ export class SessionsRepository {
       who.userAgent,
       auditRequestId(who.requestId),
       refreshHash,
+      accessExpiresAt,
     ]);
     return row!.id;
   }
@@ -257,10 +276,19 @@ export class SessionsRepository {
     return this.database.query(LIST_ENDED, [userId, this.idle, limit, after?.at ?? null, after?.id ?? null]);
   }
 
-  /** Rotates the refresh token if `presentedHash` is the current one at `generation`: the session, or null. */
-  async rotate(sessionId: string, generation: number, presentedHash: Buffer, nextHash: Buffer): Promise<LiveSession | null> {
-    const [row] = await this.database.query<LiveSession>(ROTATE, [sessionId, presentedHash, nextHash, this.idle, generation]);
+  /**
+   * Rotates the refresh token if `presentedHash` is the current one at `generation`: the session
+   * and the expiry of the access token to issue (`accessUntil`, capped by the session), or null.
+   */
+  async rotate(sessionId: string, generation: number, presentedHash: Buffer, nextHash: Buffer, accessUntil: Date): Promise<(LiveSession & { accessExpiresAt: Date }) | null> {
+    const [row] = await this.database.query<LiveSession & { accessExpiresAt: Date }>(ROTATE, [sessionId, presentedHash, nextHash, this.idle, generation, accessUntil]);
     return row ?? null;
+  }
+
+  /** Records another access token for a live session: its expiry (capped by the session), or null when it is over. */
+  async reissue(sessionId: string, accessUntil: Date): Promise<Date | null> {
+    const [row] = await this.database.query<{ accessExpiresAt: Date }>(REISSUE, [sessionId, this.idle, accessUntil]);
+    return row?.accessExpiresAt ?? null;
   }
 
   async refreshState(sessionId: string, graceSeconds: number): Promise<RefreshState | null> {

@@ -21,6 +21,8 @@ export interface OpenedSession {
   id: string;
   expiresAt: Date;
   refreshToken: string;
+  /** The expiry of its first access token. */
+  accessExpiresAt: Date;
 }
 
 /**
@@ -66,12 +68,13 @@ export class SessionsService {
     });
   }
 
-  /** Opens a session for the user (and audits the login), with its first refresh token. */
+  /** Opens a session for the user (and audits the login), with its first refresh token and the expiry of its first access token. */
   async open(userId: string, who: Requester): Promise<OpenedSession> {
     const expiresAt = new Date((Math.floor(Date.now() / 1000) + this.policy.maxSeconds) * 1000);
+    const accessExpiresAt = new Date(Math.min(this.policy.accessUntil().getTime(), expiresAt.getTime()));
     const secret = firstRefreshSecret();
-    const id = await this.repository.open(userId, expiresAt, who, hashRefreshSecret(secret));
-    return { id, expiresAt, refreshToken: encodeRefreshToken({ sessionId: id, generation: 0, secret }) };
+    const id = await this.repository.open(userId, expiresAt, who, hashRefreshSecret(secret), accessExpiresAt);
+    return { id, expiresAt, accessExpiresAt, refreshToken: encodeRefreshToken({ sessionId: id, generation: 0, secret }) };
   }
 
   /** The session if it is live (not ended, not past either timeout); null otherwise. */
