@@ -7,6 +7,7 @@ import { ErrorCode } from '../errors/error-code.js';
 import type { Env } from '../config/env.validation.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import { AccessTokenService } from './access-token.service.js';
+import { SigningKeysService } from './signing-keys.service.js';
 
 const SECRET = 'k3Y9x-unit-test-secret-0123456789abcdef';
 const ISSUER = 'auth-backend';
@@ -18,6 +19,7 @@ const settings = {
   JWT_ISSUER: ISSUER,
   JWT_AUDIENCE: AUDIENCE,
   JWT_ACCESS_TTL: TTL,
+  JWT_ALGORITHM: 'HS256',
 } as Record<string, unknown>;
 
 const fakeConfig = {
@@ -77,7 +79,7 @@ describe('AccessTokenService', () => {
   beforeEach(() => {
     findLive = vi.fn().mockResolvedValue(LIVE);
     jwt = jwtServiceWith();
-    service = new AccessTokenService(jwt, { findLive } as unknown as SessionsService, fakeConfig);
+    service = new AccessTokenService(new SigningKeysService(jwt, fakeConfig), { findLive } as unknown as SessionsService, fakeConfig);
   });
   afterEach(() => {
     vi.useRealTimers();

@@ -6,12 +6,13 @@ import { AuditModule } from '../audit/audit.module.js';
 import type { Env } from '../config/env.validation.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
-import { AccessTokenService, signingKeyOf } from './access-token.service.js';
+import { AccessTokenService } from './access-token.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { LogoutController } from './logout.controller.js';
 import { PasswordController } from './password.controller.js';
 import { SessionsController } from './sessions.controller.js';
+import { hs256KeyOf, SigningKeysService } from './signing-keys.service.js';
 
 @Module({
   imports: [
@@ -22,7 +23,7 @@ import { SessionsController } from './sessions.controller.js';
     JwtModule.registerAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<Env, true>) => ({
-        secret: signingKeyOf(config),
+        secret: hs256KeyOf(config),
         signOptions: {
           algorithm: 'HS256',
           issuer: config.get('JWT_ISSUER', { infer: true }),
@@ -32,8 +33,8 @@ import { SessionsController } from './sessions.controller.js';
     }),
   ],
   controllers: [AuthController, LogoutController, SessionsController, PasswordController],
-  providers: [AuthService, AccessTokenService],
+  providers: [AuthService, AccessTokenService, SigningKeysService],
   // For the global JwtAuthGuard, registered in AppModule after the rate-limit guard.
-  exports: [AccessTokenService],
+  exports: [AccessTokenService, SigningKeysService],
 })
 export class AuthModule {}

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { applyDecorators } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import {
@@ -56,6 +56,20 @@ export class EnvironmentVariables {
   @IsString()
   @MinLength(32, { message: 'must be at least 32 characters' })
   JWT_SECRET?: string;
+
+  /** HS256 (JWT_SECRET signs) or EdDSA (JWT_PRIVATE_KEY signs, the JWKS publishes its public key). */
+  @IsIn(['HS256', 'EdDSA'], { message: 'must be HS256 or EdDSA' })
+  JWT_ALGORITHM: 'HS256' | 'EdDSA' = 'HS256';
+
+  /** An Ed25519 private key (PEM) for EdDSA; checked in validateEnv. */
+  @IsOptional()
+  @IsString()
+  JWT_PRIVATE_KEY?: string;
+
+  /** Ed25519 public keys (PEM, one after the other) of keys that signed before: tokens they signed still verify. */
+  @IsOptional()
+  @IsString()
+  JWT_PREVIOUS_PUBLIC_KEYS?: string;
 
   @IsInt()
   @Min(1)
@@ -166,6 +180,22 @@ export class EnvironmentVariables {
   @IsString()
   ADMIN_TOKENS?: string;
 
+  /** `id:secret,...`: the services that may introspect tokens and read the session events (HTTP Basic). */
+  @IsOptional()
+  @IsString()
+  INTROSPECTION_CLIENTS?: string;
+
+  /** `url|whsec_secret,...`: where session events are posted (Standard Webhooks). */
+  @IsOptional()
+  @IsString()
+  WEBHOOK_ENDPOINTS?: string;
+
+  /** How long delivered and dead webhook deliveries, and session events, are kept. */
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  WEBHOOK_RETENTION_DAYS: number = 30;
+
   /** Exact origins, comma-separated; checked in validateEnv (a wildcard is refused). */
   @IsOptional()
   @IsString()
@@ -191,6 +221,9 @@ export class EnvironmentVariables {
 
   /** Not a variable: set by validateEnv when it made JWT_SECRET up, so main.ts can warn. */
   jwtSecretGenerated = false;
+
+  /** Not a variable: set by validateEnv when it generated the EdDSA key, so main.ts can warn. */
+  jwtPrivateKeyGenerated = false;
 }
 
 export type Env = EnvironmentVariables;
@@ -203,6 +236,81 @@ export function adminTokensOf(env: Pick<Env, 'ADMIN_PORT' | 'ADMIN_TOKENS'>): st
   if (env.ADMIN_PORT !== undefined && tokens.length === 0) throw new Error('Invalid configuration: ADMIN_TOKENS is required with ADMIN_PORT');
   if (tokens.some((token) => token.length < 32)) throw new Error('Invalid configuration: ADMIN_TOKENS must each be at least 32 characters');
   return tokens;
+}
+
+/** An introspection client: what it sends as HTTP Basic. */
+export interface IntrospectionClient {
+  id: string;
+  secret: string;
+}
+
+/** INTROSPECTION_CLIENTS as a list: `id:secret` pairs, the id without `:`, neither empty. */
+export function introspectionClientsOf(env: Pick<Env, 'INTROSPECTION_CLIENTS'>): IntrospectionClient[] {
+  const pairs = (env.INTROSPECTION_CLIENTS ?? '').split(',').map((pair) => pair.trim()).filter(Boolean);
+  return pairs.map((pair) => {
+    const colon = pair.indexOf(':');
+    if (colon <= 0 || colon === pair.length - 1) throw new Error('Invalid configuration: INTROSPECTION_CLIENTS must be id:secret pairs, comma-separated');
+    return { id: pair.slice(0, colon), secret: pair.slice(colon + 1) };
+  });
+}
+
+/** A webhook endpoint: where to post, and the Standard Webhooks secret that signs for it. */
+export interface WebhookEndpoint {
+  url: string;
+  secret: string;
+}
+
+/** WEBHOOK_ENDPOINTS as a list: `url|whsec_...` pairs, an http(s) URL and a base64 secret. */
+export function webhookEndpointsOf(env: Pick<Env, 'WEBHOOK_ENDPOINTS'>): WebhookEndpoint[] {
+  const pairs = (env.WEBHOOK_ENDPOINTS ?? '').split(',').map((pair) => pair.trim()).filter(Boolean);
+  const endpoints = pairs.map((pair) => {
+    const [url = '', secret = '', ...rest] = pair.split('|').map((part) => part.trim());
+    let httpUrl = false;
+    try {
+      httpUrl = /^https?:$/.test(new URL(url).protocol);
+    } catch {
+      httpUrl = false;
+    }
+    if (!httpUrl || rest.length > 0 || !/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(secret)) {
+      throw new Error('Invalid configuration: WEBHOOK_ENDPOINTS must be url|whsec_<base64 secret> pairs, comma-separated');
+    }
+    return { url, secret };
+  });
+  if (new Set(endpoints.map((e) => e.url)).size !== endpoints.length) throw new Error('Invalid configuration: WEBHOOK_ENDPOINTS lists a URL twice');
+  return endpoints;
+}
+
+/** The EdDSA keys: the one that signs, and the public keys of those that signed before. */
+export interface SigningKeys {
+  privateKey: KeyObject;
+  previousPublicKeys: KeyObject[];
+}
+
+/** PEM as an env variable often carries it: `\n` for each line break. */
+const pem = (value: string) => value.replace(/\\n/g, '\n').trim();
+
+/** JWT_PRIVATE_KEY and JWT_PREVIOUS_PUBLIC_KEYS as keys; every one must be Ed25519. */
+export function signingKeysOf(env: Pick<Env, 'JWT_PRIVATE_KEY' | 'JWT_PREVIOUS_PUBLIC_KEYS'>): SigningKeys {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem(env.JWT_PRIVATE_KEY ?? ''));
+  } catch {
+    throw new Error('Invalid configuration: JWT_PRIVATE_KEY must be an Ed25519 private key in PEM');
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error('Invalid configuration: JWT_PRIVATE_KEY must be an Ed25519 private key in PEM');
+  const blocks = pem(env.JWT_PREVIOUS_PUBLIC_KEYS ?? '').match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g) ?? [];
+  const rest = pem(env.JWT_PREVIOUS_PUBLIC_KEYS ?? '').replace(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g, '').trim();
+  const previousPublicKeys = blocks.map((block) => {
+    try {
+      const key = createPublicKey(block);
+      if (key.asymmetricKeyType === 'ed25519') return key;
+    } catch {
+      // Reported below.
+    }
+    throw new Error('Invalid configuration: JWT_PREVIOUS_PUBLIC_KEYS must be Ed25519 public keys in PEM');
+  });
+  if (rest) throw new Error('Invalid configuration: JWT_PREVIOUS_PUBLIC_KEYS must be Ed25519 public keys in PEM');
+  return { privateKey, previousPublicKeys };
 }
 
 /**
@@ -267,7 +375,18 @@ export function validateEnv(raw: Record<string, unknown>, { signsTokens = true }
     if (!env.SMTP_URL && env.REQUIRE_EMAIL_VERIFICATION) {
       throw new Error('Invalid configuration: SMTP_URL is required when NODE_ENV=production and REQUIRE_EMAIL_VERIFICATION=true');
     }
+    if (env.JWT_ALGORITHM === 'EdDSA' && !env.JWT_PRIVATE_KEY) {
+      throw new Error('Invalid configuration: JWT_PRIVATE_KEY is required (an Ed25519 key in PEM) when NODE_ENV=production and JWT_ALGORITHM=EdDSA');
+    }
   }
+  if (env.JWT_ALGORITHM === 'EdDSA' && signsTokens) {
+    // Like JWT_SECRET: a key made up at start dies with the process.
+    env.jwtPrivateKeyGenerated = !env.JWT_PRIVATE_KEY;
+    env.JWT_PRIVATE_KEY ??= generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    signingKeysOf(env);
+  }
+  introspectionClientsOf(env);
+  webhookEndpointsOf(env);
   corsOriginsOf(env);
   adminTokensOf(env);
   if (env.ADMIN_PORT !== undefined && env.ADMIN_PORT === env.PORT && env.PORT !== 0) {
