@@ -16,7 +16,7 @@ export type { AppOptions };
 
 /** Every route under /api/v1 but the probes, which orchestrators expect at the root. */
 export function prefixRoutes(app: INestApplication): void {
-  app.setGlobalPrefix('api/v1', { exclude: ['health', 'health/live', 'health/ready'] });
+  app.setGlobalPrefix('api/v1', { exclude: ['health', 'health/live', 'health/ready', '.well-known/jwks.json'] });
 }
 
 /** The app as it serves: used by main.ts, the tests and the bench alike. Not listening yet. */

@@ -11,6 +11,7 @@ import type { Env } from './config/env.validation.js';
 import type { Entity, Migration } from './database/data-source-options.js';
 import { DatabaseModule } from './database/database.module.js';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { validationPipe } from './http/validation.pipe.js';
@@ -82,6 +83,7 @@ export class AppModule {
         AccountsModule,
         MailModule,
         AdminModule,
+        EventsModule,
         HealthModule,
         ...modules,
       ],

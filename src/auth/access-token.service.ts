@@ -46,12 +46,17 @@ export class AccessTokenService {
 
   /** The principal of a token, from the Authorization header or anywhere else: 401, 403, or a database fault. */
   async verify(token: unknown): Promise<Principal> {
+    return (await this.inspect(token)).principal;
+  }
+
+  /** `verify`, with the token's claims too: what introspection answers. */
+  async inspect(token: unknown): Promise<{ principal: Principal; claims: Record<string, unknown> }> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalidToken();
     // Signature, algorithm, issuer, audience and `nbf` first: a token failing any of those
     // answers 401 even when it has also expired (claims, then expiry, then session).
-    const payload = this.keys.verify(token);
-    if (!payload) throw invalidToken();
-    return this.authenticate(payload);
+    const claims = this.keys.verify(token);
+    if (!claims) throw invalidToken();
+    return { principal: await this.authenticate(claims), claims };
   }
 
   /** Claims, then expiry (403), then the session (401). A database fault propagates (500). */

@@ -9,6 +9,8 @@ import { UsersModule } from '../users/users.module.js';
 import { AccessTokenService } from './access-token.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { IntrospectionController } from './introspection.controller.js';
+import { JwksController } from './jwks.controller.js';
 import { LogoutController } from './logout.controller.js';
 import { PasswordController } from './password.controller.js';
 import { SessionsController } from './sessions.controller.js';
@@ -32,7 +34,7 @@ import { hs256KeyOf, SigningKeysService } from './signing-keys.service.js';
       }),
     }),
   ],
-  controllers: [AuthController, LogoutController, SessionsController, PasswordController],
+  controllers: [AuthController, LogoutController, SessionsController, PasswordController, IntrospectionController, JwksController],
   providers: [AuthService, AccessTokenService, SigningKeysService],
   // For the global JwtAuthGuard, registered in AppModule after the rate-limit guard.
   exports: [AccessTokenService, SigningKeysService],

@@ -93,6 +93,42 @@ export class Database {
     });
   }
 
+  /** Whether NOTIFY reaches a listener here: on a real server, not on the embedded one (one connection, shared). */
+  get notifies(): boolean {
+    return this.prepare;
+  }
+
+  /**
+   * Calls `onNotify` on every NOTIFY of `channel`, on a connection of the pool kept for it until
+   * the returned function is called. `onLost` is called once if that connection fails; the
+   * caller listens again when it wants to.
+   */
+  async listen(channel: string, onNotify: () => void, onLost: (err: Error) => void): Promise<() => void> {
+    const client = await this.pool.connect();
+    let released = false;
+    const release = (err?: Error) => {
+      if (released) return;
+      released = true;
+      client.removeAllListeners('notification');
+      client.off('error', lost);
+      client.release(err ?? true);
+    };
+    const lost = (err: Error) => {
+      release(err);
+      onLost(err);
+    };
+    client.on('error', lost);
+    client.on('notification', (message) => message.channel === channel && onNotify());
+    try {
+      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    } catch (err) {
+      release(err as Error);
+      throw err;
+    }
+    // Closed rather than returned: a connection still listening must not serve queries.
+    return () => release();
+  }
+
   /**
    * A connection of the pool for `use`. Not pool.query: it closes the connection after any failed
    * statement, and the embedded database, serving one connection, can still be holding the old

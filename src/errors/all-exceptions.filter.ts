@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppException } from './app.exception.js';
-import { ERRORS, ErrorCode, OTHER_CLIENT_ERROR, STATUS_MESSAGES, TOKEN_ERRORS } from './error-code.js';
+import { ERRORS, ErrorCode, OAUTH_ERRORS, OAUTH_SERVER_ERROR, OTHER_CLIENT_ERROR, STATUS_MESSAGES, TOKEN_ERRORS } from './error-code.js';
 import type { Envelope } from '../http/envelope.js';
 
 /** The code, and so the standard message and headers, of an HttpException's status. */
@@ -82,14 +82,22 @@ interface ErrorAnswer {
   message?: string;
 }
 
+/** Routes marked so (`@RouteConfig(OAUTH_ERROR_BODY)`) answer errors in OAuth's words, not the envelope. */
+export const OAUTH_ERROR_BODY = { errorBody: 'oauth' } as const;
+
+const answersInOAuthWords = (reply: FastifyReply) =>
+  (reply.request?.routeOptions?.config as { errorBody?: string } | undefined)?.errorBody === OAUTH_ERROR_BODY.errorBody;
+
 /** Writes an error envelope with its headers. The filter's answer, and the router's (http/router-errors.ts). */
 export function sendError(reply: FastifyReply, requestId: string | undefined, answer: ErrorAnswer): void {
   const { code, errors, retryAfter } = answer;
   const status = answer.status ?? ERRORS[code].status;
-  const body: Envelope = { success: false, message: answer.message ?? ERRORS[code].message };
-  if (errors?.length) body.errors = errors;
+  const envelope: Envelope = { success: false, message: answer.message ?? ERRORS[code].message };
+  if (errors?.length) envelope.errors = errors;
+  const body = answersInOAuthWords(reply) ? { error: OAUTH_ERRORS[code] ?? (status >= 500 ? OAUTH_SERVER_ERROR : 'invalid_request') } : envelope;
 
   if (TOKEN_ERRORS.has(code)) reply.header('www-authenticate', 'Bearer error="invalid_token"');
+  if (code === ErrorCode.InvalidClient) reply.header('www-authenticate', 'Basic realm="auth-backend"');
   if (retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
   reply.header('cache-control', 'no-store');
   // Usually set already by the onRequest hook, which routing errors never reach.

@@ -9,6 +9,7 @@ export enum ErrorCode {
   EmailNotVerified = 'EMAIL_NOT_VERIFIED',
   AccountLocked = 'ACCOUNT_LOCKED',
   InvalidCredentials = 'INVALID_CREDENTIALS',
+  InvalidClient = 'INVALID_CLIENT',
   EmailTaken = 'EMAIL_TAKEN',
   NotFound = 'NOT_FOUND',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
@@ -26,6 +27,7 @@ export const ERRORS: Record<ErrorCode, { status: HttpStatus; message: string }> 
   [ErrorCode.EmailNotVerified]: { status: HttpStatus.FORBIDDEN, message: 'Debe verificar su correo electrónico' },
   [ErrorCode.AccountLocked]: { status: HttpStatus.FORBIDDEN, message: 'La cuenta está bloqueada' },
   [ErrorCode.InvalidCredentials]: { status: HttpStatus.UNAUTHORIZED, message: 'Credenciales inválidas' },
+  [ErrorCode.InvalidClient]: { status: HttpStatus.UNAUTHORIZED, message: 'Credenciales de cliente inválidas' },
   [ErrorCode.EmailTaken]: { status: HttpStatus.CONFLICT, message: 'El correo ya está registrado' },
   [ErrorCode.NotFound]: { status: HttpStatus.NOT_FOUND, message: 'Recurso no encontrado' },
   [ErrorCode.PayloadTooLarge]: { status: HttpStatus.PAYLOAD_TOO_LARGE, message: 'Solicitud demasiado grande' },
@@ -54,6 +56,20 @@ export const STATUS_MESSAGES: Readonly<Partial<Record<number, string>>> = {
   [HttpStatus.GATEWAY_TIMEOUT]: 'Un servicio externo no respondió a tiempo',
 };
 export const OTHER_CLIENT_ERROR = 'Solicitud rechazada';
+
+/**
+ * The `error` of routes that answer in OAuth's words instead of the envelope (introspection, RFC
+ * 7662 and RFC 6749 5.2): `{ "error": "invalid_client" }`.
+ */
+export const OAUTH_ERRORS: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.InvalidClient]: 'invalid_client',
+  [ErrorCode.InvalidRequest]: 'invalid_request',
+  [ErrorCode.PayloadTooLarge]: 'invalid_request',
+  [ErrorCode.RequestTimeout]: 'invalid_request',
+  [ErrorCode.TooManyRequests]: 'temporarily_unavailable',
+  [ErrorCode.ServiceUnavailable]: 'temporarily_unavailable',
+};
+export const OAUTH_SERVER_ERROR = 'server_error';
 
 /** Codes caused by the presented token; their answers carry `WWW-Authenticate` (RFC 6750). */
 export const TOKEN_ERRORS: ReadonlySet<ErrorCode> = new Set([ErrorCode.InvalidToken, ErrorCode.TokenExpired]);

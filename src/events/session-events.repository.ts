@@ -44,7 +44,7 @@ interface Row {
 const COLUMNS = `id::text, session_id AS "sessionId", user_id AS "userId", reason, version, deny_until AS "denyUntil", created_at AS "createdAt"`;
 
 const AFTER = { name: 'session-events-after', text: `SELECT ${COLUMNS} FROM session_events WHERE id > $1 ORDER BY id LIMIT $2` };
-const DENYING = { name: 'session-events-denying', text: `SELECT ${COLUMNS} FROM session_events WHERE deny_until > now() ORDER BY id LIMIT $1` };
+const DENYING = { name: 'session-events-denying', text: `SELECT ${COLUMNS} FROM session_events WHERE id > $1 AND deny_until > now() ORDER BY id LIMIT $2` };
 const LAST = { name: 'session-events-last', text: `SELECT coalesce(max(id), 0)::text AS id FROM session_events` };
 
 const toEvent = (r: Row): SessionEndedEvent => ({
@@ -63,9 +63,9 @@ export class SessionEventsRepository {
     return (await this.database.query<Row>(AFTER, [after.toString(), limit])).map(toEvent);
   }
 
-  /** The events whose sessions' tokens may still be alive, in commit order: a new reader's deny list. */
-  async denying(limit: number): Promise<SessionEndedEvent[]> {
-    return (await this.database.query<Row>(DENYING, [limit])).map(toEvent);
+  /** Of the events after `after`, those whose sessions' tokens may still be alive, in commit order: a new reader's deny list. */
+  async denying(after: bigint, limit: number): Promise<SessionEndedEvent[]> {
+    return (await this.database.query<Row>(DENYING, [after.toString(), limit])).map(toEvent);
   }
 
   /** The newest event's id (0 when there is none). */

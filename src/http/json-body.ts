@@ -51,6 +51,22 @@ function wellFormed(value: unknown): boolean {
 
 const invalid = (detail: string) => new AppException(ErrorCode.InvalidRequest, { errors: [detail] });
 
+/** Routes marked so (`@RouteConfig(FORM_BODY)`) also take `application/x-www-form-urlencoded`, as OAuth clients send it. */
+export const FORM_BODY = { formBody: true } as const;
+
+const takesForms = (request: FastifyRequest) => (request.routeOptions?.config as { formBody?: boolean } | undefined)?.formBody === true;
+
+/** A form's fields, each at most once (RFC 6749 3.1), as an object of strings. */
+function parseForm(text: string): Record<string, string> | AppException {
+  const fields: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (Object.hasOwn(fields, name)) return invalid(`${name} aparece más de una vez`);
+    if (!name.isWellFormed() || !value.isWellFormed()) return invalid('El cuerpo contiene texto que no es Unicode válido');
+    fields[name] = value;
+  }
+  return fields;
+}
+
 /**
  * Request bodies: JSON objects only (Fastify would also parse text/plain), checked before anything
  * recursive runs. A request no route matched is not judged by its body: routing answers first,
@@ -65,6 +81,15 @@ export function parseJsonBodies(fastify: FastifyInstance): void {
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     if (body === '' || unrouted(request)) return done(null, undefined);
     done(invalid('El cuerpo debe enviarse como application/json'), undefined);
+  });
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (bytes.length === 0 || unrouted(request)) return done(null, undefined);
+    if (!takesForms(request)) return done(invalid('El cuerpo debe enviarse como application/json'), undefined);
+    if (!isUtf8(bytes)) return done(invalid('El cuerpo contiene texto que no es Unicode válido'), undefined);
+    const fields = parseForm(bytes.toString('utf8'));
+    if (fields instanceof AppException) return done(fields, undefined);
+    done(null, fields);
   });
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const bytes = body as Buffer;

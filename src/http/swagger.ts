@@ -22,9 +22,12 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
       .setLicense('MIT', 'https://opensource.org/licenses/MIT')
       .addServer('/', 'This server')
       .addBearerAuth()
+      .addBasicAuth({ type: 'http', scheme: 'basic', description: 'An INTROSPECTION_CLIENTS id and secret' }, 'introspection-client')
       .addTag('auth', 'Accounts, sessions opened and ended, tokens')
       .addTag('sessions', "The caller's sessions: list them, end one")
       .addTag('accounts', 'Recovery, verification and deletion of accounts, by mailed links')
+      .addTag('introspection', 'For other services: token introspection (RFC 7662) and the public keys (JWKS)')
+      .addTag('events', 'For other services: the session events, as a feed and as a stream')
       .addTag('health', 'Probes for orchestrators and load balancers')
       .build(),
     { operationIdFactory: (_controller, method) => method },

@@ -1,0 +1,47 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString } from 'class-validator';
+
+export class IntrospectDto {
+  @ApiProperty({ description: 'The access token to check', example: 'eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9...' })
+  @IsString({ message: 'token debe ser un texto' })
+  token: string;
+
+  /** RFC 7662 lets clients hint; only access tokens are introspected, so it changes nothing. */
+  @ApiPropertyOptional({ description: 'Ignored: only access tokens are introspected', example: 'access_token' })
+  @IsOptional()
+  @IsString({ message: 'token_type_hint debe ser un texto' })
+  token_type_hint?: string;
+}
+
+/** RFC 7662's answer: `active` alone for every token that would not pass on /me right now. */
+export class IntrospectionDto {
+  @ApiProperty({ example: true })
+  active: boolean;
+
+  @ApiPropertyOptional({ description: 'The user id', format: 'uuid' })
+  sub?: string;
+
+  @ApiPropertyOptional({ description: 'The session id', format: 'uuid' })
+  sid?: string;
+
+  @ApiPropertyOptional({ description: 'Expiry (seconds since the epoch)', example: 1767225600 })
+  exp?: number;
+
+  @ApiPropertyOptional({ description: 'Issued at (seconds since the epoch)', example: 1767224700 })
+  iat?: number;
+
+  @ApiPropertyOptional({ example: 'auth-backend' })
+  iss?: string;
+
+  @ApiPropertyOptional({ example: 'auth-backend-clients' })
+  aud?: string;
+
+  @ApiPropertyOptional({ enum: ['access_token'] })
+  token_type?: 'access_token';
+}
+
+/** An OAuth error body (RFC 6749 5.2), which introspection answers instead of the envelope. */
+export class OAuthErrorDto {
+  @ApiProperty({ enum: ['invalid_client', 'invalid_request', 'server_error', 'temporarily_unavailable'], example: 'invalid_client' })
+  error: string;
+}

@@ -1,0 +1,22 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IntrospectionClient } from '../config/env.validation.js';
+
+// `Basic <base64>`, scheme case-insensitive (RFC 7617).
+const BASIC = /^basic +([A-Za-z0-9+/]+=*)$/i;
+
+const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * The id of the introspection client whose `id:secret` the Authorization header carries as HTTP
+ * Basic, or undefined. Every configured client is compared, each in constant time, so neither
+ * which one matched nor how much of it leaks.
+ */
+export function introspectionClientOf(header: unknown, clients: readonly IntrospectionClient[]): string | undefined {
+  if (typeof header !== 'string' || header.length > 1024) return undefined;
+  const encoded = BASIC.exec(header)?.[1];
+  if (!encoded) return undefined;
+  const presented = digest(Buffer.from(encoded, 'base64').toString('utf8'));
+  let found: string | undefined;
+  for (const client of clients) if (timingSafeEqual(presented, digest(`${client.id}:${client.secret}`))) found = client.id;
+  return found;
+}

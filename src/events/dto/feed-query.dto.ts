@@ -1,0 +1,20 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+
+export const EVENT_ID = /^(0|[1-9]\d{0,17})$/;
+
+export class FeedQueryDto {
+  @ApiPropertyOptional({ description: "An event's id: the events after it. Absent: from the oldest kept.", example: '1042' })
+  @IsOptional()
+  @Matches(EVENT_ID, { message: 'after debe ser el id de un evento' })
+  after?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'limit debe ser un número entero' })
+  @Min(1, { message: 'limit debe estar entre 1 y 1000' })
+  @Max(1000, { message: 'limit debe estar entre 1 y 1000' })
+  limit?: number;
+}

@@ -1,0 +1,178 @@
+import type { ServerResponse } from 'node:http';
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Database } from '../database/database.js';
+import { SESSION_EVENTS_CHANNEL, type SessionEndedEvent, SessionEventsRepository } from './session-events.repository.js';
+
+/** How often a listener hears from the stream when nothing ends: what tells silence from quiet. */
+export const HEARTBEAT_MS = 250;
+/**
+ * How often the feed is read while someone listens. On a real PostgreSQL a NOTIFY at each commit
+ * makes it read at once, and this only backs it up; the embedded database has no listener
+ * connection to spare, so there this short poll is how events arrive.
+ */
+const POLL_MS = { notified: HEARTBEAT_MS, embedded: 50 };
+const PAGE = 500;
+/** A listener that lets this much pile up unread is cut off; it resumes with Last-Event-ID. */
+const MAX_BUFFERED_BYTES = 1 << 20;
+const RELISTEN_MS = 1000;
+
+interface Listener {
+  response: ServerResponse;
+  /** The newest event id written to it. */
+  sent: bigint;
+  /** Until its catch-up is written, live events wait here. */
+  waiting: SessionEndedEvent[] | null;
+}
+
+/** One Server-Sent Event. */
+const frame = (event: SessionEndedEvent) => `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+
+/**
+ * The session events pushed to other services (GET /api/v1/events/stream). Each instance reads
+ * the feed once for all its listeners, woken by the commit of an event (LISTEN/NOTIFY, from any
+ * instance) or by its poll, and writes each listener what it has not had yet, in commit order,
+ * then a heartbeat saying how fresh that is.
+ */
+@Injectable()
+export class EventStreamService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(EventStreamService.name);
+  private readonly listeners = new Set<Listener>();
+  /** The newest event read for the listeners; refreshed when the first one arrives. */
+  private newest = 0n;
+  private reading: Promise<void> | undefined;
+  private readAgain = false;
+  private poll: NodeJS.Timeout | undefined;
+  private unlisten: (() => void) | undefined;
+  private relisten: NodeJS.Timeout | undefined;
+  private lastHeartbeat = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly events: SessionEventsRepository,
+    private readonly database: Database,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.database.notifies) void this.listenForCommits();
+  }
+
+  /** Ends every stream before the server closes: open streams would hold it open, and listeners resume elsewhere. */
+  beforeApplicationShutdown(): void {
+    this.stopped = true;
+    clearInterval(this.poll);
+    clearTimeout(this.relisten);
+    this.unlisten?.();
+    for (const listener of this.listeners) listener.response.end();
+    this.listeners.clear();
+  }
+
+  /**
+   * Streams to `response` (headers written already): after `lastEventId` every kept event, or
+   * without it every event whose tokens may still be alive, then each new one as it commits.
+   */
+  async attach(response: ServerResponse, lastEventId: bigint | undefined): Promise<void> {
+    const listener: Listener = { response, sent: 0n, waiting: [] };
+    if (this.listeners.size === 0) {
+      this.newest = await this.events.lastId();
+      this.poll = setInterval(() => this.read(), this.database.notifies ? POLL_MS.notified : POLL_MS.embedded);
+      this.poll.unref();
+    }
+    this.listeners.add(listener);
+    response.on('close', () => this.detach(listener));
+    try {
+      for (let after = lastEventId ?? 0n; ; ) {
+        const page = lastEventId === undefined ? await this.events.denying(after, PAGE) : await this.events.after(after, PAGE);
+        this.write(listener, page);
+        if (page.length < PAGE) break;
+        after = BigInt(page.at(-1)!.id);
+      }
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'Could not read the session events for a stream; closing it');
+      response.end();
+      return;
+    }
+    const waiting = listener.waiting ?? [];
+    listener.waiting = null;
+    this.write(listener, waiting);
+    this.heartbeat(listener, 0);
+  }
+
+  private detach(listener: Listener): void {
+    this.listeners.delete(listener);
+    if (this.listeners.size === 0) clearInterval(this.poll);
+  }
+
+  /** Reads what committed since the last read, once at a time (a call during a read makes one more after it). */
+  private read(): void {
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    this.reading = this.readNew()
+      .catch((err: unknown) => this.logger.warn({ err: String(err) }, 'Could not read the session events; trying again'))
+      .finally(() => {
+        this.reading = undefined;
+        if (this.readAgain && !this.stopped) {
+          this.readAgain = false;
+          this.read();
+        }
+      });
+  }
+
+  private async readNew(): Promise<void> {
+    if (this.listeners.size === 0) return;
+    const started = Date.now();
+    let page: SessionEndedEvent[];
+    do {
+      page = await this.events.after(this.newest, PAGE);
+      if (page.length > 0) this.newest = BigInt(page.at(-1)!.id);
+      for (const listener of this.listeners) this.write(listener, page);
+    } while (page.length === PAGE);
+    // Everything committed before `started` has been written: a heartbeat may say so.
+    const now = Date.now();
+    if (now - this.lastHeartbeat < HEARTBEAT_MS - POLL_MS.embedded) return;
+    this.lastHeartbeat = now;
+    for (const listener of this.listeners) if (!listener.waiting) this.heartbeat(listener, now - started);
+  }
+
+  private write(listener: Listener, events: SessionEndedEvent[]): void {
+    if (listener.waiting) {
+      listener.waiting.push(...events);
+      return;
+    }
+    const unsent = events.filter((event) => BigInt(event.id) > listener.sent);
+    if (unsent.length === 0) return;
+    listener.sent = BigInt(unsent.at(-1)!.id);
+    this.send(listener, unsent.map(frame).join(''));
+  }
+
+  private heartbeat(listener: Listener, lagMs: number): void {
+    this.send(listener, `event: heartbeat\ndata: ${JSON.stringify({ time: new Date().toISOString(), lagMs })}\n\n`);
+  }
+
+  private send(listener: Listener, text: string): void {
+    if (listener.response.writableLength > MAX_BUFFERED_BYTES) {
+      listener.response.destroy();
+      return;
+    }
+    listener.response.write(text);
+  }
+
+  /** LISTEN on a connection of its own; lost, it listens again a second later (the poll covers the gap). */
+  private async listenForCommits(): Promise<void> {
+    if (this.stopped) return;
+    const again = () => {
+      if (!this.stopped) this.relisten = setTimeout(() => void this.listenForCommits(), RELISTEN_MS).unref();
+    };
+    try {
+      this.unlisten = await this.database.listen(SESSION_EVENTS_CHANNEL, () => this.read(), (err) => {
+        this.logger.warn({ err: String(err) }, 'Lost the connection listening for session events; listening again');
+        again();
+      });
+      if (this.stopped) this.unlisten();
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'Could not listen for session events; polling until it can');
+      again();
+    }
+  }
+}
