@@ -2,13 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database.js';
 
 /** What the outbox carries; each kind has one handler (outbox.worker.ts). */
-export type OutboxKind = 'mail';
+export type OutboxKind = 'mail' | 'webhook';
 
 export interface OutboxEntry {
   id: string;
   kind: OutboxKind;
   payload: Record<string, unknown>;
+  /** Counting the attempt it was claimed for. */
   attempts: number;
+  /** When its cause committed: a handler may give up on messages past an age (giveUpAfterSeconds). */
+  createdAt: Date;
 }
 
 /**
@@ -24,7 +27,7 @@ const CLAIM = `
                  ORDER BY next_attempt_at, id
                  LIMIT $1
                  FOR UPDATE SKIP LOCKED)
-  RETURNING id::text, kind, payload, attempts`;
+  RETURNING id::text, kind, payload, attempts, created_at AS "createdAt"`;
 
 /** The outbox table's one writer: statements, no decisions. */
 @Injectable()
@@ -56,6 +59,15 @@ export class OutboxRepository {
         WHERE id = $1`,
       [id, error.slice(0, 500), delaySeconds, dead],
     );
+  }
+
+  /** Up to `limit` delivered or dead messages of `kind` written before `before`: how many went. */
+  async purge(kind: OutboxKind, before: Date, limit: number): Promise<number> {
+    const rows = await this.database.query(
+      `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE kind = $1 AND status IN ('sent', 'dead') AND created_at < $2 ORDER BY id LIMIT $3) RETURNING 1`,
+      [kind, before, limit],
+    );
+    return rows.length;
   }
 
   /** A deleted account's messages, whatever their state: they hold its address. */

@@ -4,10 +4,23 @@ import { type OutboxEntry, type OutboxKind, OutboxRepository } from './outbox.re
 /** What a handler throws for a message that can never be delivered (a mailbox that does not exist). */
 export class PermanentFailure extends Error {}
 
+/** How one attempt at a message ended. */
+export type DeliveryOutcome = 'delivered' | 'retry' | 'dead';
+
 export interface OutboxHandler {
   deliver(payload: Record<string, unknown>): Promise<void>;
   /** What of the payload is kept once delivered. */
   record(payload: Record<string, unknown>): object;
+  /** The wait after the `attempts`-th failed attempt; unset: retryDelaySeconds (below). */
+  retryDelaySeconds?(attempts: number): number;
+  /**
+   * Unset: retried for as long as it takes. Set: a message this many seconds past its creation is
+   * given up when an attempt fails, and the last retry is brought forward to that moment, so
+   * that "retried for N seconds" holds to the second whatever the schedule's steps.
+   */
+  giveUpAfterSeconds?: number;
+  /** Told how each attempt ended, once it is recorded (metrics). */
+  settled?(outcome: DeliveryOutcome): void;
 }
 
 const POLL_MS = 1000;
@@ -74,18 +87,31 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
     await Promise.all(due.map((entry) => this.deliver(entry)));
   }
 
-  private async deliver({ id, kind, payload, attempts }: OutboxEntry): Promise<void> {
+  private async deliver({ id, kind, payload, attempts, createdAt }: OutboxEntry): Promise<void> {
     const handler = this.handlers.get(kind);
     try {
       if (!handler) throw new Error(`No handler for ${kind}`);
       await handler.deliver(payload);
       await this.outbox.delivered(id, handler.record(payload));
+      handler.settled?.('delivered');
     } catch (err) {
-      const dead = err instanceof PermanentFailure;
-      const delay = retryDelaySeconds(attempts);
+      const { dead, delay } = nextStep(handler, err, attempts, createdAt);
       const reason = err instanceof Error ? err.message : String(err);
       this.logger.warn({ id, kind, attempts, reason, retryInSeconds: dead ? null : delay }, dead ? 'Outbox message given up' : 'Outbox message not delivered; will retry');
-      await this.outbox.failed(id, reason, delay, dead).catch((e: unknown) => this.logger.warn({ id, err: String(e) }, 'Could not record a failed delivery'));
+      await this.outbox.failed(id, reason, delay, dead).then(
+        () => handler?.settled?.(dead ? 'dead' : 'retry'),
+        (e: unknown) => this.logger.warn({ id, err: String(e) }, 'Could not record a failed delivery'),
+      );
     }
   }
+}
+
+/** After a failed attempt: given up, or when to try again. */
+function nextStep(handler: OutboxHandler | undefined, err: unknown, attempts: number, createdAt: Date): { dead: boolean; delay: number } {
+  const delay = handler?.retryDelaySeconds?.(attempts) ?? retryDelaySeconds(attempts);
+  if (err instanceof PermanentFailure) return { dead: true, delay };
+  const limit = handler?.giveUpAfterSeconds;
+  if (limit === undefined) return { dead: false, delay };
+  const left = limit - (Date.now() - createdAt.getTime()) / 1000;
+  return left <= 0 ? { dead: true, delay } : { dead: false, delay: Math.min(delay, Math.ceil(left)) };
 }
