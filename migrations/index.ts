@@ -4,6 +4,7 @@ import { SessionControl1763900000000 } from './1763900000000-session-control.js'
 import { UserRoles1764000000000 } from './1764000000000-user-roles.js';
 import { Accounts1765000000000 } from './1765000000000-accounts.js';
 import { SessionEvents1766000000000 } from './1766000000000-session-events.js';
+import { Webhooks1766000000001 } from './1766000000001-webhooks.js';
 
 /** Listed explicitly (not globbed) so the same list works compiled, under vitest and in the CLI. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   UserRoles1764000000000,
   Accounts1765000000000,
   SessionEvents1766000000000,
+  Webhooks1766000000001,
 ];

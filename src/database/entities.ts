@@ -4,5 +4,6 @@ import { SessionEvent } from '../events/session-event.entity.js';
 import { OutboxMessage } from '../outbox/outbox-message.entity.js';
 import { Session } from '../sessions/session.entity.js';
 import { User } from '../users/user.entity.js';
+import { WebhookEndpointRow } from '../webhooks/webhook-endpoint.entity.js';
 
-export const ENTITIES = [User, Session, AuditEvent, AccountToken, OutboxMessage, SessionEvent];
+export const ENTITIES = [User, Session, AuditEvent, AccountToken, OutboxMessage, SessionEvent, WebhookEndpointRow];
