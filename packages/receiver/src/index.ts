@@ -1,0 +1,10 @@
+export { createReceiver, Receiver } from './receiver.js';
+export type { ReceiverLogger, ReceiverOptions } from './options.js';
+export { bearerToken, type Accepted, type ReceiverClaims, type RefusalReason, type Refused, type VerifyResult } from './result.js';
+export type { ReceiverMetrics } from './metrics.js';
+export type { FeedPage, Heartbeat, Introspection, SessionEndedEvent } from './wire.js';
+export { refusalOf, type Refusal } from './adapters/refusal.js';
+export { refuse, type NodeResponseLike } from './adapters/node.adapter.js';
+export { receiverMiddleware, type ExpressRequestLike } from './adapters/express.adapter.js';
+export { receiverHook, type FastifyReplyLike, type FastifyRequestLike } from './adapters/fastify.adapter.js';
+export { createReceiverGuard, ReceiverGuard, type ExecutionContextLike, type RefusalToException } from './adapters/nest.adapter.js';

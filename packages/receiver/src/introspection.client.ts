@@ -1,0 +1,64 @@
+import { endpoint, type ResolvedOptions } from './options.js';
+import type { Introspection } from './wire.js';
+
+/** The server's answer, or `unavailable` when there was none to trust. */
+export type IntrospectionAnswer = Introspection | 'unavailable';
+
+/** RFC 7662 introspection; concurrent questions about one token share one request, answers are never kept. */
+export class IntrospectionClient {
+  private readonly inFlight = new Map<string, Promise<IntrospectionAnswer>>();
+  private readonly closing = new AbortController();
+  /** Requests sent, for the metrics. */
+  requests = 0;
+
+  constructor(private readonly options: ResolvedOptions) {}
+
+  introspect(token: string): Promise<IntrospectionAnswer> {
+    let pending = this.inFlight.get(token);
+    if (!pending) {
+      pending = this.ask(token).finally(() => this.inFlight.delete(token));
+      this.inFlight.set(token, pending);
+    }
+    return pending;
+  }
+
+  /** Ends the requests under way: they answer `unavailable`. */
+  close(): void {
+    this.closing.abort();
+  }
+
+  private async ask(token: string): Promise<IntrospectionAnswer> {
+    const { fetch, authorization, requestTimeoutMs, logger } = this.options;
+    if (this.closing.signal.aborted) return 'unavailable';
+    this.requests++;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), requestTimeoutMs);
+    try {
+      const response = await fetch(endpoint(this.options.url, 'api/v1/auth/introspect'), {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ token }),
+        signal: AbortSignal.any([timeout.signal, this.closing.signal]),
+      });
+      const body: unknown = await response.json().catch(() => undefined);
+      if (response.status === 401) logger.warn('The auth server refused the receiver\'s client credentials (introspection)');
+      if (response.status !== 200) return 'unavailable';
+      return parse(body) ?? 'unavailable';
+    } catch (err) {
+      if (!this.closing.signal.aborted) logger.warn('Introspection failed', { error: String(err) });
+      return 'unavailable';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Only `active: true` with its claims counts as active; anything else malformed is no answer. */
+function parse(body: unknown): Introspection | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const answer = body as Record<string, unknown>;
+  if (answer.active === false) return { active: false };
+  if (answer.active !== true || typeof answer.sid !== 'string' || typeof answer.sub !== 'string') return undefined;
+  if (answer.token_type !== undefined && answer.token_type !== 'access_token') return undefined;
+  return answer as unknown as Introspection;
+}
