@@ -18,6 +18,9 @@ interface Instruments {
   sessionsEnded: Counter<'reason'>;
   refreshReuse: Counter;
   rateLimitRefusals: Counter<'limit'>;
+  webhookDeliveries: Counter<'outcome'>;
+  /** What the webhook deliveries gauge reads at scrape time (set by the webhooks module). */
+  webhookBacklog: { read?: () => Promise<{ pending: number; dead: number }> };
 }
 
 /**
@@ -83,6 +86,16 @@ export class MetricsService implements OnModuleInit {
     this.instruments?.rateLimitRefusals.inc({ limit });
   }
 
+  /** How one attempt at a webhook delivery ended: delivered, to be retried, or given up. */
+  webhookDelivery(outcome: 'delivered' | 'retry' | 'dead'): void {
+    this.instruments?.webhookDeliveries.inc({ outcome });
+  }
+
+  /** Where the gauge of pending and dead webhook deliveries reads them, at scrape time only. */
+  readWebhookBacklogWith(read: () => Promise<{ pending: number; dead: number }>): void {
+    if (this.instruments) this.instruments.webhookBacklog.read = read;
+  }
+
   /** The exposition text, and its Content-Type; null while disabled. */
   async scrape(): Promise<{ contentType: string; body: string } | null> {
     if (!this.instruments) return null;
@@ -109,8 +122,29 @@ function createInstruments(database: Database): Instruments {
       this.set({ state: 'waiting' }, use.waiting);
     },
   });
+  const webhookBacklog: Instruments['webhookBacklog'] = {};
+  new Gauge({
+    name: 'webhook_outbox_deliveries',
+    help: 'Webhook deliveries in the outbox: pending (waiting for an attempt) and dead (given up, kept WEBHOOK_RETENTION_DAYS)',
+    labelNames: ['status'],
+    registers,
+    // One count at scrape time; a database that does not answer leaves the series out of this scrape.
+    async collect() {
+      const counts = await webhookBacklog.read?.().catch(() => undefined);
+      if (!counts) return void this.reset();
+      this.set({ status: 'pending' }, counts.pending);
+      this.set({ status: 'dead' }, counts.dead);
+    },
+  });
   return {
     registry,
+    webhookBacklog,
+    webhookDeliveries: new Counter({
+      name: 'webhook_deliveries_total',
+      help: 'Attempts at delivering a webhook, by outcome: delivered, retry (failed, tried again later), dead (given up)',
+      labelNames: ['outcome'],
+      registers,
+    }),
     requests: new Counter({
       name: 'http_requests_total',
       help: 'HTTP requests answered, by method, route pattern and status',

@@ -95,8 +95,9 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
       await this.outbox.delivered(id, handler.record(payload));
       handler.settled?.('delivered');
     } catch (err) {
-      const { dead, delay } = nextStep(handler, err, attempts, createdAt);
-      const reason = err instanceof Error ? err.message : String(err);
+      const { dead, delay, expired } = nextStep(handler, err, attempts, createdAt);
+      const failure = err instanceof Error ? err.message : String(err);
+      const reason = expired ? `Given up ${handler?.giveUpAfterSeconds} s after it was written; last attempt: ${failure}` : failure;
       this.logger.warn({ id, kind, attempts, reason, retryInSeconds: dead ? null : delay }, dead ? 'Outbox message given up' : 'Outbox message not delivered; will retry');
       await this.outbox.failed(id, reason, delay, dead).then(
         () => handler?.settled?.(dead ? 'dead' : 'retry'),
@@ -106,12 +107,12 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
   }
 }
 
-/** After a failed attempt: given up, or when to try again. */
-function nextStep(handler: OutboxHandler | undefined, err: unknown, attempts: number, createdAt: Date): { dead: boolean; delay: number } {
+/** After a failed attempt: given up (`expired`: for its age), or when to try again. */
+function nextStep(handler: OutboxHandler | undefined, err: unknown, attempts: number, createdAt: Date): { dead: boolean; delay: number; expired?: boolean } {
   const delay = handler?.retryDelaySeconds?.(attempts) ?? retryDelaySeconds(attempts);
   if (err instanceof PermanentFailure) return { dead: true, delay };
   const limit = handler?.giveUpAfterSeconds;
   if (limit === undefined) return { dead: false, delay };
   const left = limit - (Date.now() - createdAt.getTime()) / 1000;
-  return left <= 0 ? { dead: true, delay } : { dead: false, delay: Math.min(delay, Math.ceil(left)) };
+  return left <= 0 ? { dead: true, delay, expired: true } : { dead: false, delay: Math.min(delay, Math.ceil(left)) };
 }

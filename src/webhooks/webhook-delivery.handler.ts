@@ -1,0 +1,98 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { SessionEventsRepository } from '../events/session-events.repository.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { OutboxWorker, PermanentFailure } from '../outbox/outbox.worker.js';
+import { WebhookConfig } from './webhook-config.js';
+import { TOUCH_EVERY_SECONDS } from './webhook-fan-out.worker.js';
+import { signedHeaders, webhookBody, webhookIdOf } from './webhook-message.js';
+import { WEBHOOK_GIVE_UP_AFTER_SECONDS, webhookRetryDelaySeconds } from './webhook-retry.js';
+import { WebhooksRepository } from './webhooks.repository.js';
+
+/** What an outbox row of kind `webhook` carries: the rest is read when it is delivered. */
+export interface WebhookDelivery {
+  eventId: string;
+  endpointId: string;
+}
+
+/** A receiver gets this long to answer; well inside the outbox's 60 s lease. */
+const TIMEOUT_MS = 10_000;
+/**
+ * An endpoint no running instance has configured (its seen_at is older than this): removed from
+ * WEBHOOK_ENDPOINTS. Until then an instance that lacks it, the old side of a rolling deploy that
+ * added it, leaves its deliveries to one that has it.
+ */
+const REMOVED_AFTER_SECONDS = 5 * TOUCH_EVERY_SECONDS;
+
+/**
+ * Delivers the outbox's `webhook` rows: POSTs the event, signed, to its endpoint. A 2xx is
+ * delivered; a 410 disables the endpoint (the receiver says it is gone) and gives up; any other
+ * answer, a timeout or a connection error is retried on webhook-retry.ts's schedule until 24 hours
+ * after the event. Redirects are not followed: a moved receiver is reconfigured, not guessed.
+ */
+@Injectable()
+export class WebhookDeliveryHandler implements OnModuleInit {
+  private readonly logger = new Logger(WebhookDeliveryHandler.name);
+
+  constructor(
+    private readonly worker: OutboxWorker,
+    private readonly config: WebhookConfig,
+    private readonly repository: WebhooksRepository,
+    private readonly events: SessionEventsRepository,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.worker.handle('webhook', {
+      deliver: (payload) => this.deliver(payload as unknown as WebhookDelivery),
+      record: ({ eventId, endpointId }) => ({ eventId, endpointId }),
+      retryDelaySeconds: (attempts) => webhookRetryDelaySeconds(attempts),
+      giveUpAfterSeconds: WEBHOOK_GIVE_UP_AFTER_SECONDS,
+      settled: (outcome) => this.metrics.webhookDelivery(outcome),
+    });
+    this.metrics.readWebhookBacklogWith(() => this.repository.backlog());
+  }
+
+  async deliver({ eventId, endpointId }: WebhookDelivery): Promise<void> {
+    const endpoint = await this.repository.endpoint(endpointId);
+    if (!endpoint) throw new PermanentFailure('The endpoint no longer exists');
+    if (endpoint.disabledAt) throw new PermanentFailure(`The endpoint is disabled (${endpoint.disabledReason ?? 'by an operator'})`);
+    const signer = this.config.signerFor(endpoint.url);
+    if (!signer) {
+      if (endpoint.unseenSeconds > REMOVED_AFTER_SECONDS) throw new PermanentFailure('The endpoint was removed from WEBHOOK_ENDPOINTS');
+      throw new Error('The endpoint is not in WEBHOOK_ENDPOINTS on this instance; left to one that has it');
+    }
+    const [event] = await this.events.after(BigInt(eventId) - 1n, 1);
+    if (event?.id !== eventId) throw new PermanentFailure('The event is no longer kept');
+
+    const body = webhookBody(event);
+    const status = await post(endpoint.url, signedHeaders(signer, webhookIdOf(eventId), body, new Date()), body);
+    if (status >= 200 && status < 300) return;
+    if (status === 410) {
+      await this.repository.disable(endpoint.id, 'The endpoint answered 410 Gone');
+      this.logger.warn({ endpointId: endpoint.id, url: endpoint.url }, 'Webhook endpoint answered 410 Gone: disabled');
+      throw new PermanentFailure('HTTP 410 Gone: the endpoint is disabled');
+    }
+    throw new Error(status >= 300 && status < 400 ? `HTTP ${status}: redirects are not followed` : `HTTP ${status}`);
+  }
+}
+
+/** One POST, its status; a timeout or a connection failure throws, with what happened. */
+async function post(url: string, headers: Record<string, string>, body: string): Promise<number> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { ...headers, 'user-agent': 'auth-backend-webhooks' },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch (err) {
+    if ((err as Error).name === 'TimeoutError') throw new Error(`No answer within ${TIMEOUT_MS / 1000} s`);
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`Connection failed: ${cause?.code ?? cause?.message ?? String(err)}`);
+  }
+  // The answer's body means nothing here; a receiver could make it endless.
+  await response.body?.cancel().catch(() => undefined);
+  return response.status;
+}

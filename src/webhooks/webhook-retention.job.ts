@@ -1,0 +1,60 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Cron, CronExpression } from '@nestjs/schedule';
+import { Database } from '../database/database.js';
+import { SessionEventsRepository } from '../events/session-events.repository.js';
+import { OutboxRepository } from '../outbox/outbox.repository.js';
+import { WebhookConfig } from './webhook-config.js';
+import { WebhooksRepository } from './webhooks.repository.js';
+
+const BATCH = 1000;
+/** pg_advisory locks of this job; any constant no other feature uses. */
+const LOCK = 0x3eb_400_c5n;
+
+/**
+ * Every hour, on whichever instance takes the advisory lock: deletes webhook deliveries delivered
+ * or given up more than WEBHOOK_RETENTION_DAYS ago, then the session events as old whose tokens
+ * have all expired (no receiver needs them any more; a pending delivery is dead long before).
+ * Each batch is one transaction holding the lock, so a failure deletes nothing half-way.
+ */
+@Injectable()
+export class WebhookRetentionJob {
+  private readonly logger = new Logger(WebhookRetentionJob.name);
+
+  constructor(
+    private readonly database: Database,
+    private readonly webhooks: WebhooksRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly events: SessionEventsRepository,
+    private readonly config: WebhookConfig,
+  ) {}
+
+  @Cron(CronExpression.EVERY_HOUR, { name: 'webhook-retention' })
+  async run(): Promise<void> {
+    try {
+      const purged = await this.purge();
+      if (purged === null) this.logger.debug('Another instance is purging webhook deliveries');
+      else this.logger.log(purged, 'Purged webhook deliveries and session events past retention');
+    } catch (err) {
+      this.logger.error({ err: String(err) }, 'Purging webhook deliveries failed');
+    }
+  }
+
+  /** How many of each it deleted, or null when another instance is at it. */
+  async purge(now = new Date()): Promise<{ deliveries: number; events: number } | null> {
+    const before = new Date(now.getTime() - this.config.retentionDays * 86_400_000);
+    const deliveries = await this.inBatches(() => this.outbox.purge('webhook', before, BATCH));
+    if (deliveries === null) return null;
+    const events = await this.inBatches(() => this.events.purge(before, BATCH));
+    return { deliveries, events: events ?? 0 };
+  }
+
+  private async inBatches(batch: () => Promise<number>): Promise<number | null> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.database.transaction(async () => ((await this.webhooks.tryLock(LOCK)) ? batch() : null));
+      if (deleted === null) return total > 0 ? total : null;
+      total += deleted;
+      if (deleted < BATCH) return total;
+    }
+  }
+}
