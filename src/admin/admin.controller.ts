@@ -6,7 +6,7 @@ import { ErrorCode } from '../errors/error-code.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
 import { requesterOf } from '../http/requester.decorator.js';
-import { AuditQuery, FindUsersQuery, SetRolesDto } from './admin.dto.js';
+import { AuditQuery, FindUsersQuery, SetRolesDto, WebhookDeliveriesQuery } from './admin.dto.js';
 import { AdminService, type Operator } from './admin.service.js';
 
 /** The request and the fingerprint of its admin token (set by AdminTokenGuard). */
@@ -92,5 +92,31 @@ export class AdminController {
   @ApiErrors(ErrorCode.InvalidRequest, ...COMMON)
   async auditLog(@Query() query: AuditQuery) {
     return ok('Registro de auditoría', await this.admin.auditLog(query, query.limit ?? 50));
+  }
+
+  @Get('webhooks')
+  @ApiOperation({ summary: 'The webhook endpoints: disabled or not, deliveries pending and dead, configured on this instance or not' })
+  @ApiSuccess(200, 'Webhooks')
+  @ApiErrors(...COMMON)
+  async webhooks() {
+    return ok('Webhooks', { endpoints: await this.admin.webhookEndpoints() });
+  }
+
+  @Get('webhooks/deliveries')
+  @ApiOperation({ summary: 'Webhook deliveries pending or given up (dead), newest first, paged by `cursor` (the previous page’s nextCursor)' })
+  @ApiSuccess(200, 'Entregas de webhooks')
+  @ApiErrors(ErrorCode.InvalidRequest, ...COMMON)
+  async webhookDeliveries(@Query() query: WebhookDeliveriesQuery) {
+    return ok('Entregas de webhooks', await this.admin.webhookDeliveries(query.status, query.limit ?? 50, query.cursor));
+  }
+
+  @Post('webhooks/:id/enable')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Enable a disabled webhook endpoint again: it gets the events from now on (earlier ones are in the feed)' })
+  @ApiSuccess(200, 'Webhook habilitado')
+  @ApiErrors(ErrorCode.NotFound, ...COMMON)
+  async enableWebhook(@Param('id') id: string, @CurrentOperator() who: Operator) {
+    await this.admin.enableWebhookEndpoint(id, who);
+    return ok('Webhook habilitado');
   }
 }

@@ -46,3 +46,24 @@ export class AuditQuery {
   @Max(100, { message: 'limit debe ser un entero entre 1 y 100' })
   limit?: number;
 }
+
+export class WebhookDeliveriesQuery {
+  @ApiPropertyOptional({ enum: ['pending', 'dead'], description: 'None: both.' })
+  @ValidateIf((q: WebhookDeliveriesQuery) => q.status !== undefined)
+  @IsIn(['pending', 'dead'], { message: 'status debe ser pending o dead' })
+  status?: 'pending' | 'dead';
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 50 })
+  @ValidateIf((q: WebhookDeliveriesQuery) => q.limit !== undefined)
+  @Type(() => Number)
+  @IsInt({ message: 'limit debe ser un entero entre 1 y 100' })
+  @Min(1, { message: 'limit debe ser un entero entre 1 y 100' })
+  @Max(100, { message: 'limit debe ser un entero entre 1 y 100' })
+  limit?: number;
+
+  @ApiPropertyOptional({ description: "The previous page's `nextCursor`." })
+  @ValidateIf((q: WebhookDeliveriesQuery) => q.cursor !== undefined)
+  @IsString({ message: 'cursor no es válido' })
+  @MaxLength(512, { message: 'cursor no es válido' })
+  cursor?: string;
+}

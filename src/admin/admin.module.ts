@@ -2,12 +2,13 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { AdminServer } from './admin.server.js';
 import { AdminService } from './admin.service.js';
 
 /** Operators' actions, served by their own app on ADMIN_PORT (admin.server.ts). */
 @Module({
-  imports: [UsersModule, SessionsModule, AuditModule],
+  imports: [UsersModule, SessionsModule, AuditModule, WebhooksModule],
   providers: [AdminService, AdminServer],
   exports: [AdminServer],
 })

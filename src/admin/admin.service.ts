@@ -6,6 +6,8 @@ import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { type ListedSession, SessionsService } from '../sessions/sessions.service.js';
 import { type AdminUserView, UsersRepository } from '../users/users.repository.js';
+import type { DeliveryView } from '../webhooks/webhooks.repository.js';
+import { type DeliveryStatus, type ListedEndpoint, WebhooksService } from '../webhooks/webhooks.service.js';
 
 /** Who acted: the request, and the fingerprint of the admin token it carried. */
 export interface Operator extends Requester {
@@ -27,6 +29,7 @@ export class AdminService {
     private readonly users: UsersRepository,
     private readonly sessions: SessionsService,
     private readonly audit: AuditRepository,
+    private readonly webhooks: WebhooksService,
   ) {}
 
   findUsers(email: string | undefined): Promise<AdminUserView[]> {
@@ -93,11 +96,30 @@ export class AdminService {
     return rows.length > limit && last ? { events, nextCursor: encodeCursor('audit', { at: last.pageKey, id: last.id }) } : { events };
   }
 
+  webhookEndpoints(): Promise<ListedEndpoint[]> {
+    return this.webhooks.endpoints();
+  }
+
+  async webhookDeliveries(status: DeliveryStatus | undefined, limit: number, cursor?: string): Promise<{ deliveries: DeliveryView[]; nextCursor?: string }> {
+    const page = await this.webhooks.deliveries(status, limit, cursor);
+    if (!page) throw new AppException(ErrorCode.InvalidRequest, { errors: ['cursor no es válido'] });
+    return page;
+  }
+
+  /** A disabled endpoint (a 410, most often) is delivered to again, from the next event on. */
+  async enableWebhookEndpoint(id: string, who: Operator): Promise<void> {
+    await this.database.transaction(async () => {
+      const endpoint = await this.webhooks.enable(id);
+      if (!endpoint) throw notFound();
+      await this.record('enable_webhook', null, null, who, { endpointId: id, url: endpoint.url, wasDisabled: endpoint.wasDisabled });
+    });
+  }
+
   private async mustExist(userId: string): Promise<void> {
     if (!(UUID.test(userId) && (await this.users.exists(userId)))) throw notFound();
   }
 
-  private record(action: string, userId: string, sessionId: string | null, who: Operator, details: Record<string, string | number> = {}): Promise<void> {
+  private record(action: string, userId: string | null, sessionId: string | null, who: Operator, details: Record<string, string | number | boolean> = {}): Promise<void> {
     return this.audit.record({ event: 'admin_action', userId, sessionId, details: { action, admin: who.admin, ...details } }, who);
   }
 }
