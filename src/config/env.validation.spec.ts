@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { validateEnv } from './env.validation.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { introspectionClientsOf, signingKeysOf, validateEnv, webhookEndpointsOf } from './env.validation.js';
 
 const GOOD_SECRET = 'q8Vt2nZr6Lw0Xy4Bk1Hs9Dm3Fp7Jc5Ga';
 
@@ -262,6 +263,61 @@ describe('validateEnv', () => {
       expect(env.THROTTLE_LOGOUT_LIMIT).toBe(10);
       expect(env.THROTTLE_LOGOUT_TTL).toBe(60);
       expect(env.DATABASE_URL).toBeUndefined();
+    });
+  });
+
+  describe('signing keys, introspection clients, webhook endpoints', () => {
+    const ed = generateKeyPairSync('ed25519');
+    const edPrivate = ed.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const edPublic = ed.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+
+    it('JWT_ALGORITHM is HS256 unless EdDSA; anything else stops the start', () => {
+      expect(validateEnv({}).JWT_ALGORITHM).toBe('HS256');
+      expectOneLineNaming(failure({ JWT_ALGORITHM: 'RS256' }), 'JWT_ALGORITHM');
+      expectOneLineNaming(failure({ JWT_ALGORITHM: 'none' }), 'JWT_ALGORITHM');
+    });
+
+    it('EdDSA in production needs JWT_PRIVATE_KEY; elsewhere one is generated, and main.ts warns', () => {
+      expectOneLineNaming(failure({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, JWT_ALGORITHM: 'EdDSA' }), 'JWT_PRIVATE_KEY');
+      const dev = validateEnv({ JWT_ALGORITHM: 'EdDSA' });
+      expect(dev.jwtPrivateKeyGenerated).toBe(true);
+      expect(signingKeysOf(dev).privateKey.asymmetricKeyType).toBe('ed25519');
+      const prod = validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: edPrivate });
+      expect(prod.jwtPrivateKeyGenerated).toBe(false);
+    });
+
+    it('takes PEM with real line breaks or with \\n, and refuses what is not an Ed25519 key', () => {
+      expect(() => validateEnv({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: edPrivate.replace(/\n/g, '\\n') })).not.toThrow();
+      expectOneLineNaming(failure({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: rsa }), 'JWT_PRIVATE_KEY');
+      expectOneLineNaming(failure({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: 'not a key' }), 'JWT_PRIVATE_KEY');
+      expectOneLineNaming(failure({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: edPublic }), 'JWT_PRIVATE_KEY');
+    });
+
+    it('JWT_PREVIOUS_PUBLIC_KEYS: Ed25519 public keys one after the other; anything else stops the start', () => {
+      const env = validateEnv({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: edPrivate, JWT_PREVIOUS_PUBLIC_KEYS: edPublic + edPublic });
+      expect(signingKeysOf(env).previousPublicKeys).toHaveLength(2);
+      expectOneLineNaming(failure({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: edPrivate, JWT_PREVIOUS_PUBLIC_KEYS: `${edPublic} trailing` }), 'JWT_PREVIOUS_PUBLIC_KEYS');
+      expectOneLineNaming(failure({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: edPrivate, JWT_PREVIOUS_PUBLIC_KEYS: edPrivate }), 'JWT_PREVIOUS_PUBLIC_KEYS');
+    });
+
+    it('INTROSPECTION_CLIENTS: id:secret pairs; the secret may hold a colon', () => {
+      expect(introspectionClientsOf({ INTROSPECTION_CLIENTS: 'a:one, b:two:three' })).toStrictEqual([
+        { id: 'a', secret: 'one' },
+        { id: 'b', secret: 'two:three' },
+      ]);
+      expectOneLineNaming(failure({ INTROSPECTION_CLIENTS: 'no-secret' }), 'INTROSPECTION_CLIENTS');
+      expectOneLineNaming(failure({ INTROSPECTION_CLIENTS: ':secret' }), 'INTROSPECTION_CLIENTS');
+      expectOneLineNaming(failure({ INTROSPECTION_CLIENTS: 'id:' }), 'INTROSPECTION_CLIENTS');
+    });
+
+    it('WEBHOOK_ENDPOINTS: url|whsec_ pairs, each URL once', () => {
+      const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+      expect(webhookEndpointsOf({ WEBHOOK_ENDPOINTS: `https://a.example/hook|${secret}` })).toStrictEqual([{ url: 'https://a.example/hook', secret }]);
+      expectOneLineNaming(failure({ WEBHOOK_ENDPOINTS: 'https://a.example/hook' }), 'WEBHOOK_ENDPOINTS');
+      expectOneLineNaming(failure({ WEBHOOK_ENDPOINTS: `ftp://a.example|${secret}` }), 'WEBHOOK_ENDPOINTS');
+      expectOneLineNaming(failure({ WEBHOOK_ENDPOINTS: 'https://a.example|secret' }), 'WEBHOOK_ENDPOINTS');
+      expectOneLineNaming(failure({ WEBHOOK_ENDPOINTS: `https://a.example|${secret},https://a.example|${secret}` }), 'WEBHOOK_ENDPOINTS');
     });
   });
 });
