@@ -62,7 +62,9 @@ export class WebhookDeliveryHandler implements OnModuleInit {
       throw new Error('The endpoint is not in WEBHOOK_ENDPOINTS on this instance; left to one that has it');
     }
     const [event] = await this.events.after(BigInt(eventId) - 1n, 1);
-    if (event?.id !== eventId) throw new PermanentFailure('The event is no longer kept');
+    // Events outlive their deliveries (kept WEBHOOK_RETENTION_DAYS, at least the 24 hours of
+    // retries), so a missing one is an anomaly: retried, and given up with the rest at 24 hours.
+    if (event?.id !== eventId) throw new Error(`Event ${eventId} not found${event ? ` (the next kept is ${event.id})` : ''}`);
 
     const body = webhookBody(event);
     const status = await post(endpoint.url, signedHeaders(signer, webhookIdOf(eventId), body, new Date()), body);
