@@ -40,10 +40,9 @@ export class IntrospectionController {
   @ApiResponse({ status: 400, description: 'No token, or a body that is not a form or JSON', type: OAuthErrorDto })
   @ApiResponse({ status: 401, description: 'Bad client credentials', type: OAuthErrorDto })
   @ApiResponse({ status: 500, description: 'The database did not answer: the token can be vouched for neither way', type: OAuthErrorDto })
-  async introspect(@Body() body: IntrospectDto | undefined): Promise<IntrospectionDto> {
-    if (typeof body?.token !== 'string') throw new AppException(ErrorCode.InvalidRequest, { errors: ['token es obligatorio'] });
+  async introspect(@Body() { token }: IntrospectDto): Promise<IntrospectionDto> {
     try {
-      const { principal, claims } = await this.tokens.inspect(body.token);
+      const { principal, claims } = await this.tokens.inspect(token);
       const { exp, iat, iss, aud } = claims as { exp: number; iat: number; iss: string; aud: string };
       return { active: true, sub: principal.userId, sid: principal.sessionId, exp, iat, iss, aud, token_type: 'access_token' };
     } catch (err) {

@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString } from 'class-validator';
+import { IsDefined, IsOptional, IsString } from 'class-validator';
 
 export class IntrospectDto {
   @ApiProperty({ description: 'The access token to check', example: 'eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9...' })
+  @IsDefined({ message: 'token es obligatorio' })
   @IsString({ message: 'token debe ser un texto' })
   token: string;
 
@@ -11,6 +12,12 @@ export class IntrospectDto {
   @IsOptional()
   @IsString({ message: 'token_type_hint debe ser un texto' })
   token_type_hint?: string;
+
+  /** Sent by some OAuth clients beside HTTP Basic; Basic alone says who the client is. */
+  @ApiPropertyOptional({ description: 'Ignored: HTTP Basic identifies the client' })
+  @IsOptional()
+  @IsString({ message: 'client_id debe ser un texto' })
+  client_id?: string;
 }
 
 /** RFC 7662's answer: `active` alone for every token that would not pass on /me right now. */
