@@ -155,6 +155,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspect an access token (RFC 7662), for other services
+         * @description HTTP Basic with an INTROSPECTION_CLIENTS pair. Form-encoded or JSON. Answers RFC 7662 JSON, not the envelope.
+         */
+        post: operations["introspect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The public keys that verify access tokens (JWKS) */
+        get: operations["jwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password/forgot": {
         parameters: {
             query?: never;
@@ -244,6 +281,43 @@ export interface paths {
          * @description Every session ends (`account_deleted`); the email is free again; nothing of the account stays but its audit rows. A wrong password: 401 `Credenciales inválidas`, counted by the login rate limit.
          */
         delete: operations["deleteAccount"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The feed: session events in commit order, for catching up */
+        get: operations["feed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The stream: session events as they commit (Server-Sent Events)
+         * @description Resumes after `Last-Event-ID`; without it, starts with every event whose tokens may still be alive. `event: session.ended` (id, data: the event) and `event: heartbeat` (data: `{ time, lagMs }`) about every 250 ms.
+         */
+        get: operations["openStream"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -473,6 +547,57 @@ export interface components {
             /** @example staple battery horse correct */
             newPassword: string;
         };
+        IntrospectDto: {
+            /**
+             * @description The access token to check
+             * @example eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9...
+             */
+            token: string;
+            /**
+             * @description Ignored: only access tokens are introspected
+             * @example access_token
+             */
+            token_type_hint?: string;
+            /** @description Ignored: HTTP Basic identifies the client */
+            client_id?: string;
+        };
+        IntrospectionDto: {
+            /** @example true */
+            active: boolean;
+            /**
+             * Format: uuid
+             * @description The user id
+             */
+            sub?: string;
+            /**
+             * Format: uuid
+             * @description The session id
+             */
+            sid?: string;
+            /**
+             * @description Expiry (seconds since the epoch)
+             * @example 1767225600
+             */
+            exp?: number;
+            /**
+             * @description Issued at (seconds since the epoch)
+             * @example 1767224700
+             */
+            iat?: number;
+            /** @example auth-backend */
+            iss?: string;
+            /** @example auth-backend-clients */
+            aud?: string;
+            /** @enum {string} */
+            token_type?: "access_token";
+        };
+        OAuthErrorDto: {
+            /**
+             * @example invalid_client
+             * @enum {string}
+             */
+            error: "invalid_client" | "invalid_request" | "server_error" | "temporarily_unavailable";
+        };
         ForgotPasswordDto: {
             /** @example ana@example.com */
             email: string;
@@ -496,6 +621,51 @@ export interface components {
         DeleteAccountDto: {
             /** @example correct horse battery */
             password: string;
+        };
+        SessionEndedDataDto: {
+            /** Format: uuid */
+            sessionId: string;
+            /** Format: uuid */
+            userId: string;
+            /**
+             * @description Why it ended: the session list's endReason
+             * @example logout
+             */
+            reason: string;
+            /**
+             * @description Grows with every change of the session: a late event never undoes a newer one
+             * @example 3
+             */
+            version: number;
+            /**
+             * Format: date-time
+             * @description The latest expiry of an access token issued for the session: forget it after
+             */
+            denyUntil: string;
+        };
+        SessionEventDto: {
+            /**
+             * @description Its place in the feed (`after=`) and its Server-Sent Events id
+             * @example 1042
+             */
+            id: string;
+            /** @enum {string} */
+            type: "session.ended";
+            /**
+             * Format: date-time
+             * @description When the session ended
+             */
+            timestamp: string;
+            data: components["schemas"]["SessionEndedDataDto"];
+        };
+        FeedPageDto: {
+            /** @description In commit order */
+            events: components["schemas"]["SessionEventDto"][];
+            /**
+             * @description Where the next page starts (`after=`): the last event's id, or the `after` asked for when none came
+             * @example 1042
+             */
+            cursor?: string | null;
         };
         HealthStatusDto: {
             /** @example ok */
@@ -1099,6 +1269,80 @@ export interface operations {
             };
         };
     };
+    introspect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["IntrospectDto"];
+                "application/json": components["schemas"]["IntrospectDto"];
+            };
+        };
+        responses: {
+            /** @description Active, with its claims; or `{ "active": false }` for every token that would not pass */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntrospectionDto"];
+                };
+            };
+            /** @description No token, or a body that is not a form or JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+            /** @description Bad client credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+            /** @description The database did not answer: the token can be vouched for neither way */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+        };
+    };
+    jwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A JSON Web Key Set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keys?: Record<string, never>[];
+                    };
+                };
+            };
+        };
+    };
     forgotPassword: {
         parameters: {
             query?: never;
@@ -1412,6 +1656,104 @@ export interface operations {
             };
             /** @description Error interno del servidor */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    feed: {
+        parameters: {
+            query?: {
+                /** @description An event's id: the events after it. Absent: from the oldest kept. */
+                after?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Eventos de sesión */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Eventos de sesión */
+                        message: string;
+                        data: components["schemas"]["FeedPageDto"];
+                    };
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Credenciales de cliente inválidas */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    openStream: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The id of the last event received */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Credenciales de cliente inválidas */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
