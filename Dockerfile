@@ -13,6 +13,7 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/client/package.json packages/client/
+COPY packages/receiver/package.json packages/receiver/
 # --ignore-scripts: no install script is needed here (nest build is tsc; the lock addon ships
 # prebuilds), and it does not depend on whether this npm honours package.json's allowScripts.
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -26,6 +27,7 @@ ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/client/package.json packages/client/
+COPY packages/receiver/package.json packages/receiver/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist dist
 COPY deploy/healthcheck.mjs ./
