@@ -21,6 +21,8 @@ export interface OutboxHandler {
   giveUpAfterSeconds?: number;
   /** Told how each attempt ended, once it is recorded (metrics). */
   settled?(outcome: DeliveryOutcome): void;
+  /** The instance is stopping: cut deliveries in flight short (they fail, and are retried). */
+  stop?(): void;
 }
 
 const POLL_MS = 1000;
@@ -61,6 +63,8 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    // A delivery waiting on a slow receiver must not hold the shutdown past its deadline.
+    for (const handler of this.handlers.values()) handler.stop?.();
     await this.running;
   }
 

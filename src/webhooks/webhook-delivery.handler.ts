@@ -32,6 +32,8 @@ const REMOVED_AFTER_SECONDS = 5 * TOUCH_EVERY_SECONDS;
 @Injectable()
 export class WebhookDeliveryHandler implements OnModuleInit {
   private readonly logger = new Logger(WebhookDeliveryHandler.name);
+  /** Aborts the POSTs in flight when the instance stops (OutboxWorker calls stop()). */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly worker: OutboxWorker,
@@ -48,6 +50,7 @@ export class WebhookDeliveryHandler implements OnModuleInit {
       retryDelaySeconds: (attempts) => webhookRetryDelaySeconds(attempts),
       giveUpAfterSeconds: WEBHOOK_GIVE_UP_AFTER_SECONDS,
       settled: (outcome) => this.metrics.webhookDelivery(outcome),
+      stop: () => this.stopping.abort(),
     });
     this.metrics.readWebhookBacklogWith(() => this.repository.backlog());
   }
@@ -67,7 +70,7 @@ export class WebhookDeliveryHandler implements OnModuleInit {
     if (event?.id !== eventId) throw new Error(`Event ${eventId} not found${event ? ` (the next kept is ${event.id})` : ''}`);
 
     const body = webhookBody(event);
-    const status = await post(endpoint.url, signedHeaders(signer, webhookIdOf(eventId), body, new Date()), body);
+    const status = await post(endpoint.url, signedHeaders(signer, webhookIdOf(eventId), body, new Date()), body, this.stopping.signal);
     if (status >= 200 && status < 300) return;
     if (status === 410) {
       await this.repository.disable(endpoint.id, 'The endpoint answered 410 Gone');
@@ -79,7 +82,7 @@ export class WebhookDeliveryHandler implements OnModuleInit {
 }
 
 /** One POST, its status; a timeout or a connection failure throws, with what happened. */
-async function post(url: string, headers: Record<string, string>, body: string): Promise<number> {
+async function post(url: string, headers: Record<string, string>, body: string, stopping: AbortSignal): Promise<number> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -87,10 +90,11 @@ async function post(url: string, headers: Record<string, string>, body: string):
       headers: { ...headers, 'user-agent': 'auth-backend-webhooks' },
       body,
       redirect: 'manual',
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      signal: AbortSignal.any([AbortSignal.timeout(TIMEOUT_MS), stopping]),
     });
   } catch (err) {
     if ((err as Error).name === 'TimeoutError') throw new Error(`No answer within ${TIMEOUT_MS / 1000} s`);
+    if (stopping.aborted) throw new Error('Cut short: the instance is stopping');
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new Error(`Connection failed: ${cause?.code ?? cause?.message ?? String(err)}`);
   }
