@@ -41,10 +41,11 @@ interface Row {
   createdAt: Date;
 }
 
+// `ORDER BY session_events.id`, not `id`: that name is this text column, whose order is not the ids'.
 const COLUMNS = `id::text, session_id AS "sessionId", user_id AS "userId", reason, version, deny_until AS "denyUntil", created_at AS "createdAt"`;
 
-const AFTER = { name: 'session-events-after', text: `SELECT ${COLUMNS} FROM session_events WHERE id > $1 ORDER BY id LIMIT $2` };
-const DENYING = { name: 'session-events-denying', text: `SELECT ${COLUMNS} FROM session_events WHERE id > $1 AND deny_until > now() ORDER BY id LIMIT $2` };
+const AFTER = { name: 'session-events-after', text: `SELECT ${COLUMNS} FROM session_events WHERE id > $1 ORDER BY session_events.id LIMIT $2` };
+const DENYING = { name: 'session-events-denying', text: `SELECT ${COLUMNS} FROM session_events WHERE id > $1 AND deny_until > now() ORDER BY session_events.id LIMIT $2` };
 const LAST = { name: 'session-events-last', text: `SELECT coalesce(max(id), 0)::text AS id FROM session_events` };
 
 const toEvent = (r: Row): SessionEndedEvent => ({
