@@ -19,6 +19,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { ShutdownModule } from './shutdown/shutdown.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 // Request logs carry no headers and no bodies (see the serializers below); these catch the same
 // secrets if they ever turn up in a logged object, such as an error.
@@ -84,6 +85,7 @@ export class AppModule {
         MailModule,
         AdminModule,
         EventsModule,
+        WebhooksModule,
         HealthModule,
         ...modules,
       ],
