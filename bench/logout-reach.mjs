@@ -28,6 +28,7 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -195,6 +196,11 @@ async function run(database, databaseUrl, cleanups) {
   // Sanity: a live token passes, a logged-out one is refused.
   if ((await get(`${service.url}/resource`, live[0].token)).status !== 200) throw new Error('a live token was refused');
 
+  // A second listener on the stream, direct (no proxy, no receiver): when each end reached it,
+  // which splits a delay into the server's push and the service's own part.
+  const arrivals = await listenDirect(authUrl);
+  cleanups.push(async () => arrivals.close());
+
   const load = await startLoad(service.url, live.map((s) => s.token), Number(args.connections));
   cleanups.push(() => load.kill());
   const marks = {};
@@ -208,10 +214,19 @@ async function run(database, databaseUrl, cleanups) {
     if (next >= victims.length) throw new Error('out of sessions');
     return victims[next++];
   };
+  const driverLoop = monitorEventLoopDelay({ resolution: 5 });
+  driverLoop.enable();
+  await get(`${service.url}/state?reset`);
   mark('upStart');
   const up = await sequentialLogouts(authUrl, service, victim, logouts, Number(args.concurrency));
   mark('upEnd');
   const stateBeforeStall = await service.state();
+  driverLoop.disable();
+  // How late the event loops ran during the up phase: what the machine's scheduling adds to every step.
+  const loopDelay = {
+    driver: { p50: round(driverLoop.percentile(50) / 1e6), p99: round(driverLoop.percentile(99) / 1e6), max: round(driverLoop.max / 1e6) },
+    service: stateBeforeStall.eventLoopDelayMs,
+  };
 
   // Phase stalled.
   console.log(`# stream stalled for ${stallSeconds} s: a logout every 50 ms`);
@@ -270,7 +285,17 @@ async function run(database, databaseUrl, cleanups) {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load: os.loadavg() },
     settings: { stalenessMs: STALENESS_MS, connections: Number(args.connections), liveSessions: liveCount, logouts, after, stallSeconds, concurrency: Number(args.concurrency) },
-    up: { delayMs: summary(up.map((r) => r.refusedAt)), acceptedAfter200: countAccepted(up), throughput: throughput(marks.upStart, marks.upEnd) },
+    up: {
+      delayMs: summary(up.map((r) => r.refusedAt)),
+      acceptedAfter200: countAccepted(up),
+      // For the logouts whose token still passed after the 200: when the last accepted probe was sent.
+      lastAcceptedSendMs: summary(up.map((r) => r.lastAcceptedSentAt).filter((x) => x !== null)),
+      // Where the time goes: the end on a direct stream listener (server push), the refusing probe's round trip at the service.
+      directStreamMs: summary(up.map((r) => arrivals.at(r.session.sessionId, r.loggedOutAt)).filter((x) => x !== undefined)),
+      refusingProbeRttMs: summary(up.map((r) => r.refusalRtt)),
+      throughput: throughput(marks.upStart, marks.upEnd),
+      eventLoopDelayMs: loopDelay,
+    },
     stalled: {
       logouts: stalled.length,
       receiverStaleAfterMs: becameStaleAt === undefined ? null : Math.round(becameStaleAt),
@@ -281,10 +306,16 @@ async function run(database, databaseUrl, cleanups) {
       throughputStale: throughput(staleFrom, marks.stallEnd),
       receiver: pick(stateDuringStall),
     },
-    restored: { freshAgainMs: Math.round(freshAgainMs), delayMs: summary(restored.map((r) => r.refusedAt)), throughput: throughput(marks.restoredStart, marks.restoredEnd), receiver: pick(stateAfter) },
+    restored: {
+      freshAgainMs: Math.round(freshAgainMs),
+      delayMs: summary(restored.map((r) => r.refusedAt)),
+      directStreamMs: summary(restored.map((r) => arrivals.at(r.session.sessionId, r.loggedOutAt)).filter((x) => x !== undefined)),
+      refusingProbeRttMs: summary(restored.map((r) => r.refusalRtt)), throughput: throughput(marks.restoredStart, marks.restoredEnd), receiver: pick(stateAfter) },
     receiverBeforeStall: pick(stateBeforeStall),
     raw: {
       upDelaysMs: up.map((r) => round(r.refusedAt)),
+      upDirectStreamMs: up.map((r) => { const a = arrivals.at(r.session.sessionId, r.loggedOutAt); return a === undefined ? null : round(a); }),
+      upRefusingProbeRttMs: up.map((r) => round(r.refusalRtt)),
       stalled: stalled.map((r) => ({ at: round(r.at), refusedAt: round(r.refusedAt), lastAcceptedSentAt: r.lastAcceptedSentAt === null ? null : round(r.lastAcceptedSentAt) })),
       restoredDelaysMs: restored.map((r) => round(r.refusedAt)),
       loadPerSecond: perSecond(buckets, marks),
@@ -317,6 +348,8 @@ function report(r) {
   const t = (x) => `${x.reqPerSec} req/s ${JSON.stringify(x.statuses)}`;
   console.log(`\n== ${r.database} (${r.machine.cpus} cores, load ${r.machine.load.map((l) => l.toFixed(2)).join(' ')}) ==`);
   console.log(`stream up:       logout 200 → refusal ${d(r.up.delayMs)}; service ${t(r.up.throughput)}`);
+  console.log(`                 (200 → the end on a direct stream listener ${d(r.up.directStreamMs)}; the refusing probe's round trip ${d(r.up.refusingProbeRttMs)})`);
+  console.log(`                 (event loop delay p50/p99/max: driver ${Object.values(r.up.eventLoopDelayMs.driver).join('/')} ms, service ${Object.values(r.up.eventLoopDelayMs.service ?? {}).join('/')} ms)`);
   console.log(`stream stalled:  ${r.stalled.logouts} logouts, passes past the bound: ${r.stalled.passesPastBound}; delay ${d(r.stalled.delayMs)}; receiver stale ${r.stalled.receiverStaleAfterMs} ms after the stall`);
   console.log(`                 service before stale ${t(r.stalled.throughputBeforeStale)}; while stale (introspection) ${t(r.stalled.throughputStale)}`);
   console.log(`restored:        fresh again after ${r.restored.freshAgainMs} ms; delay ${d(r.restored.delayMs)}; service ${t(r.restored.throughput)}; reconnects ${r.restored.receiver.reconnects}`);
@@ -331,6 +364,7 @@ function summary(values) {
 
 /** `count` logouts, `concurrency` at a time, each probed until refused. */
 async function sequentialLogouts(authUrl, service, victim, count, concurrency) {
+  // Each result keeps its session, for the direct listener's arrival time.
   const results = [];
   let started = 0;
   await Promise.all(
@@ -339,7 +373,8 @@ async function sequentialLogouts(authUrl, service, victim, count, concurrency) {
         started++;
         const session = victim();
         const loggedOut = await logout(authUrl, session);
-        results.push(await probe(service, session.token, loggedOut));
+        const result = await probe(service, session.token, loggedOut);
+        results.push({ ...result, session });
         if (results.length % 500 === 0) console.log(`  ${results.length} logouts`);
       }
     }),
@@ -352,18 +387,20 @@ async function probe(service, token, loggedOutAt, minMs = 0) {
   const accepted = [];
   let refusedAt;
   let refusalStatus;
+  let refusalRtt;
   for (;;) {
     const answer = await get(`${service.url}/resource`, token);
     if (answer.status === 200) accepted.push(answer.sentAt - loggedOutAt);
     else if (refusedAt === undefined) {
       refusedAt = answer.receivedAt - loggedOutAt;
       refusalStatus = answer.status;
+      refusalRtt = answer.receivedAt - answer.sentAt;
     }
     if (refusedAt !== undefined && answer.receivedAt - loggedOutAt >= minMs) break;
     if (answer.receivedAt - loggedOutAt > 30_000) throw new Error('a logged-out token was still accepted 30 s after its logout');
     await sleep(2);
   }
-  return { refusedAt, refusalStatus, accepted, lastAcceptedSentAt: accepted.length ? Math.max(...accepted) : null };
+  return { loggedOutAt, refusedAt, refusalStatus, refusalRtt, accepted, lastAcceptedSentAt: accepted.length ? Math.max(...accepted) : null };
 }
 
 async function logout(authUrl, session) {
@@ -469,8 +506,39 @@ async function startService(env) {
   };
 }
 
+/** GET /api/v1/events/stream from this process: when each session's end arrived (performance.now()). */
+function listenDirect(authUrl) {
+  const arrived = new Map();
+  const authorization = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`;
+  let req;
+  return new Promise((resolve, reject) => {
+    req = http.get(`${authUrl}/api/v1/events/stream`, { headers: { authorization, accept: 'text/event-stream' } }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`the stream answered ${res.statusCode}`));
+      let buffer = '';
+      res.setEncoding('utf8').on('data', (chunk) => {
+        const now = performance.now();
+        buffer += chunk;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const message = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = /^data: (.*)$/m.exec(message);
+          if (/^event: session\.ended$/m.test(message) && data) arrived.set(JSON.parse(data[1]).data.sessionId, now);
+        }
+      });
+      resolve({
+        /** Arrival relative to `from`; undefined when it never came. */
+        at: (sessionId, from) => (arrived.has(sessionId) ? arrived.get(sessionId) - from : undefined),
+        close: () => req.destroy(),
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
 /** This file as the load generator; stop() gives its per-100-ms status counts. */
 async function startLoad(url, tokens, connections) {
+  if (connections === 0) return { stop: async () => [], kill: async () => {} };
   const child = fork(fileURLToPath(import.meta.url), ['--role', 'load'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   process.once('exit', () => child.kill('SIGKILL'));
   const messages = [];

@@ -4,12 +4,14 @@
 //
 //   GET /resource  200 { sub, sid } for a token the receiver accepts, else the receiver's refusal
 //   GET /metrics   the receiver's metrics, Prometheus text
-//   GET /state     the receiver's metrics as JSON
+//   GET /state     the receiver's metrics as JSON, and this process' event loop delay
+//                  (`/state?reset` starts the delay histogram over)
 //
 // Env: AUTH_URL (required), EVENTS_URL (default AUTH_URL), CLIENT_ID, CLIENT_SECRET, STALENESS_MS
 // (default 1000), WHEN_STALE ('introspect' | 'refuse'), PORT (default 0: any). Prints
 // `listening <port>` on stdout once the receiver has started (first heartbeat or its timeout).
 import { createServer } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createReceiver } from '@auth-backend/receiver';
 import { refuse } from '@auth-backend/receiver/node';
 
@@ -24,6 +26,11 @@ const receiver = createReceiver({
   logger: env.RECEIVER_LOG ? { warn: (m, c) => console.error('warn', m, c ?? ''), info: (m, c) => console.error('info', m, c ?? '') } : undefined,
 });
 
+// How late this process' event loop runs (ms), since the last GET /state?reset.
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
+const ms = (ns) => Math.round(ns / 1e4) / 100;
+
 const server = createServer(async (req, res) => {
   try {
     if (req.method === 'GET' && req.url === '/resource') {
@@ -37,9 +44,11 @@ const server = createServer(async (req, res) => {
       res.setHeader('content-type', 'text/plain; version=0.0.4');
       return res.end(receiver.metricsText());
     }
-    if (req.method === 'GET' && req.url === '/state') {
+    if (req.method === 'GET' && (req.url === '/state' || req.url === '/state?reset')) {
       res.setHeader('content-type', 'application/json');
-      return res.end(JSON.stringify(receiver.metrics()));
+      const eventLoopDelayMs = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
+      if (req.url === '/state?reset') loopDelay.reset();
+      return res.end(JSON.stringify({ ...receiver.metrics(), eventLoopDelayMs }));
     }
     res.statusCode = 404;
     res.end();
