@@ -37,8 +37,10 @@ const frame = (event: SessionEndedEvent) => `id: ${event.id}\nevent: ${event.typ
 export class EventStreamService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(EventStreamService.name);
   private readonly listeners = new Set<Listener>();
-  /** The newest event read for the listeners; refreshed when the first one arrives. */
+  /** The newest event read for the listeners; set when the first one arrives. */
   private newest = 0n;
+  /** Set while someone listens: resolves once `newest` is set and the poll runs. Every attach waits for the same one. */
+  private started: Promise<void> | undefined;
   private reading: Promise<void> | undefined;
   private readAgain = false;
   private poll: NodeJS.Timeout | undefined;
@@ -72,14 +74,14 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
    */
   async attach(response: ServerResponse, lastEventId: bigint | undefined): Promise<void> {
     const listener: Listener = { response, sent: 0n, waiting: [] };
-    if (this.listeners.size === 0) {
-      this.newest = await this.events.lastId();
-      this.poll = setInterval(() => this.read(), this.database.notifies ? POLL_MS.notified : POLL_MS.embedded);
-      this.poll.unref();
-    }
+    // Listening (its live events wait) before its catch-up is read: nothing falls between.
     this.listeners.add(listener);
     response.on('close', () => this.detach(listener));
     try {
+      await (this.started ??= this.start().catch((err: unknown) => {
+        this.started = undefined;
+        throw err;
+      }));
       for (let after = lastEventId ?? 0n; ; ) {
         const page = lastEventId === undefined ? await this.events.denying(after, PAGE) : await this.events.after(after, PAGE);
         this.write(listener, page);
@@ -97,9 +99,19 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     this.heartbeat(listener, 0);
   }
 
+  /** Reads from the newest event on. Once per listening spell, however many attach at once. */
+  private async start(): Promise<void> {
+    this.newest = await this.events.lastId();
+    clearInterval(this.poll);
+    this.poll = setInterval(() => this.read(), this.database.notifies ? POLL_MS.notified : POLL_MS.embedded);
+    this.poll.unref();
+  }
+
   private detach(listener: Listener): void {
     this.listeners.delete(listener);
-    if (this.listeners.size === 0) clearInterval(this.poll);
+    if (this.listeners.size > 0) return;
+    clearInterval(this.poll);
+    this.started = undefined;
   }
 
   /** Reads what committed since the last read, once at a time (a call during a read makes one more after it). */
