@@ -5,6 +5,7 @@ import { OAUTH_ERROR_BODY } from '../errors/all-exceptions.filter.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { FORM_BODY } from '../http/json-body.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { AccessTokenService } from './access-token.service.js';
 import { IntrospectDto, IntrospectionDto, OAuthErrorDto } from './dto/introspection.dto.js';
 import { IntrospectionClientGuard } from './introspection-client.guard.js';
@@ -19,7 +20,10 @@ const refused = (err: unknown) => err instanceof AppException && (err.code === E
 @ApiBasicAuth('introspection-client')
 @Controller('auth')
 export class IntrospectionController {
-  constructor(private readonly tokens: AccessTokenService) {}
+  constructor(
+    private readonly tokens: AccessTokenService,
+    private readonly metrics: MetricsService,
+  ) {}
 
   /**
    * RFC 7662 for the services beside this server: the token is checked exactly as a request to
@@ -44,10 +48,12 @@ export class IntrospectionController {
     try {
       const { principal, claims } = await this.tokens.inspect(token);
       const { exp, iat, iss, aud } = claims as { exp: number; iat: number; iss: string; aud: string };
+      this.metrics.introspected(true);
       return { active: true, sub: principal.userId, sid: principal.sessionId, exp, iat, iss, aud, token_type: 'access_token' };
     } catch (err) {
-      if (refused(err)) return INACTIVE;
-      throw err;
+      if (!refused(err)) throw err;
+      this.metrics.introspected(false);
+      return INACTIVE;
     }
   }
 }

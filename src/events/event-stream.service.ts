@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Database } from '../database/database.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { SESSION_EVENTS_CHANNEL, type SessionEndedEvent, SessionEventsRepository } from './session-events.repository.js';
 
 /** How often a listener hears from the stream when nothing ends: what tells silence from quiet. */
@@ -52,6 +53,7 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
   constructor(
     private readonly events: SessionEventsRepository,
     private readonly database: Database,
+    private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -65,7 +67,6 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     clearTimeout(this.relisten);
     this.unlisten?.();
     for (const listener of this.listeners) listener.response.end();
-    this.listeners.clear();
   }
 
   /**
@@ -76,6 +77,7 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     const listener: Listener = { response, sent: 0n, waiting: [] };
     // Listening (its live events wait) before its catch-up is read: nothing falls between.
     this.listeners.add(listener);
+    this.metrics.eventStreamListeners(1);
     response.on('close', () => this.detach(listener));
     try {
       await (this.started ??= this.start().catch((err: unknown) => {
@@ -108,7 +110,8 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
   }
 
   private detach(listener: Listener): void {
-    this.listeners.delete(listener);
+    if (!this.listeners.delete(listener)) return;
+    this.metrics.eventStreamListeners(-1);
     if (this.listeners.size > 0) return;
     clearInterval(this.poll);
     this.started = undefined;

@@ -19,6 +19,8 @@ interface Instruments {
   refreshReuse: Counter;
   rateLimitRefusals: Counter<'limit'>;
   webhookDeliveries: Counter<'outcome'>;
+  introspections: Counter<'active'>;
+  eventStreamListeners: Gauge;
   /** What the webhook deliveries gauge reads at scrape time (set by the webhooks module). */
   webhookBacklog: { read?: () => Promise<{ pending: number; dead: number }> };
 }
@@ -91,6 +93,16 @@ export class MetricsService implements OnModuleInit {
     this.instruments?.webhookDeliveries.inc({ outcome });
   }
 
+  /** One introspection answered: whether the token was active. */
+  introspected(active: boolean): void {
+    this.instruments?.introspections.inc({ active: String(active) });
+  }
+
+  /** A service started (+1) or stopped (-1) listening to the event stream of this instance. */
+  eventStreamListeners(change: 1 | -1): void {
+    this.instruments?.eventStreamListeners.inc(change);
+  }
+
   /** Where the gauge of pending and dead webhook deliveries reads them, at scrape time only. */
   readWebhookBacklogWith(read: () => Promise<{ pending: number; dead: number }>): void {
     if (this.instruments) this.instruments.webhookBacklog.read = read;
@@ -143,6 +155,17 @@ function createInstruments(database: Database): Instruments {
       name: 'webhook_deliveries_total',
       help: 'Attempts at delivering a webhook, by outcome: delivered, retry (failed, tried again later), dead (given up)',
       labelNames: ['outcome'],
+      registers,
+    }),
+    introspections: new Counter({
+      name: 'introspections_total',
+      help: 'Tokens introspected for other services, by answer (active true or false)',
+      labelNames: ['active'],
+      registers,
+    }),
+    eventStreamListeners: new Gauge({
+      name: 'event_stream_listeners',
+      help: 'Services listening to the session event stream of this instance',
       registers,
     }),
     requests: new Counter({
