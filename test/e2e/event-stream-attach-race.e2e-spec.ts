@@ -39,14 +39,14 @@ function gate() {
   return { open, opened };
 }
 
-describe('the event stream, two listeners attaching at once to an instance with none', () => {
+describe('the event stream, listeners attaching', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startApp();
   });
   afterAll(() => t?.close());
 
-  it('gives the first one every session end committed after it attached', async () => {
+  it('two at once to an instance with none: the first one gets every session end committed after it attached', async () => {
     const stream = t.app.get(EventStreamService);
     const events = t.app.get(SessionEventsRepository);
     const user = await registerAndLogin(t);
@@ -90,6 +90,55 @@ describe('the event stream, two listeners attaching at once to an instance with 
       events.lastId = lastId;
       first.end();
       second.end();
+    }
+  });
+
+  // The heartbeat written after a listener's catch-up says lagMs 0: "every end committed before
+  // now has been sent". An end that committed after the catch-up's query and before that
+  // heartbeat, not yet read by the shared read, is not in what was sent, so the receiver believes
+  // itself fresh without it: its bound slips by up to the catch-up's duration. The claim that
+  // holds is the time since the catch-up's query began.
+  // A known bug: `it.fails` until it is fixed (then make it `it`).
+  it.fails('claims in its first heartbeat only what the catch-up read', async () => {
+    const stream = t.app.get(EventStreamService);
+    const events = t.app.get(SessionEventsRepository);
+    const user = await registerAndLogin(t);
+    const held = gate();
+    let queried = false;
+    const denying = events.denying.bind(events);
+    events.denying = async (after, limit) => {
+      const page = await denying(after, limit);
+      queried = true;
+      await held.opened;
+      return page;
+    };
+    const shared = stream as unknown as { read: () => void };
+    const read = shared.read;
+    const sink = new Sink();
+    try {
+      shared.read = () => {};
+      void stream.attach(sink as unknown as ServerResponse, undefined);
+      for (let i = 0; !queried; i++) {
+        if (i > 500) throw new Error('timed out');
+        await sleep(10);
+      }
+      await logoutRequest(t, user.token).expect(200);
+      const endedBy = Date.now();
+      await sleep(20);
+      held.open();
+      for (let i = 0; !sink.text.includes('event: heartbeat'); i++) {
+        if (i > 500) throw new Error('timed out');
+        await sleep(10);
+      }
+      const at = sink.text.indexOf('event: heartbeat');
+      const heartbeat = JSON.parse(/data: (.*)/.exec(sink.text.slice(at))![1]!) as { time: string; lagMs: number };
+      const claimedUpTo = Date.parse(heartbeat.time) - heartbeat.lagMs;
+      // Either the heartbeat does not vouch for the end, or the end was sent before it.
+      if (claimedUpTo > endedBy) expect(sink.text.slice(0, at)).toContain(user.sessionId);
+    } finally {
+      shared.read = read;
+      events.denying = denying;
+      sink.end();
     }
   });
 });
