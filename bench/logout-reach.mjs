@@ -600,13 +600,13 @@ function startProxy(targetPort) {
           }
         },
         async restore() {
-          for (const [client, upstream] of pairs) (client.destroy(), upstream.destroy());
+          for (const pair of pairs) for (const socket of pair) socket.destroy();
           for (const socket of held) socket.destroy();
           held.clear();
           stalled = false;
         },
         close: () => {
-          for (const [client, upstream] of pairs) (client.destroy(), upstream.destroy());
+          for (const pair of pairs) for (const socket of pair) socket.destroy();
           for (const socket of held) socket.destroy();
           return new Promise((done) => server.close(() => done()));
         },
