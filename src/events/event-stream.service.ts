@@ -79,6 +79,8 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     this.listeners.add(listener);
     this.metrics.eventStreamListeners(1);
     response.on('close', () => this.detach(listener));
+    // What the first heartbeat vouches for: everything committed before the catch-up began.
+    const catchUpFrom = Date.now();
     try {
       await (this.started ??= this.start().catch((err: unknown) => {
         this.started = undefined;
@@ -98,7 +100,7 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     const waiting = listener.waiting ?? [];
     listener.waiting = null;
     this.write(listener, waiting);
-    this.heartbeat(listener, 0);
+    this.heartbeat(listener, Date.now() - catchUpFrom);
   }
 
   /** Reads from the newest event on. Once per listening spell, however many attach at once. */

@@ -93,13 +93,11 @@ describe('the event stream, listeners attaching', () => {
     }
   });
 
-  // The heartbeat written after a listener's catch-up says lagMs 0: "every end committed before
-  // now has been sent". An end that committed after the catch-up's query and before that
-  // heartbeat, not yet read by the shared read, is not in what was sent, so the receiver believes
-  // itself fresh without it: its bound slips by up to the catch-up's duration. The claim that
-  // holds is the time since the catch-up's query began.
-  // A known bug: `it.fails` until it is fixed (then make it `it`).
-  it.fails('claims in its first heartbeat only what the catch-up read', async () => {
+  // The heartbeat written after a listener's catch-up must not say lagMs 0 ("every end committed
+  // before now has been sent"): an end that committed after the catch-up's query and before that
+  // heartbeat, not yet read by the shared read, is not in what was sent. The claim that holds is
+  // the time since the catch-up began.
+  it('claims in its first heartbeat only what the catch-up read', async () => {
     const stream = t.app.get(EventStreamService);
     const events = t.app.get(SessionEventsRepository);
     const user = await registerAndLogin(t);

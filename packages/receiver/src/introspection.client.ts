@@ -4,9 +4,19 @@ import type { Introspection } from './wire.js';
 /** The server's answer, or `unavailable` when there was none to trust. */
 export type IntrospectionAnswer = Introspection | 'unavailable';
 
-/** RFC 7662 introspection; concurrent questions about one token share one request, answers are never kept. */
+/** A request under way, and when it was sent. */
+interface Asked {
+  answer: Promise<IntrospectionAnswer>;
+  sentAt: number;
+}
+
+/**
+ * RFC 7662 introspection; concurrent questions about one token share one request, answers are
+ * never kept. A question joins a request only if that request was sent within `stalenessMs`: an
+ * older one may answer for an instant before a logout the bound says must already be refused.
+ */
 export class IntrospectionClient {
-  private readonly inFlight = new Map<string, Promise<IntrospectionAnswer>>();
+  private readonly inFlight = new Map<string, Asked>();
   private readonly closing = new AbortController();
   /** Requests sent, for the metrics. */
   requests = 0;
@@ -14,12 +24,14 @@ export class IntrospectionClient {
   constructor(private readonly options: ResolvedOptions) {}
 
   introspect(token: string): Promise<IntrospectionAnswer> {
-    let pending = this.inFlight.get(token);
-    if (!pending) {
-      pending = this.ask(token).finally(() => this.inFlight.delete(token));
-      this.inFlight.set(token, pending);
-    }
-    return pending;
+    const now = performance.now();
+    const pending = this.inFlight.get(token);
+    if (pending && now - pending.sentAt <= this.options.stalenessMs) return pending.answer;
+    const asked: Asked = { sentAt: now, answer: this.ask(token) };
+    // Only the newest request for a token is joined; an older one ends without touching it.
+    void asked.answer.finally(() => this.inFlight.get(token) === asked && this.inFlight.delete(token));
+    this.inFlight.set(token, asked);
+    return asked.answer;
   }
 
   /** Ends the requests under way: they answer `unavailable`. */
