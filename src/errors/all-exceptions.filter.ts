@@ -121,7 +121,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       this.logger.debug({ requestId: request?.id }, 'The client closed the connection before its request was read');
       return;
     }
-    const answer = this.classify(exception);
+    let answer = this.classify(exception);
+    // No route matched, yet Fastify judged the request's headers first (a method whose
+    // Content-Type is missing or no media type): routing answers first, with the one 404.
+    if (request?.is404 && answer.code === ErrorCode.InvalidRequest) answer = { code: ErrorCode.NotFound };
 
     if (answer.code === ErrorCode.Internal) {
       this.logger.error({ err: loggableError(exception), requestId: request?.id }, 'Unhandled error');

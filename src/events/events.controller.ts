@@ -64,6 +64,8 @@ export class EventsController {
       // Proxies must pass each event on as it comes.
       'x-accel-buffering': 'no',
     });
+    // HEAD (which Fastify serves for every GET) gets the headers and nothing to wait for.
+    if (reply.request.method === 'HEAD') return void reply.raw.end();
     reply.raw.write('retry: 1000\n\n');
     await this.stream.attach(reply.raw, lastEventId === undefined ? undefined : BigInt(lastEventId));
   }
