@@ -88,7 +88,7 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
       }));
       for (let after = lastEventId ?? 0n; ; ) {
         const page = lastEventId === undefined ? await this.events.denying(after, PAGE) : await this.events.after(after, PAGE);
-        this.write(listener, page);
+        this.deliver(listener, page);
         if (page.length < PAGE) break;
         after = BigInt(page.at(-1)!.id);
       }
@@ -99,7 +99,7 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     }
     const waiting = listener.waiting ?? [];
     listener.waiting = null;
-    this.write(listener, waiting);
+    this.deliver(listener, waiting);
     this.heartbeat(listener, Date.now() - catchUpFrom);
   }
 
@@ -143,7 +143,7 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     do {
       page = await this.events.after(this.newest, PAGE);
       if (page.length > 0) this.newest = BigInt(page.at(-1)!.id);
-      for (const listener of this.listeners) this.write(listener, page);
+      for (const listener of this.listeners) this.broadcast(listener, page);
     } while (page.length === PAGE);
     // Everything committed before `started` has been written: a heartbeat may say so.
     const now = Date.now();
@@ -152,11 +152,14 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     for (const listener of this.listeners) if (!listener.waiting) this.heartbeat(listener, now - started);
   }
 
-  private write(listener: Listener, events: SessionEndedEvent[]): void {
-    if (listener.waiting) {
-      listener.waiting.push(...events);
-      return;
-    }
+  /** A page of the shared read: held back while the listener's catch-up is being written. */
+  private broadcast(listener: Listener, events: SessionEndedEvent[]): void {
+    if (listener.waiting) listener.waiting.push(...events);
+    else this.deliver(listener, events);
+  }
+
+  /** Events in id order: what the listener has not had yet. */
+  private deliver(listener: Listener, events: SessionEndedEvent[]): void {
     const unsent = events.filter((event) => BigInt(event.id) > listener.sent);
     if (unsent.length === 0) return;
     listener.sent = BigInt(unsent.at(-1)!.id);

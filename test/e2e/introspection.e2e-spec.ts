@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventStreamService } from '../../src/events/event-stream.service.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { ed25519Key } from '../support/ed25519.js';
 import { INTROSPECT, INTROSPECTION_CLIENT, INTROSPECTION_CLIENTS, introspectRequest } from '../support/introspection.js';
@@ -182,6 +183,9 @@ describe('introspection while the database is away', () => {
     try {
       const user = await registerAndLogin(t);
       await login(t, user.email, user.password);
+      // The pool ends only once every connection is back: the event stream's LISTEN one (on
+      // PostgreSQL) lets go first, as it does when the server stops.
+      t.app.get(EventStreamService).beforeApplicationShutdown();
       await t.dataSource.destroy();
       const res = await introspectRequest(t, user.token);
       expect(res.status).toBe(500);
