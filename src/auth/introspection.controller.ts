@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { OAUTH_ERROR_BODY } from '../errors/all-exceptions.filter.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
@@ -8,16 +8,16 @@ import { FORM_BODY } from '../http/json-body.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { AccessTokenService } from './access-token.service.js';
 import { IntrospectDto, IntrospectionDto, OAuthErrorDto } from './dto/introspection.dto.js';
-import { IntrospectionClientGuard } from './introspection-client.guard.js';
+import { CLIENT_AUTH, IntrospectionClientGuard } from './introspection-client.guard.js';
 import { Public } from './public.decorator.js';
 
 const INACTIVE = { active: false } as const;
+
 
 /** Token refusals are an answer here (`active: false`); only a fault of ours is an error. */
 const refused = (err: unknown) => err instanceof AppException && (err.code === ErrorCode.InvalidToken || err.code === ErrorCode.TokenExpired);
 
 @ApiTags('introspection')
-@ApiBasicAuth('introspection-client')
 @Controller('auth')
 export class IntrospectionController {
   constructor(
@@ -36,7 +36,7 @@ export class IntrospectionController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Introspect an access token (RFC 7662), for other services',
-    description: 'HTTP Basic with an INTROSPECTION_CLIENTS pair. Form-encoded or JSON. Answers RFC 7662 JSON, not the envelope.',
+    description: `${CLIENT_AUTH} Form-encoded or JSON. Answers RFC 7662 JSON, not the envelope.`,
   })
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiBody({ type: IntrospectDto })

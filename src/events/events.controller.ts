@@ -1,7 +1,7 @@
 import { Controller, Get, Headers, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiBasicAuth, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { IntrospectionClientGuard } from '../auth/introspection-client.guard.js';
+import { CLIENT_AUTH, IntrospectionClientGuard } from '../auth/introspection-client.guard.js';
 import { Public } from '../auth/public.decorator.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
@@ -17,7 +17,6 @@ const DEFAULT_LIMIT = 100;
 
 /** The session events, for the services beside this server (HTTP Basic, INTROSPECTION_CLIENTS). */
 @ApiTags('events')
-@ApiBasicAuth('introspection-client')
 @Public()
 @UseGuards(IntrospectionClientGuard)
 @Controller('events')
@@ -28,7 +27,7 @@ export class EventsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'The feed: session events in commit order, for catching up' })
+  @ApiOperation({ summary: 'The feed: session events in commit order, for catching up', description: CLIENT_AUTH })
   @ApiSuccess(200, FEED, FeedPageDto)
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidClient, ErrorCode.Internal)
   async feed(@Query() { after, limit = DEFAULT_LIMIT }: FeedQueryDto) {
@@ -44,6 +43,7 @@ export class EventsController {
   @ApiOperation({
     summary: 'The stream: session events as they commit (Server-Sent Events)',
     description:
+      `${CLIENT_AUTH} ` +
       'Resumes after `Last-Event-ID`; without it, starts with every event whose tokens may still be alive. ' +
       '`event: session.ended` (id, data: the event) and `event: heartbeat` (data: `{ time, lagMs }`) about every 250 ms.',
   })

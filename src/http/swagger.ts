@@ -22,7 +22,6 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
       .setLicense('MIT', 'https://opensource.org/licenses/MIT')
       .addServer('/', 'This server')
       .addBearerAuth()
-      .addBasicAuth({ type: 'http', scheme: 'basic', description: 'An INTROSPECTION_CLIENTS id and secret' }, 'introspection-client')
       .addTag('auth', 'Accounts, sessions opened and ended, tokens')
       .addTag('sessions', "The caller's sessions: list them, end one")
       .addTag('accounts', 'Recovery, verification and deletion of accounts, by mailed links')

@@ -166,7 +166,7 @@ export interface paths {
         put?: never;
         /**
          * Introspect an access token (RFC 7662), for other services
-         * @description HTTP Basic with an INTROSPECTION_CLIENTS pair. Form-encoded or JSON. Answers RFC 7662 JSON, not the envelope.
+         * @description HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`). Form-encoded or JSON. Answers RFC 7662 JSON, not the envelope.
          */
         post: operations["introspect"];
         delete?: never;
@@ -293,7 +293,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The feed: session events in commit order, for catching up */
+        /**
+         * The feed: session events in commit order, for catching up
+         * @description HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`).
+         */
         get: operations["feed"];
         put?: never;
         post?: never;
@@ -312,7 +315,7 @@ export interface paths {
         };
         /**
          * The stream: session events as they commit (Server-Sent Events)
-         * @description Resumes after `Last-Event-ID`; without it, starts with every event whose tokens may still be alive. `event: session.ended` (id, data: the event) and `event: heartbeat` (data: `{ time, lagMs }`) about every 250 ms.
+         * @description HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`). Resumes after `Last-Event-ID`; without it, starts with every event whose tokens may still be alive. `event: session.ended` (id, data: the event) and `event: heartbeat` (data: `{ time, lagMs }`) about every 250 ms.
          */
         get: operations["openStream"];
         put?: never;
