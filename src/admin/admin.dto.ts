@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsString, IsUUID, Length, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { AUDIT_EVENTS } from '../audit/audit-event.js';
+import { PageQueryDto } from '../http/page-query.dto.js';
 
 export class FindUsersQuery {
   @ApiPropertyOptional({ description: 'The start of the email (any case); none: the newest 50 accounts.' })
@@ -47,23 +48,9 @@ export class AuditQuery {
   limit?: number;
 }
 
-export class WebhookDeliveriesQuery {
+export class WebhookDeliveriesQuery extends PageQueryDto {
   @ApiPropertyOptional({ enum: ['pending', 'dead'], description: 'None: both.' })
   @ValidateIf((q: WebhookDeliveriesQuery) => q.status !== undefined)
   @IsIn(['pending', 'dead'], { message: 'status debe ser pending o dead' })
   status?: 'pending' | 'dead';
-
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 50 })
-  @ValidateIf((q: WebhookDeliveriesQuery) => q.limit !== undefined)
-  @Type(() => Number)
-  @IsInt({ message: 'limit debe ser un entero entre 1 y 100' })
-  @Min(1, { message: 'limit debe ser un entero entre 1 y 100' })
-  @Max(100, { message: 'limit debe ser un entero entre 1 y 100' })
-  limit?: number;
-
-  @ApiPropertyOptional({ description: "The previous page's `nextCursor`." })
-  @ValidateIf((q: WebhookDeliveriesQuery) => q.cursor !== undefined)
-  @IsString({ message: 'cursor no es válido' })
-  @MaxLength(512, { message: 'cursor no es válido' })
-  cursor?: string;
 }

@@ -1051,11 +1051,11 @@ export interface operations {
     listSessions: {
         parameters: {
             query?: {
-                /** @description `ended`: the ended sessions still kept, with `endedAt` and `endReason`. */
-                state?: "live" | "ended";
                 limit?: number;
                 /** @description The previous page's `nextCursor`. */
                 cursor?: string;
+                /** @description `ended`: the ended sessions still kept, with `endedAt` and `endReason`. */
+                state?: "live" | "ended";
             };
             header?: never;
             path?: never;
