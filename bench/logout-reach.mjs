@@ -33,7 +33,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, SignJWT } from 'jose';
-import { API, AUDIENCE, ISSUER, serverEnv } from './common.mjs';
+import { API, AUDIENCE, ISSUER, serverEnv, startServer } from './common.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -154,7 +154,7 @@ async function run(database, databaseUrl, cleanups) {
     INTROSPECTION_CLIENTS: `${CLIENT.id}:${CLIENT.secret}`,
   };
   const serverPort = await freePort();
-  const server = await startServer(serverPort, env);
+  const server = await startServer('real', serverPort, env);
   cleanups.push(() => server.stop());
   const authUrl = server.url;
 
@@ -450,36 +450,6 @@ function freePort() {
     });
     server.on('error', reject);
   });
-}
-
-/** bench/server.mjs (the app as main.ts builds it, SQL through its own connection over IPC). */
-async function startServer(port, env) {
-  const child = fork(new URL('./server.mjs', import.meta.url), ['real', String(port)], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const pending = new Map();
-  let ready;
-  const started = new Promise((resolve, reject) => {
-    ready = resolve;
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  child.on('message', (msg) => {
-    if (msg.ready) return ready();
-    const { resolve, reject } = pending.get(msg.id);
-    pending.delete(msg.id);
-    if (msg.error) reject(new Error(msg.error));
-    else resolve(msg.rows);
-  });
-  process.once('exit', () => child.kill('SIGKILL'));
-  await started;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    sql: (sql, params = []) =>
-      new Promise((resolve, reject) => {
-        const id = randomUUID();
-        pending.set(id, { resolve, reject });
-        child.send({ id, sql, params });
-      }),
-    stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM')))),
-  };
 }
 
 /** test/support/protected-service.mjs as its own process. */

@@ -6,12 +6,11 @@
 //   POST /logout (a distinct live session per request); POST /login; and a 404 (the framework floor);
 // then once more on PostgreSQL with 1,000,000 rows in `sessions`. It prints medians of req/s, p50
 // and p99, and the ratios. Ratios within one run are the figures to compare, not absolutes.
-import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { API, serverEnv, tokenFor } from './common.mjs';
+import { API, serverEnv, startServer, tokenFor } from './common.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
@@ -23,37 +22,6 @@ const BIG_ROWS = Number(process.env.BENCH_BIG_ROWS ?? 1_000_000);
 const DATABASES = (process.env.BENCH_DATABASES ?? 'postgres,embedded').split(',');
 // A |-separated subset of the targets below (by name), to compare two builds quickly.
 const TARGETS = process.env.BENCH_TARGETS?.split('|');
-
-/** A bench server (bench/server.mjs) as a child process, with SQL through its own database connection. */
-async function startServer(mode, port, env) {
-  const child = fork(new URL('./server.mjs', import.meta.url), [mode, String(port)], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const pending = new Map();
-  let ready;
-  const started = new Promise((resolve, reject) => {
-    ready = resolve;
-    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
-  });
-  child.on('message', (msg) => {
-    if (msg.ready) return ready();
-    const { resolve, reject } = pending.get(msg.id);
-    pending.delete(msg.id);
-    if (msg.error) reject(new Error(msg.error));
-    else resolve(msg.rows);
-  });
-  // A failed run must not leave servers behind on the bench ports.
-  process.once('exit', () => child.kill('SIGKILL'));
-  await started;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    sql: (sql, params = []) =>
-      new Promise((resolve, reject) => {
-        const id = randomUUID();
-        pending.set(id, { resolve, reject });
-        child.send({ id, sql, params });
-      }),
-    stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))),
-  };
-}
 
 /** `count` live sessions of the user, straight into the table; their tokens. */
 async function seedSessions(server, userId, count) {
