@@ -82,9 +82,21 @@ export class AuthService implements OnModuleInit {
     if (user.locked) throw new AppException(ErrorCode.AccountLocked);
     if (this.requireVerifiedEmail && !user.emailVerified) throw new AppException(ErrorCode.EmailNotVerified);
 
-    const session = await this.sessions.open(user.id, who);
+    const session = await this.sessions.open(user, who);
+    if (!session) throw await this.overtaken(email, user.id, who);
     const access = await this.tokens.issue({ userId: user.id, sessionId: session.id }, session.accessExpiresAt);
     return { ...access, refreshToken: session.refreshToken, tokenType: 'Bearer', sessionId: session.id, sessionEnds: session.expiresAt };
+  }
+
+  /**
+   * A login whose password was checked before its account was locked, deleted, or had every
+   * session ended opens nothing: it answers as a login that started after (403 for a lock, else
+   * 401, as for a password that no longer matches), and is audited as a failed login.
+   */
+  private async overtaken(email: string, userId: string, who: Requester): Promise<AppException> {
+    await this.audit.record({ event: 'login_failed', userId, details: { email, reason: 'sessions_ended' } }, who);
+    const now = await this.users.findForLogin(email);
+    return new AppException(now?.id === userId && now.locked ? ErrorCode.AccountLocked : ErrorCode.InvalidCredentials);
   }
 
   /** A rotated refresh token and a fresh access token for its session; 401 for anything else. */

@@ -35,6 +35,7 @@ export class Database {
    * preparing them again on the next connection fails (42P05).
    */
   private readonly prepare: boolean;
+  private retriedRuns = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -67,13 +68,40 @@ export class Database {
           ? { name: statement.name, text: statement.text, values }
           : { text: statement.text, values };
     const current = this.inTransaction.getStore();
+    // Inside a transaction a failed statement aborts it: the transaction is retried whole.
     if (current) return (await current.query(config)).rows as T[];
-    return this.withClient(async (client) => (await client.query(config)).rows as T[]);
+    return this.retried(() => this.withClient(async (client) => (await client.query(config)).rows as T[]));
   }
 
-  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  /**
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. Run
+   * again from the start when PostgreSQL chose it as a deadlock's victim or could not serialize
+   * it: `fn` must do nothing outside the database that a second run would repeat.
+   */
   transaction<T>(fn: () => Promise<T>): Promise<T> {
     if (this.inTransaction.getStore()) return fn();
+    return this.retried(() => this.once(fn));
+  }
+
+  /** Statements and transactions run again after a deadlock or a serialization failure (a counter, for the metrics). */
+  get retries(): number {
+    return this.retriedRuns;
+  }
+
+  private async retried<T>(run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (attempt >= ATTEMPTS || !RETRYABLE.has((err as { code?: string } | null)?.code ?? '')) throw err;
+        this.retriedRuns++;
+        // A short random pause, so that the two sides of a deadlock do not meet again at once.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      }
+    }
+  }
+
+  private once<T>(fn: () => Promise<T>): Promise<T> {
     return this.withClient(async (client) => {
       await client.query('BEGIN');
       try {
@@ -152,6 +180,14 @@ export class Database {
     }
   }
 }
+
+/**
+ * Deadlock victims (40P01) and serialization failures (40001) were rolled back whole and may
+ * simply run again: the statements that lock several rows lock them in one order, so this is a
+ * last resort, never the answer a client sees.
+ */
+const RETRYABLE = new Set(['40P01', '40001']);
+const ATTEMPTS = 5;
 
 /** PostgreSQL's code for a unique violation. */
 const UNIQUE_VIOLATION = '23505';

@@ -134,6 +134,15 @@ function createInstruments(database: Database): Instruments {
       this.set({ state: 'waiting' }, use.waiting);
     },
   });
+  new Counter({
+    name: 'db_retries_total',
+    help: 'Statements and transactions run again after PostgreSQL chose them as a deadlock victim or could not serialize them',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(database.retries);
+    },
+  });
   const webhookBacklog: Instruments['webhookBacklog'] = {};
   new Gauge({
     name: 'webhook_outbox_deliveries',

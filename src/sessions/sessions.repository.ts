@@ -57,9 +57,19 @@ const statement = (name: string, text: string): Statement => ({ name: `sessions-
 const live = (s: string, idle: string) =>
   `${s}.revoked_at IS NULL AND ${s}.expires_at > now() AND ${s}.last_used_at > now() - make_interval(secs => ${idle})`;
 
+/** Refused on every lookup and refresh, although a lock also ends every session: a lock set by hand is obeyed too. */
+const unlocked = (u: string) => `${u}.locked_at IS NULL`;
+
+// Opens only while the user's session epoch is the one the credentials were checked under ($8)
+// and the account is not locked. FOR SHARE: an end of all the user's sessions advances the epoch
+// first, so it either waits for this insert to commit (and then ends the new session too) or has
+// committed already (and this inserts nothing). A deleted user also inserts nothing.
 const OPEN = statement('open', `
-  WITH opened AS (
-    INSERT INTO sessions (user_id, expires_at, ip, user_agent, refresh_token_hash, access_expires_at) VALUES ($1, $2, $3, $4, $6, $7)
+  WITH account AS (
+    SELECT id FROM users u WHERE u.id = $1 AND u.session_epoch = $8 AND ${unlocked('u')} FOR SHARE
+  ), opened AS (
+    INSERT INTO sessions (user_id, expires_at, ip, user_agent, refresh_token_hash, access_expires_at)
+    SELECT id, $2, $3, $4, $6, $7 FROM account
     RETURNING id, user_id
   )
   ${INSERT_AUDIT}
@@ -71,16 +81,27 @@ const FIND_LIVE = statement('find-live', `
   SELECT s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt",
          s.last_used_at < now() - interval '60 seconds' AS stale
     FROM sessions s JOIN users u ON u.id = s.user_id
-   WHERE s.id = ANY($1::uuid[]) AND ${live('s', '$2')}`);
+   WHERE s.id = ANY($1::uuid[]) AND ${live('s', '$2')} AND ${unlocked('u')}`);
 
 // Never more than once a minute per session, whichever instance and however many requests.
+// SKIP LOCKED: a touch never waits for a row another statement holds (an end, a rotation), so it
+// can never be part of a deadlock; the skipped session is simply touched by a later request.
 const TOUCH = statement('touch', `
-  UPDATE sessions SET last_used_at = now()
-   WHERE id = ANY($1::uuid[]) AND last_used_at < now() - interval '60 seconds'`);
+  UPDATE sessions s SET last_used_at = now()
+    FROM (SELECT id FROM sessions
+           WHERE id = ANY($1::uuid[]) AND last_used_at < now() - interval '60 seconds'
+           ORDER BY id FOR UPDATE SKIP LOCKED) due
+   WHERE s.id = due.id`);
 
 // What an end writes besides the row: its event (RECORD_SESSION_ENDS), whose receivers may
 // forget the session once the last access token issued for it has expired.
 const ENDED_COLUMNS = `s.id, s.user_id, s.ended_reason AS reason, s.version, coalesce(s.access_expires_at, s.expires_at) AS deny_until`;
+
+// Statements that end several sessions lock their rows first, in the order of their ids, and only
+// then take the event order lock (RECORD_SESSION_ENDS counts `targets` first): two ends, or an
+// end and a rotation, never wait for each other in a cycle. MATERIALIZED, so that the planner
+// never folds it into the UPDATE, which would lock in scan order.
+const lockInOrder = (select: string) => `targets AS MATERIALIZED (${select} ORDER BY s.id FOR UPDATE OF s)`;
 
 // Several single-session ends in one statement, and one commit. Only the row whose revoked_at
 // this statement flips from null gets an audit row and an event, and of the requests for one
@@ -92,23 +113,25 @@ const END_EACH = statement('end-each', `
       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::int[])
         AS a(session_id, user_id, reason, event, ip, user_agent, request_id, details, ord)
      ORDER BY session_id, ord
-  ), ended AS (
+  ), ${lockInOrder(`SELECT s.id FROM sessions s JOIN asked a ON s.id = a.session_id AND s.user_id = a.user_id WHERE ${live('s', '$10')}`)},
+  ended AS (
     UPDATE sessions s SET revoked_at = now(), ended_reason = a.reason, version = s.version + 1
       FROM asked a
-     WHERE s.id = a.session_id AND s.user_id = a.user_id AND ${live('s', '$10')}
+     WHERE s.id = a.session_id AND s.id IN (SELECT id FROM targets) AND ${live('s', '$10')}
     RETURNING ${ENDED_COLUMNS}, a.event, a.ip, a.user_agent, a.request_id, a.details
-  ), ${RECORD_SESSION_ENDS('ended')}
+  ), ${RECORD_SESSION_ENDS('ended', 'targets')}
   ${INSERT_AUDIT}
   SELECT event, user_id, id, ip, user_agent, request_id, details FROM ended
   RETURNING session_id AS id`);
 
 // Every live session of a user (but one, when $2 is set), an event each, and one audit row with the count.
 const END_ALL = statement('end-all', `
-  WITH ended AS (
+  WITH ${lockInOrder(`SELECT s.id FROM sessions s WHERE s.user_id = $1 AND ($2::uuid IS NULL OR s.id <> $2::uuid) AND ${live('s', '$10')}`)},
+  ended AS (
     UPDATE sessions s SET revoked_at = now(), ended_reason = $3, version = s.version + 1
-     WHERE s.user_id = $1 AND ($2::uuid IS NULL OR s.id <> $2::uuid) AND ${live('s', '$10')}
+     WHERE s.id IN (SELECT id FROM targets) AND ${live('s', '$10')}
     RETURNING ${ENDED_COLUMNS}
-  ), ${RECORD_SESSION_ENDS('ended')}
+  ), ${RECORD_SESSION_ENDS('ended', 'targets')}
   ${INSERT_AUDIT}
   SELECT $4, $1, $5, $6, $7, $8, $9::jsonb || jsonb_build_object('revokedSessions', (SELECT count(*) FROM ended))
   RETURNING (details->>'revokedSessions')::int AS count`);
@@ -153,17 +176,18 @@ const ROTATE = statement('rotate', `
      SET previous_refresh_token_hash = s.refresh_token_hash, refresh_token_hash = $3,
          refresh_generation = s.refresh_generation + 1, refreshed_at = now(), last_used_at = now(), ${issuing('$6')}
     FROM users u
-   WHERE s.id = $1 AND s.refresh_token_hash = $2 AND s.refresh_generation = $5 AND u.id = s.user_id AND ${live('s', '$4')}
+   WHERE s.id = $1 AND s.refresh_token_hash = $2 AND s.refresh_generation = $5 AND u.id = s.user_id AND ${live('s', '$4')} AND ${unlocked('u')}
   RETURNING s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt", ${ISSUED('$6')}`);
 
 // A retried refresh gets a fresh access token of a session that must still be live.
 const REISSUE = statement('reissue', `
   UPDATE sessions s SET ${issuing('$3')}
-   WHERE s.id = $1 AND ${live('s', '$2')}
+    FROM users u
+   WHERE s.id = $1 AND u.id = s.user_id AND ${live('s', '$2')} AND ${unlocked('u')}
   RETURNING ${ISSUED('$3')}`);
 
 const REFRESH_STATE = statement('refresh-state', `
-  SELECT s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt", ${live('s', '$2')} AS live,
+  SELECT s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt", ${live('s', '$2')} AND ${unlocked('u')} AS live,
          s.refresh_token_hash AS "refreshHash", s.previous_refresh_token_hash AS "previousRefreshHash",
          s.refresh_generation AS generation, s.refreshed_at > now() - make_interval(secs => $3) AS "inGrace"
     FROM sessions s JOIN users u ON u.id = s.user_id
@@ -199,7 +223,8 @@ export class SessionsRepository {
     this.idle = policy.idleSeconds;
   }
 
-  async open(userId: string, expiresAt: Date, who: Requester, refreshHash: Buffer, accessExpiresAt: Date): Promise<string> {
+  /** The new session's id; null when the user's session epoch is no longer `epoch`, the user is locked or gone. */
+  async open(userId: string, epoch: number, expiresAt: Date, who: Requester, refreshHash: Buffer, accessExpiresAt: Date): Promise<string | null> {
     const [row] = await this.database.query<{ id: string }>(OPEN, [
       userId,
       expiresAt,
@@ -208,8 +233,9 @@ export class SessionsRepository {
       auditRequestId(who.requestId),
       refreshHash,
       accessExpiresAt,
+      epoch,
     ]);
-    return row!.id;
+    return row?.id ?? null;
   }
 
   findLive(ids: readonly string[]): Promise<Array<LiveSession & { stale: boolean }>> {

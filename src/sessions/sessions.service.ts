@@ -10,12 +10,19 @@ import { SessionPolicy } from './session-policy.js';
 import { type Device, deviceOf } from './device.js';
 import { decodeCursor, encodeCursor } from '../database/page-cursor.js';
 import { type Ending, type LiveSession, type SessionView, SessionsRepository } from './sessions.repository.js';
+import { UsersRepository } from '../users/users.repository.js';
 
 /** More calls than this waiting at once make several queries. */
 const MAX_PER_QUERY = 500;
 
 /** A session as its user (or an operator) sees it listed. */
 export type ListedSession = Omit<SessionView, 'pageKey'> & { device: Device };
+
+/** A user whose credentials were just checked, and the session epoch they were checked under. */
+export interface Authenticated {
+  id: string;
+  sessionEpoch: number;
+}
 
 export interface OpenedSession {
   id: string;
@@ -45,7 +52,8 @@ export class SessionsService {
     private readonly repository: SessionsRepository,
     private readonly policy: SessionPolicy,
     private readonly metrics: MetricsService,
-    database: Database,
+    private readonly users: UsersRepository,
+    private readonly database: Database,
   ) {
     // Lookups get half the pool, ends a quarter; the rest stays free for other writes.
     // The embedded database has one connection: one of each at a time, queued there.
@@ -68,12 +76,18 @@ export class SessionsService {
     });
   }
 
-  /** Opens a session for the user (and audits the login), with its first refresh token and the expiry of its first access token. */
-  async open(userId: string, who: Requester): Promise<OpenedSession> {
+  /**
+   * Opens a session for the user (and audits the login), with its first refresh token and the
+   * expiry of its first access token: the one way in, whatever proved who the user is. Null when
+   * the user was locked, deleted, or had all their sessions ended (endAll) since their
+   * credentials were checked: an end is final for a login in flight too.
+   */
+  async open(user: Authenticated, who: Requester): Promise<OpenedSession | null> {
     const expiresAt = new Date((Math.floor(Date.now() / 1000) + this.policy.maxSeconds) * 1000);
     const accessExpiresAt = new Date(Math.min(this.policy.accessUntil().getTime(), expiresAt.getTime()));
     const secret = firstRefreshSecret();
-    const id = await this.repository.open(userId, expiresAt, who, hashRefreshSecret(secret), accessExpiresAt);
+    const id = await this.repository.open(user.id, user.sessionEpoch, expiresAt, who, hashRefreshSecret(secret), accessExpiresAt);
+    if (!id) return null;
     return { id, expiresAt, accessExpiresAt, refreshToken: encodeRefreshToken({ sessionId: id, generation: 0, secret }) };
   }
 
@@ -99,10 +113,18 @@ export class SessionsService {
    * Ends every live session of the user but `current` (`logout_others`, `password_changed`), or
    * every one (`logout_all`, or `current` null: a reset, a deletion), with one audit row carrying the scope or reason and the count: how
    * many. Inside Database.transaction, it commits with the caller's other changes.
+   *
+   * The user's session epoch advances first, in a statement of its own: a login checked under the
+   * old epoch then either committed before (and its session is ended here, and counted) or opens
+   * nothing (see open). One statement would not do: its snapshot would miss a session committed
+   * while it waited for the user's row.
    */
   async endAll(userId: string, current: string | null, reason: ManyEndReason, who: Requester): Promise<number> {
     const except = reason === 'logout_all' ? null : current;
-    const ended = await this.repository.endAll(userId, except, current, reason, who);
+    const ended = await this.database.transaction(async () => {
+      await this.users.advanceSessionEpoch(userId);
+      return this.repository.endAll(userId, except, current, reason, who);
+    });
     // Counted before a caller's transaction commits: a password change that then fails
     // over-counts, which a rate does not notice.
     this.metrics.sessionsEnded(reason, ended);

@@ -27,4 +27,8 @@ export class User {
   /** Set by an operator: no login, no refresh, until unlocked. */
   @Column({ name: 'locked_at', type: 'timestamptz', nullable: true })
   lockedAt: Date | null;
+
+  /** Advanced by every act that ends all of the user's sessions; a login opens its session only under the epoch it checked the password in. */
+  @Column({ name: 'session_epoch', type: 'integer', default: 0 })
+  sessionEpoch: number;
 }

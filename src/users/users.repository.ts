@@ -17,6 +17,8 @@ export interface LoginUser {
   passwordHash: string;
   emailVerified: boolean;
   locked: boolean;
+  /** Read with the hash: the session opens only if no end of all the user's sessions came between (see SessionsService.open). */
+  sessionEpoch: number;
 }
 
 @Injectable()
@@ -34,7 +36,8 @@ export class UsersRepository {
 
   async findForLogin(email: string): Promise<LoginUser | null> {
     const [user] = await this.database.query<LoginUser>(
-      `SELECT id, password_hash AS "passwordHash", email_verified_at IS NOT NULL AS "emailVerified", locked_at IS NOT NULL AS locked
+      `SELECT id, password_hash AS "passwordHash", email_verified_at IS NOT NULL AS "emailVerified", locked_at IS NOT NULL AS locked,
+              session_epoch AS "sessionEpoch"
          FROM users WHERE email = $1`,
       [normalizeEmail(email)],
     );
@@ -52,6 +55,14 @@ export class UsersRepository {
 
   async setPasswordHash(id: string, passwordHash: string): Promise<void> {
     await this.database.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
+  }
+
+  /**
+   * Advances the user's session epoch, and holds the user's row locked until the transaction
+   * commits: a login checked under the old epoch opens nothing (see SessionsService.open).
+   */
+  async advanceSessionEpoch(id: string): Promise<void> {
+    await this.database.query('UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1', [id]);
   }
 
   /** The address to write to, and whether it is verified already; null when the user is gone. */

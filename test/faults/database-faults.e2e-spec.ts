@@ -17,6 +17,7 @@ import { login, loginWithRefresh, register, registerAndLogin, registerAndLoginWi
 import { expiredClaimsFor } from '../support/tokens.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 import { proxyInFront, type TcpProxy } from '../support/tcp-proxy.js';
+import { type HeldRows, holdRows } from '../support/row-locks.js';
 
 const INTERNAL_BODY = envelope(MESSAGES.internal);
 const UNAVAILABLE_BODY = envelope('Servicio no disponible');
@@ -222,69 +223,11 @@ run('when the database goes away under a running app (TCP proxy in front of Post
     const inFlight = (req: PromiseLike<Response>) => Promise.resolve(req);
 
     /**
-     * A direct connection holding row locks in an open transaction: what `sql` selects FOR UPDATE.
-     * While held, the app's statement that needs one of those rows waits on the server.
-     */
-    async function holdRows(sql: string, parameters: unknown[]) {
-      const client = new pg.Client({ connectionString: baseUrl });
-      await client.connect();
-      await client.query('BEGIN');
-      expect((await client.query(sql, parameters)).rowCount).toBeGreaterThan(0);
-      const self: number = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-      const backendOf = async (pid: number) =>
-        (await client.query('SELECT pid, query, state FROM pg_stat_activity WHERE pid = $1', [pid])).rows[0];
-      let released = false;
-      return {
-        /** The app's backend waiting behind the lock, once there is one: its pid and statement. */
-        async blocked(): Promise<{ pid: number; query: string }> {
-          for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(20)) {
-            // Inside a transaction, pg_stat_activity is read once and kept: read it afresh.
-            await client.query('SELECT pg_stat_clear_snapshot()');
-            const { rows } = await client.query('SELECT pid, query FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))', [
-              self,
-            ]);
-            if (rows.length) {
-              expect(rows).toHaveLength(1);
-              return rows[0];
-            }
-          }
-          throw new Error('no statement of the app waited behind the lock');
-        },
-        /** Whether backend `pid` holds a row-change lock on `table` in its open transaction. */
-        writing: async (pid: number, table: string) =>
-          (
-            await client.query(
-              `SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                WHERE l.pid = $1 AND c.relname = $2 AND l.mode = 'RowExclusiveLock' AND l.granted`,
-              [pid, table],
-            )
-          ).rowCount === 1,
-        /** Ends backend `pid` on the server, as when the server side of the connection dies too. */
-        async kill(pid: number) {
-          expect((await client.query('SELECT pg_terminate_backend($1) AS done', [pid])).rows[0].done).toBe(true);
-        },
-        /** Lets the rows go, then waits until backend `pid` (if given) is gone from the server. */
-        async release(pid?: number) {
-          if (released) return;
-          released = true;
-          try {
-            await client.query('ROLLBACK');
-            for (const deadline = Date.now() + 10_000; pid !== undefined && (await backendOf(pid)); await sleep(20)) {
-              if (Date.now() > deadline) throw new Error(`backend ${pid} still there after the cut`);
-            }
-          } finally {
-            await client.end();
-          }
-        },
-      };
-    }
-
-    /**
      * Sends `req` while `lock` holds a row its statement needs; once that statement (matching
      * `statement`) waits on the server, the proxy drops every connection of the app. The answer,
      * and the app's backend, still on the server (waiting, then going on once the rows are let go).
      */
-    async function cutWhileWaiting(lock: Awaited<ReturnType<typeof holdRows>>, req: PromiseLike<Response>, statement: RegExp) {
+    async function cutWhileWaiting(lock: HeldRows, req: PromiseLike<Response>, statement: RegExp) {
       const answer = inFlight(req);
       const backend = await lock.blocked();
       expect(backend.query).toMatch(statement);
@@ -375,7 +318,7 @@ run('when the database goes away under a running app (TCP proxy in front of Post
     it('refresh cut while its UPDATE runs on the server and the backend dies with it: 500, nothing committed, the OLD token rotates after', async () => {
       const user = await registerAndLoginWithRefresh(t);
       const before = await refreshState(user.sessionId);
-      const lock = await holdRows('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [user.sessionId]);
+      const lock = await holdRows(baseUrl, 'SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [user.sessionId]);
       try {
         const { res, backend } = await cutWhileWaiting(lock, refreshRequest(t, user.refreshToken), /UPDATE sessions/);
         expectInternal(res);
@@ -397,7 +340,7 @@ run('when the database goes away under a running app (TCP proxy in front of Post
 
     it('refresh whose rotation commits but whose answer is lost with the connection: 500, and the OLD token is a retry (the committed successor, no reuse)', async () => {
       const user = await registerAndLoginWithRefresh(t);
-      const lock = await holdRows('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [user.sessionId]);
+      const lock = await holdRows(baseUrl, 'SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [user.sessionId]);
       try {
         const { res, backend } = await cutWhileWaiting(lock, refreshRequest(t, user.refreshToken), /UPDATE sessions/);
         expectInternal(res);
@@ -426,7 +369,7 @@ run('when the database goes away under a running app (TCP proxy in front of Post
       for (let i = 0; i < 3; i++) others.push(await loginWithRefresh(t, user.email, user.password));
       const sessions = [user, ...others];
       // The last one waits; the statement has ended the others (uncommitted) by then, or not yet.
-      const lock = await holdRows('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [others[1]!.sessionId]);
+      const lock = await holdRows(baseUrl, 'SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [others[1]!.sessionId]);
       try {
         const { res, backend } = await cutWhileWaiting(lock, logoutRequest(t, user.token).send({ scope: 'others' }), /UPDATE sessions/);
         expectInternal(res);
@@ -479,7 +422,7 @@ run('when the database goes away under a running app (TCP proxy in front of Post
       const hash = (await userRow(direct, { id: user.userId })).password_hash;
       const change = { currentPassword: user.password, newPassword: NEW_PASSWORD };
 
-      const lock = await holdRows('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [others[1]!.sessionId]);
+      const lock = await holdRows(baseUrl, 'SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [others[1]!.sessionId]);
       try {
         const answer = inFlight(passwordRequest(t, user.token, change));
         const backend = await lock.blocked();
@@ -543,7 +486,7 @@ run('when the database goes away under a running app (TCP proxy in front of Post
       const present = async (ids: string[]) =>
         (await direct.dataSource.query('SELECT id FROM sessions WHERE id = ANY($1::uuid[])', [ids])).map((r: { id: string }) => r.id).sort();
 
-      const lock = await holdRows('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [due[1]]);
+      const lock = await holdRows(baseUrl, 'SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [due[1]]);
       try {
         const purge = job.purge().then(
           (deleted) => ({ deleted }),

@@ -25,10 +25,18 @@ describe('SessionsService', () => {
   });
   afterAll(() => t.close());
 
+  /** A session of the user, opened under the user's current session epoch. */
+  const open = async (ctx = who()) => {
+    const [{ epoch }] = await t.dataSource.query('SELECT session_epoch AS epoch FROM users WHERE id = $1', [userId]);
+    const opened = await sessions.open({ id: userId, sessionEpoch: epoch }, ctx);
+    if (!opened) throw new Error('the session did not open');
+    return opened;
+  };
+
   it('open: one session row and its login audit row, ending in whole seconds, SESSION_MAX_TTL from now', async () => {
     const ctx = who();
     const before = Date.now();
-    const { id, expiresAt } = await sessions.open(userId, ctx);
+    const { id, expiresAt } = await open(ctx);
 
     expect(expiresAt.getTime() % 1000).toBe(0);
     expect(expiresAt.getTime()).toBeGreaterThan(before + 2_592_000_000 - 1000);
@@ -42,13 +50,13 @@ describe('SessionsService', () => {
   });
 
   it('findLive: the live session with its user, null once revoked, expired or unknown', async () => {
-    const { id, expiresAt } = await sessions.open(userId, who());
+    const { id, expiresAt } = await open();
     await expect(sessions.findLive(id)).resolves.toStrictEqual({ id, userId, email, roles: [], expiresAt });
     await expect(sessions.findLive(id.toUpperCase())).resolves.toMatchObject({ id });
 
     await expect(sessions.findLive(randomUUID())).resolves.toBeNull();
 
-    const expired = await sessions.open(userId, who());
+    const expired = await open();
     await t.dataSource.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.id]);
     await expect(sessions.findLive(expired.id)).resolves.toBeNull();
 
@@ -57,7 +65,7 @@ describe('SessionsService', () => {
   });
 
   it('findLive: lookups made in one turn of the event loop go to the database as one query', async () => {
-    const opened = await Promise.all(Array.from({ length: 5 }, () => sessions.open(userId, who())));
+    const opened = await Promise.all(Array.from({ length: 5 }, () => open()));
     const revoked = opened[4]!;
     await sessions.end(revoked.id, userId, 'logout', who());
     const queries = vi.spyOn(t.app.get(SessionsRepository), 'findLive');
@@ -78,7 +86,7 @@ describe('SessionsService', () => {
   });
 
   it('end: ends a live session of that user once, keeping the row, with one logout audit row', async () => {
-    const { id } = await sessions.open(userId, who());
+    const { id } = await open();
     const ctx = who();
 
     await expect(sessions.end(id, randomUUID(), 'logout', ctx)).resolves.toBe(false); // not that user's
@@ -93,7 +101,7 @@ describe('SessionsService', () => {
   });
 
   it('end: simultaneous revocations of different sessions share one statement, and each ends its own', async () => {
-    const opened = await Promise.all(Array.from({ length: 8 }, () => sessions.open(userId, who())));
+    const opened = await Promise.all(Array.from({ length: 8 }, () => open()));
     const statements = vi.spyOn(t.app.get(SessionsRepository), 'endEach');
     try {
       const contexts = opened.map(() => who());
@@ -112,7 +120,7 @@ describe('SessionsService', () => {
   });
 
   it('end: among 20 simultaneous revocations of one session, exactly one ends it and is audited', async () => {
-    const { id } = await sessions.open(userId, who());
+    const { id } = await open();
     const results = await Promise.all(Array.from({ length: 20 }, () => sessions.end(id, userId, 'logout', who())));
     expect(results.filter((ended) => ended)).toHaveLength(1);
     expect(results.filter((ended) => !ended)).toHaveLength(19);
@@ -120,7 +128,7 @@ describe('SessionsService', () => {
   });
 
   it('a statement the database refuses leaves the connection serving the next one (the embedded database has one)', async () => {
-    const { id } = await sessions.open(userId, who());
+    const { id } = await open();
     const repository = t.app.get(SessionsRepository);
     for (let i = 0; i < 3; i++) {
       await expect(repository.findLive(['not-a-uuid'])).rejects.toMatchObject({ code: '22P02' });
