@@ -57,6 +57,16 @@ describe.skipIf(lacks('chromium', 'the web client in a browser'))('the typed web
   const signedIn = (tab: Page) => tab.evaluate(() => (globalThis as any).auth.signedIn) as Promise<boolean>;
   const login = (tab: Page, user: { email: string; password: string }) =>
     tab.evaluate(({ email, password }) => (globalThis as any).auth.login(email, password).then(() => true), user);
+  /** POST /logout from the page, through its client (the page's own access token as bearer), with this body. */
+  const logoutFrom = (tab: Page, body: object) =>
+    tab.evaluate((b) => (globalThis as any).auth.api.POST('/api/v1/auth/logout', { body: b }).then((r: any) => r.response.status), body) as Promise<number>;
+  /** The page loaded again: a new client, nothing in memory, only what the browser kept. */
+  const reload = async (tab: Page) => {
+    await tab.reload();
+    await tab.waitForFunction(() => (globalThis as any).ready === true);
+  };
+  const restore = (tab: Page) => tab.evaluate(() => (globalThis as any).auth.restore()) as Promise<boolean>;
+  const refreshCookie = async () => (await context.cookies(`${api}/api/v1/auth/refresh`)).find((cookie) => cookie.name === 'refresh_token');
   const liveSessions = async (sessionId: string) =>
     (await t.dataSource.query('SELECT ended_reason FROM sessions WHERE id = $1 AND revoked_at IS NULL', [sessionId])).length;
 
@@ -194,5 +204,46 @@ describe.skipIf(lacks('chromium', 'the web client in a browser'))('the typed web
       [user.userId],
     );
     expect(row.ended_reason).toBe('refresh_reuse');
+  });
+
+  it('ending another session of the user by its token keeps this one: after a reload it is restored from the cookie', async () => {
+    const user = await register(t);
+    const tab = await openTab();
+    await login(tab, user);
+    // The user's other device: a second session, opened outside this browser.
+    const elsewhere = await fetch(`${api}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: user.email, password: user.password }),
+    });
+    const other = ((await elsewhere.json()) as { data: { accessToken: string; sessionId: string } }).data;
+    expect(await logoutFrom(tab, { token: other.accessToken })).toBe(200);
+    expect(await liveSessions(other.sessionId)).toBe(0);
+    expect(await refreshCookie()).toBeDefined();
+    await reload(tab);
+    expect(await restore(tab)).toBe(true);
+    expect(await me(tab)).toStrictEqual({ status: 200, email: user.email });
+  });
+
+  it('ending its own session by its own token clears the cookie: after a reload there is nothing to restore', async () => {
+    const user = await register(t);
+    const tab = await openTab();
+    await login(tab, user);
+    const token = await tab.evaluate(() => (globalThis as any).auth.refresh()) as string;
+    expect(await logoutFrom(tab, { token })).toBe(200);
+    expect(await refreshCookie()).toBeUndefined();
+    await reload(tab);
+    expect(await restore(tab)).toBe(false);
+  });
+
+  it("ending its own session leaves the cookies of the app's origin alone (one site, no \"cookies\" in Clear-Site-Data)", async () => {
+    const user = await register(t);
+    const tab = await openTab();
+    await login(tab, user);
+    // The app's own cookie, on the page's origin: the same site as the API's.
+    await tab.evaluate(() => void (document.cookie = 'app_pref=dark; Path=/'));
+    await tab.evaluate(() => (globalThis as any).auth.logout());
+    expect(await refreshCookie()).toBeUndefined();
+    expect(await tab.evaluate(() => document.cookie)).toContain('app_pref=dark');
   });
 });
