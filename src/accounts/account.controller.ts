@@ -6,7 +6,7 @@ import type { Requester } from '../audit/audit.repository.js';
 import { AUTH_MESSAGES } from '../auth/auth.messages.js';
 import type { Env } from '../config/env.validation.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
-import { clearRefreshCookie } from '../auth/refresh-cookie.js';
+import { SIGN_OUT_HEADERS, signOutOf } from '../auth/sign-out.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
@@ -19,13 +19,13 @@ import { DeleteAccountDto } from './dto/accounts.dto.js';
 @ApiBearerAuth()
 @Controller('auth/account')
 export class AccountController {
-  private readonly cookieMode: boolean;
+  private readonly signOut: (reply: FastifyReply) => void;
 
   constructor(
     private readonly deletion: AccountDeletionService,
     config: ConfigService<Env, true>,
   ) {
-    this.cookieMode = config.get('REFRESH_TOKEN_COOKIE', { infer: true });
+    this.signOut = signOutOf(config);
   }
 
   @Delete()
@@ -37,7 +37,7 @@ export class AccountController {
       'Every session ends (`account_deleted`); the email is free again; nothing of the account stays ' +
       'but its audit rows. A wrong password: 401 `Credenciales inválidas`, counted by the login rate limit.',
   })
-  @ApiSuccess(200, AUTH_MESSAGES.accountDeleted)
+  @ApiSuccess(200, AUTH_MESSAGES.accountDeleted, undefined, { headers: SIGN_OUT_HEADERS })
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.InvalidCredentials, ErrorCode.TokenExpired, ErrorCode.TooManyRequests, ErrorCode.Internal)
   async deleteAccount(
     @CurrentPrincipal() principal: Principal,
@@ -46,8 +46,7 @@ export class AccountController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     await this.deletion.delete(principal.userId, dto.password, who);
-    reply.header('clear-site-data', '"cookies", "storage"');
-    if (this.cookieMode) clearRefreshCookie(reply);
+    this.signOut(reply);
     return ok(AUTH_MESSAGES.accountDeleted);
   }
 }

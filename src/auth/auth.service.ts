@@ -20,6 +20,12 @@ export interface SessionPage {
   nextCursor?: string;
 }
 
+/** A logout's outcome: whether the caller's own session ended, and how many for `others` / `all`. */
+export interface LogoutResult {
+  ownSession: boolean;
+  revokedSessions?: number;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What login and refresh answer: a new access token for the session, and its refresh token. */
@@ -117,14 +123,16 @@ export class AuthService implements OnModuleInit {
    * `current`: ends the bearer's session, or the one of `bodyToken` when given. A body token is
    * checked exactly like the bearer token and must belong to the same user. Losing a race to
    * another logout of the same session answers 401, like any revoked token.
-   * `others` / `all`: how many sessions it ended.
+   * `others` / `all`: how many sessions it ended. `ownSession`: the bearer's session is among
+   * those ended, so its client should forget it.
    */
-  async logout(bearer: Principal, { token, scope = 'current' }: LogoutDto, who: Requester): Promise<number | undefined> {
+  async logout(bearer: Principal, { token, scope = 'current' }: LogoutDto, who: Requester): Promise<LogoutResult> {
     if (scope !== 'current') {
       if (token !== undefined) {
         throw new AppException(ErrorCode.InvalidRequest, { errors: ['token solo se admite con scope current'] });
       }
-      return this.sessions.endAll(bearer.userId, bearer.sessionId, scope === 'all' ? 'logout_all' : 'logout_others', who);
+      const revokedSessions = await this.sessions.endAll(bearer.userId, bearer.sessionId, scope === 'all' ? 'logout_all' : 'logout_others', who);
+      return { ownSession: scope === 'all', revokedSessions };
     }
     let target = bearer;
     if (token !== undefined) {
@@ -132,7 +140,7 @@ export class AuthService implements OnModuleInit {
       if (target.userId !== bearer.userId) throw new AppException(ErrorCode.InvalidToken);
     }
     if (!(await this.sessions.end(target.sessionId, target.userId, 'logout', who))) throw new AppException(ErrorCode.InvalidToken);
-    return undefined;
+    return { ownSession: target.sessionId === bearer.sessionId };
   }
 
   /** A page of the caller's sessions, each with its device and whether it is the caller's. */
@@ -142,10 +150,14 @@ export class AuthService implements OnModuleInit {
     return { ...page, sessions: page.sessions.map((s) => ({ ...s, current: s.id === principal.sessionId })) };
   }
 
-  /** One 404 for every id that is not a live session of the caller's: no hint that it exists. */
-  async endSessionById(principal: Principal, id: string, who: Requester): Promise<void> {
+  /**
+   * One 404 for every id that is not a live session of the caller's: no hint that it exists.
+   * True when the id was the caller's own session (a uuid in any case).
+   */
+  async endSessionById(principal: Principal, id: string, who: Requester): Promise<boolean> {
     const ended = UUID.test(id) && (await this.sessions.end(id, principal.userId, 'revoked_by_id', who));
     if (!ended) throw new AppException(ErrorCode.NotFound);
+    return id.toLowerCase() === principal.sessionId;
   }
 
   /**

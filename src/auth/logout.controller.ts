@@ -3,7 +3,6 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ConfigService } from '@nestjs/config';
 import type { Env } from '../config/env.validation.js';
-import { clearRefreshCookie } from './refresh-cookie.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
 import { ErrorCode } from '../errors/error-code.js';
@@ -15,17 +14,18 @@ import { AuthService } from './auth.service.js';
 import { RevokedSessionsDto } from './dto/account.dto.js';
 import { LogoutDto } from './dto/logout.dto.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
+import { SIGN_OUT_HEADERS, signOutOf } from './sign-out.js';
 
 @ApiTags('auth')
 @Controller('auth')
 export class LogoutController {
-  private readonly cookieMode: boolean;
+  private readonly signOut: (reply: FastifyReply) => void;
 
   constructor(
     private readonly auth: AuthService,
     config: ConfigService<Env, true>,
   ) {
-    this.cookieMode = config.get('REFRESH_TOKEN_COOKIE', { infer: true });
+    this.signOut = signOutOf(config);
   }
 
   @ApiBearerAuth()
@@ -39,7 +39,12 @@ export class LogoutController {
       '`scope` `others` or `all`, every other live session of the user, or every one, and ' +
       '`data: { revokedSessions }` says how many. From then on their tokens, refresh tokens included, ' +
       'are refused on every route of every instance. A token already logged out answers 401. ' +
-      'Rate limited per client address.',
+      'Rate limited per client address.\n\n' +
+      'When the caller\'s own session ends (no `token`, a `token` of the bearer\'s own session, or ' +
+      '`scope` `all`), the 200 carries `Clear-Site-Data: "storage"` and, in cookie mode, clears the ' +
+      'refresh cookie (`Max-Age=0`); `"cookies"` is added only with `LOGOUT_CLEAR_SITE_COOKIES=true`, ' +
+      'as it clears every cookie of the registrable domain, sibling subdomains included. Ending ' +
+      'another session (a `token` of another session, `scope` `others`) sends neither.',
   })
   // The first example is what "Try it out" fills in: `{}` logs the bearer out as offered.
   @ApiBody({
@@ -52,7 +57,7 @@ export class LogoutController {
       'another session of mine': { value: { token: '<its access token>' } },
     },
   })
-  @ApiSuccess(200, AUTH_MESSAGES.loggedOut, RevokedSessionsDto, { optionalData: true })
+  @ApiSuccess(200, AUTH_MESSAGES.loggedOut, RevokedSessionsDto, { optionalData: true, headers: SIGN_OUT_HEADERS })
   @ApiErrors(
     ErrorCode.InvalidRequest,
     ErrorCode.InvalidToken,
@@ -67,12 +72,8 @@ export class LogoutController {
     @CurrentRequester() who: Requester,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const revokedSessions = await this.auth.logout(principal, dto, who);
-    // `others` leaves this client signed in: its cookies and storage stay.
-    if (dto.scope !== 'others') {
-      reply.header('clear-site-data', '"cookies", "storage"');
-      if (this.cookieMode && dto.token === undefined) clearRefreshCookie(reply);
-    }
+    const { ownSession, revokedSessions } = await this.auth.logout(principal, dto, who);
+    if (ownSession) this.signOut(reply);
     return ok(AUTH_MESSAGES.loggedOut, revokedSessions === undefined ? undefined : { revokedSessions });
   }
 }

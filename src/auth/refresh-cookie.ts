@@ -3,15 +3,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** The refresh token's cookie (REFRESH_TOKEN_COOKIE=true): sent only to the auth routes, never readable by scripts. */
 const REFRESH_COOKIE = 'refresh_token';
-const COOKIE_PATH = '/api/v1/auth';
+/** One set for setting and clearing: a clearing Set-Cookie with another Path clears nothing. */
+const ATTRIBUTES = { httpOnly: true, secure: true, sameSite: 'strict', path: '/api/v1/auth' } as const;
 
 export function setRefreshCookie(reply: FastifyReply, token: string, sessionEnds: Date): void {
   const maxAge = Math.max(0, Math.floor((sessionEnds.getTime() - Date.now()) / 1000));
-  reply.setCookie(REFRESH_COOKIE, token, { httpOnly: true, secure: true, sameSite: 'strict', path: COOKIE_PATH, maxAge });
+  reply.setCookie(REFRESH_COOKIE, token, { ...ATTRIBUTES, maxAge });
 }
 
 export function clearRefreshCookie(reply: FastifyReply): void {
-  reply.setCookie(REFRESH_COOKIE, '', { httpOnly: true, secure: true, sameSite: 'strict', path: COOKIE_PATH, maxAge: 0 });
+  reply.setCookie(REFRESH_COOKIE, '', { ...ATTRIBUTES, maxAge: 0 });
 }
 
 /** Parsed only here: no cookie parsing on the other routes (@fastify/cookie is registered with `hook: false`). */

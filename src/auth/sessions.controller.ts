@@ -1,5 +1,8 @@
-import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Query } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Query, Res } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { Env } from '../config/env.validation.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
 import { ErrorCode } from '../errors/error-code.js';
@@ -11,12 +14,20 @@ import { AuthService } from './auth.service.js';
 import { SessionListDto } from './dto/session.dto.js';
 import { SessionsQueryDto } from './dto/sessions-query.dto.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
+import { SIGN_OUT_HEADERS, signOutOf } from './sign-out.js';
 
 @ApiTags('sessions')
 @ApiBearerAuth()
 @Controller('auth/sessions')
 export class SessionsController {
-  constructor(private readonly auth: AuthService) {}
+  private readonly signOut: (reply: FastifyReply) => void;
+
+  constructor(
+    private readonly auth: AuthService,
+    config: ConfigService<Env, true>,
+  ) {
+    this.signOut = signOutOf(config);
+  }
 
   @Get()
   @ApiOperation({
@@ -39,12 +50,18 @@ export class SessionsController {
     summary: 'End one of your own sessions by id',
     description:
       'Another user’s session, an ended one, an unknown or a malformed id: the same 404. Rate limited ' +
-      'like logout.',
+      'like logout. The caller\'s own id is a logout: the 200 then carries `Clear-Site-Data` and, in ' +
+      'cookie mode, clears the refresh cookie, as logout does; another session\'s id, neither.',
   })
-  @ApiSuccess(200, AUTH_MESSAGES.loggedOut)
+  @ApiSuccess(200, AUTH_MESSAGES.loggedOut, undefined, { headers: SIGN_OUT_HEADERS })
   @ApiErrors(ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.NotFound, ErrorCode.TooManyRequests, ErrorCode.Internal)
-  async endSession(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @CurrentRequester() who: Requester) {
-    await this.auth.endSessionById(principal, id, who);
+  async endSession(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @CurrentRequester() who: Requester,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    if (await this.auth.endSessionById(principal, id, who)) this.signOut(reply);
     return ok(AUTH_MESSAGES.loggedOut);
   }
 }

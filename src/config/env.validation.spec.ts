@@ -39,6 +39,7 @@ describe('validateEnv', () => {
     expect(env.LOG_LEVEL).toBe('info');
     expect(env.REDIS_URL).toBeUndefined();
     expect(env.TRUST_PROXY).toBeUndefined();
+    expect(env.LOGOUT_CLEAR_SITE_COOKIES).toBe(false);
   });
 
   it('converts numbers from strings', () => {
@@ -181,6 +182,7 @@ describe('validateEnv', () => {
       ['TRUST_PROXY', '10.0.0.1/8x'],
       ['METRICS_ENABLED', 'yes'],
       ['METRICS_ENABLED', '1'],
+      ['LOGOUT_CLEAR_SITE_COOKIES', 'yes'],
       ['METRICS_PORT', '70000'],
       ['METRICS_PORT', 'metrics'],
     ])('%s=%j', (variable, value) => {

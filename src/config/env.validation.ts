@@ -139,6 +139,10 @@ export class EnvironmentVariables {
   @IsBoolean({ message: 'must be true or false' })
   REFRESH_TOKEN_COOKIE: boolean = false;
 
+  /** true: a logout of the caller's own session also sends Clear-Site-Data "cookies", which reaches sibling subdomains. */
+  @IsBoolean({ message: 'must be true or false' })
+  LOGOUT_CLEAR_SITE_COOKIES: boolean = false;
+
   /** smtp:// or smtps://; unset outside production: mail is written to the log. */
   @IsOptional()
   @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })
@@ -228,7 +232,7 @@ export class EnvironmentVariables {
 
 export type Env = EnvironmentVariables;
 
-const BOOLEANS = ['REFRESH_TOKEN_COOKIE', 'METRICS_ENABLED', 'MIGRATIONS_AT_START', 'REQUIRE_EMAIL_VERIFICATION'];
+const BOOLEANS = ['REFRESH_TOKEN_COOKIE', 'LOGOUT_CLEAR_SITE_COOKIES', 'METRICS_ENABLED', 'MIGRATIONS_AT_START', 'REQUIRE_EMAIL_VERIFICATION'];
 
 /** ADMIN_TOKENS as a list; with ADMIN_PORT set there must be one, each of 32+ characters. */
 export function adminTokensOf(env: Pick<Env, 'ADMIN_PORT' | 'ADMIN_TOKENS'>): string[] {

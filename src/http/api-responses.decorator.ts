@@ -1,5 +1,5 @@
 import { applyDecorators, type Type } from '@nestjs/common';
-import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiResponse, type ApiResponseOptions, getSchemaPath } from '@nestjs/swagger';
 import { ERRORS, ErrorCode } from '../errors/error-code.js';
 import { ErrorEnvelopeDto } from './error-envelope.dto.js';
 
@@ -10,8 +10,14 @@ const EXAMPLE_DETAILS: Partial<Record<ErrorCode, string[]>> = {
 /**
  * Documents a success envelope: its exact message, and `data` typed by a class whose properties
  * carry @ApiProperty, so that a client generator types it. `optionalData`: `data` only sometimes.
+ * `headers`: the response headers worth documenting.
  */
-export function ApiSuccess(status: number, message: string, data?: Type<unknown>, { optionalData = false } = {}) {
+export function ApiSuccess(
+  status: number,
+  message: string,
+  data?: Type<unknown>,
+  { optionalData = false, headers }: { optionalData?: boolean; headers?: ApiResponseOptions['headers'] } = {},
+) {
   const required = data && !optionalData ? ['success', 'message', 'data'] : ['success', 'message'];
   const schema = {
     type: 'object' as const,
@@ -24,7 +30,7 @@ export function ApiSuccess(status: number, message: string, data?: Type<unknown>
   };
   return applyDecorators(
     ...(data ? [ApiExtraModels(data)] : []),
-    ApiResponse({ status, description: message, content: { 'application/json': { schema } } }),
+    ApiResponse({ status, description: message, ...(headers && { headers }), content: { 'application/json': { schema } } }),
   );
 }
 

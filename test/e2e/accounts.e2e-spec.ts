@@ -163,6 +163,8 @@ describe('accounts: recovery, verification, deletion', () => {
       const res = await t.http().delete(`${API}/account`).set(bearer(a.token)).send({ password: user.password });
       expect(res.status).toBe(200);
       expect(res.body).toStrictEqual({ success: true, message: 'Cuenta eliminada exitosamente' });
+      // The caller's own session ended: its origin's storage, not every cookie of the site.
+      expect(res.headers['clear-site-data']).toBe('"storage"');
       for (const { token } of [a, b]) expect((await meRequest(t, token)).status).toBe(401);
       for (const table of ['users WHERE id = $1', 'sessions WHERE user_id = $1', 'account_tokens WHERE user_id = $1', 'outbox WHERE user_id = $1']) {
         expect(await t.dataSource.query(`SELECT 1 FROM ${table}`, [user.userId]), table).toStrictEqual([]);

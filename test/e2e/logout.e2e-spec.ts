@@ -1,10 +1,12 @@
+import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectInvalidToken } from '../support/expectations.js';
 import { logoutAudits, sessionRow } from '../support/rows.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { EXPIRED_BODY, INVALID_TOKEN_BODY, LOGGED_OUT_BODY, MESSAGES } from '../support/messages.js';
-import { logoutRequest, meRequest } from '../support/requests.js';
+import { endSessionRequest, loginRequest, logoutRequest, meRequest, refreshRequest } from '../support/requests.js';
 import { signToken } from '../support/tokens.js';
-import { login, registerAndLogin } from '../support/users.js';
+import { login, register, registerAndLogin } from '../support/users.js';
 import { expiredClaimsFor } from '../support/tokens.js';
 
 describe('POST /api/v1/auth/logout', () => {
@@ -20,7 +22,7 @@ describe('POST /api/v1/auth/logout', () => {
 
     expect(res.status).toBe(200);
     expect(res.text).toBe(LOGGED_OUT_BODY);
-    expect(res.headers['clear-site-data']).toBe('"cookies", "storage"');
+    expect(res.headers['clear-site-data']).toBe('"storage"');
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['x-request-id']).toBe('logout-req-1');
 
@@ -182,5 +184,110 @@ describe('POST /api/v1/auth/logout', () => {
     expect(statuses.filter((s) => s === 401)).toHaveLength(49);
     for (const res of results.filter((r) => r.status === 401)) expect(res.text).toBe(INVALID_TOKEN_BODY);
     expect(await logoutAudits(t, user.sessionId)).toHaveLength(1);
+  });
+});
+
+// Clear-Site-Data and the refresh cookie only when the caller's own session ends: a browser obeys
+// them for the whole client, whose session may go on. "cookies" reaches every cookie of the
+// registrable domain (a sibling app's too), so it is sent only with LOGOUT_CLEAR_SITE_COOKIES=true.
+describe.each([
+  { mode: 'bearer mode', cookieMode: false, siteCookies: false },
+  { mode: 'bearer mode, LOGOUT_CLEAR_SITE_COOKIES=true', cookieMode: false, siteCookies: true },
+  { mode: 'cookie mode', cookieMode: true, siteCookies: false },
+  { mode: 'cookie mode, LOGOUT_CLEAR_SITE_COOKIES=true', cookieMode: true, siteCookies: true },
+])('what a logout tells the browser to forget, $mode', ({ cookieMode, siteCookies }) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ REFRESH_TOKEN_COOKIE: String(cookieMode), LOGOUT_CLEAR_SITE_COOKIES: String(siteCookies) });
+  });
+  afterAll(() => t.close());
+
+  const CLEAR_SITE_DATA = siteCookies ? '"cookies", "storage"' : '"storage"';
+  const CLEARED_COOKIE = 'refresh_token=; Max-Age=0; Path=/api/v1/auth; HttpOnly; Secure; SameSite=Strict';
+
+  /** A session of `user` with its refresh token, from the body or the cookie as the mode has it. */
+  async function signIn(user: { email: string; password: string }) {
+    const res = await loginRequest(t, user.email, user.password).expect(200);
+    const { accessToken: token, sessionId, refreshToken } = res.body.data;
+    if (!cookieMode) return { token: token as string, sessionId: sessionId as string, refresh: refreshToken as string };
+    const [cookie] = res.headers['set-cookie'] as unknown as string[];
+    // The clearing Set-Cookie must carry the attributes the cookie was set with, or it clears nothing.
+    expect(cookie!.split('; ').slice(2).join('; ')).toBe(CLEARED_COOKIE.split('; ').slice(2).join('; '));
+    return { token: token as string, sessionId: sessionId as string, refresh: /^refresh_token=([^;]+);/.exec(cookie!)![1]! };
+  }
+  const refresh = (refreshToken: string) =>
+    cookieMode ? refreshRequest(t).set('Cookie', `refresh_token=${refreshToken}`).send({}) : refreshRequest(t, refreshToken);
+
+  /** A user with two sessions: `caller` (the bearer) and `other`. */
+  async function twoSessions() {
+    const user = await register(t);
+    return { caller: await signIn(user), other: await signIn(user) };
+  }
+
+  function expectCallerForgotten(res: Response) {
+    expect(res.status).toBe(200);
+    expect(res.headers['clear-site-data']).toBe(CLEAR_SITE_DATA);
+    expect(res.headers['set-cookie']).toStrictEqual(cookieMode ? [CLEARED_COOKIE] : undefined);
+  }
+  function expectCallerKept(res: Response) {
+    expect(res.status).toBe(200);
+    expect(res.headers['clear-site-data']).toBeUndefined();
+    expect(res.headers['set-cookie']).toBeUndefined();
+  }
+
+  it('its own session (no token): cleared', async () => {
+    const { caller, other } = await twoSessions();
+    expectCallerForgotten(await logoutRequest(t, caller.token));
+    expectInvalidToken(await refresh(caller.refresh));
+    await refresh(other.refresh).expect(200);
+  });
+
+  it('its own session by its own token in the body: cleared', async () => {
+    const { caller, other } = await twoSessions();
+    expectCallerForgotten(await logoutRequest(t, caller.token).send({ token: caller.token }));
+    expectInvalidToken(await refresh(caller.refresh));
+    await refresh(other.refresh).expect(200);
+  });
+
+  it("another session by its token in the body: nothing cleared, the caller's session and refresh go on", async () => {
+    const { caller, other } = await twoSessions();
+    expectCallerKept(await logoutRequest(t, caller.token).send({ token: other.token }));
+    expectInvalidToken(await refresh(other.refresh));
+    await meRequest(t, caller.token).expect(200);
+    await refresh(caller.refresh).expect(200);
+  });
+
+  it("scope others: nothing cleared, the caller's session and refresh go on", async () => {
+    const { caller, other } = await twoSessions();
+    const res = await logoutRequest(t, caller.token).send({ scope: 'others' });
+    expectCallerKept(res);
+    expect(res.body.data).toStrictEqual({ revokedSessions: 1 });
+    expectInvalidToken(await refresh(other.refresh));
+    await refresh(caller.refresh).expect(200);
+  });
+
+  it("scope all: cleared, since the caller's own session ends too", async () => {
+    const { caller, other } = await twoSessions();
+    const res = await logoutRequest(t, caller.token).send({ scope: 'all' });
+    expectCallerForgotten(res);
+    expect(res.body.data).toStrictEqual({ revokedSessions: 2 });
+    for (const s of [caller, other]) expectInvalidToken(await refresh(s.refresh));
+  });
+
+  it('DELETE /sessions/:id: of another session, nothing cleared; of its own (any case of the id), cleared', async () => {
+    const { caller, other } = await twoSessions();
+    expectCallerKept(await endSessionRequest(t, caller.token, other.sessionId));
+    await refresh(caller.refresh).expect(200);
+    expectCallerForgotten(await endSessionRequest(t, caller.token, caller.sessionId.toUpperCase()));
+    expectInvalidToken(await refresh(caller.refresh));
+  });
+
+  it('a refused logout clears nothing', async () => {
+    const { caller, other } = await twoSessions();
+    await logoutRequest(t, other.token).expect(200);
+    const res = await logoutRequest(t, caller.token).send({ token: other.token });
+    expectInvalidToken(res);
+    expect(res.headers['clear-site-data']).toBeUndefined();
+    expect(res.headers['set-cookie']).toBeUndefined();
   });
 });

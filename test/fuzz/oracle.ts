@@ -201,6 +201,12 @@ export function checkAnswer(
       }
     }
     if (req.method === 'POST' && body?.message === MESSAGES.loggedOut) problems.push(...logoutProblems(req, res, body));
+    if (req.method === 'DELETE' && body?.message === MESSAGES.loggedOut) {
+      const own = sessionIdInPath(req.path) === req.bearer.sessionId;
+      if (res.headers['clear-site-data'] !== (own ? '"storage"' : undefined)) {
+        problems.push(`DELETE /sessions/:id of ${own ? 'its own' : 'another'} session with Clear-Site-Data ${clip(String(res.headers['clear-site-data']))}`);
+      }
+    }
     if (body?.message === MESSAGES.passwordChanged) {
       const { currentPassword, newPassword } = req.bodyObject ?? {};
       if (currentPassword !== state.userA.password) problems.push('the password changed without the right current password');
@@ -276,7 +282,7 @@ export function decodes(target: string): boolean {
   }
 }
 
-/** A 2xx POST /logout: the body token and scope it accepted, its data, its Clear-Site-Data. */
+/** A 2xx POST /logout: the body token and scope it accepted, its data, its Clear-Site-Data (the bearer's own session only). */
 export function logoutProblems(req: Request, res: Response, body: Record<string, unknown>): string[] {
   const problems: string[] = [];
   if (req.bodyHasToken && !req.bodyToken?.live) problems.push('logout accepted a body token that is not a live token of the bearer');
@@ -288,9 +294,11 @@ export function logoutProblems(req: Request, res: Response, body: Record<string,
   const counted = data !== undefined && Object.keys(data).join() === 'revokedSessions' && isCount(data.revokedSessions);
   if (wide && !counted) problems.push(`logout with scope ${scope} without data: { revokedSessions }`);
   if (!wide && data !== undefined) problems.push('logout of one session with data');
-  const clears = res.headers['clear-site-data'] === '"cookies", "storage"';
-  if (scope === 'others' && clears) problems.push("logout of the other sessions cleared this client's site data");
-  if (scope !== 'others' && !clears) problems.push('logout without Clear-Site-Data');
+  // Only the end of the bearer's own session clears this client's site data, and only its storage.
+  const own = scope === 'all' || (!wide && (!req.bodyHasToken || req.bodyToken?.sessionId === req.bearer.sessionId));
+  const clearSiteData = res.headers['clear-site-data'];
+  if (own && clearSiteData !== '"storage"') problems.push(`logout of the bearer's session with Clear-Site-Data ${clip(String(clearSiteData))}`);
+  if (!own && clearSiteData !== undefined) problems.push("logout of other sessions cleared this client's site data");
   return problems;
 }
 

@@ -87,6 +87,8 @@ export interface paths {
         /**
          * End a session for good
          * @description Revokes the session of the bearer token, or of `token` when given (same user only); with `scope` `others` or `all`, every other live session of the user, or every one, and `data: { revokedSessions }` says how many. From then on their tokens, refresh tokens included, are refused on every route of every instance. A token already logged out answers 401. Rate limited per client address.
+         *
+         *     When the caller's own session ends (no `token`, a `token` of the bearer's own session, or `scope` `all`), the 200 carries `Clear-Site-Data: "storage"` and, in cookie mode, clears the refresh cookie (`Max-Age=0`); `"cookies"` is added only with `LOGOUT_CLEAR_SITE_COOKIES=true`, as it clears every cookie of the registrable domain, sibling subdomains included. Ending another session (a `token` of another session, `scope` `others`) sends neither.
          */
         post: operations["logout"];
         delete?: never;
@@ -127,7 +129,7 @@ export interface paths {
         post?: never;
         /**
          * End one of your own sessions by id
-         * @description Another user’s session, an ended one, an unknown or a malformed id: the same 404. Rate limited like logout.
+         * @description Another user’s session, an ended one, an unknown or a malformed id: the same 404. Rate limited like logout. The caller's own id is a logout: the 200 then carries `Clear-Site-Data` and, in cookie mode, clears the refresh cookie, as logout does; another session's id, neither.
          */
         delete: operations["endSession"];
         options?: never;
@@ -980,6 +982,10 @@ export interface operations {
             /** @description Sesión cerrada exitosamente */
             200: {
                 headers: {
+                    /** @description Only when the caller's own session ended. `"storage"`; `"cookies", "storage"` with LOGOUT_CLEAR_SITE_COOKIES=true (every cookie of the registrable domain, sibling subdomains included). */
+                    "Clear-Site-Data"?: "\"storage\"" | "\"cookies\", \"storage\"";
+                    /** @description Cookie mode, only when the caller's own session ended: the refresh cookie cleared. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1130,6 +1136,10 @@ export interface operations {
             /** @description Sesión cerrada exitosamente */
             200: {
                 headers: {
+                    /** @description Only when the caller's own session ended. `"storage"`; `"cookies", "storage"` with LOGOUT_CLEAR_SITE_COOKIES=true (every cookie of the registrable domain, sibling subdomains included). */
+                    "Clear-Site-Data"?: "\"storage\"" | "\"cookies\", \"storage\"";
+                    /** @description Cookie mode, only when the caller's own session ended: the refresh cookie cleared. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1610,6 +1620,10 @@ export interface operations {
             /** @description Cuenta eliminada exitosamente */
             200: {
                 headers: {
+                    /** @description Only when the caller's own session ended. `"storage"`; `"cookies", "storage"` with LOGOUT_CLEAR_SITE_COOKIES=true (every cookie of the registrable domain, sibling subdomains included). */
+                    "Clear-Site-Data"?: "\"storage\"" | "\"cookies\", \"storage\"";
+                    /** @description Cookie mode, only when the caller's own session ended: the refresh cookie cleared. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
