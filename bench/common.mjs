@@ -41,7 +41,7 @@ export const tokenFor = (userId, sessionId) =>
 
 /**
  * A bench server (bench/server.mjs) as a child process, with SQL through its own database
- * connection and its memory every second (`samples`: { t, rss, heapUsed }). With `onLine`, each
+ * connection, and its memory and CPU time every second (`samples`: { t, rss, heapUsed, cpuMs }). With `onLine`, each
  * line it writes (stdout and stderr: pino's JSON lines) goes there instead of this terminal.
  */
 export async function startServer(mode, port, env, { onLine } = {}) {
@@ -56,7 +56,7 @@ export async function startServer(mode, port, env, { onLine } = {}) {
     child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
   });
   child.on('message', (msg) => {
-    if (msg.memory) return void samples.push(msg.memory);
+    if (msg.usage) return void samples.push(msg.usage);
     if (msg.ready) return ready();
     const { resolve, reject } = pending.get(msg.id);
     pending.delete(msg.id);

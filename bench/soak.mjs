@@ -25,7 +25,7 @@
 //
 // It fails (exit 1) on: any 5xx, WRONG or LOST answer; any line of level >= 50 (error) in the
 // server's log; RSS not flat (mean of the last quarter after the warm-up > SOAK_RSS_MAX_RATIO (1.25) ×
-// that of the first quarter); throughput not steady (answers per 5 s, mean of the last quarter after
+// that of the first quarter); throughput not steady (answers per 5 s, median of the last quarter after
 // the warm-up < SOAK_THROUGHPUT_MIN_RATIO (0.8) × that of the first quarter); database counts that
 // do not match what the clients saw; the seeded sessions running out. In the webhook run also: a
 // backlog that does not drain (not every event of the run delivered within SOAK_DRAIN_SECONDS (30) s
@@ -432,7 +432,7 @@ async function soak(name, databaseUrl) {
       dbProblems,
       drain,
       windows: win.all,
-      samples: server.samples.filter((s) => s.t >= t0 && s.t < t1),
+      samples: server.samples,
       log,
     };
   } finally {
@@ -468,11 +468,18 @@ function report(r) {
   }
 
   // The raw numbers, per 5 s window.
-  const rssOf = (i) => mean(r.samples.filter((s) => Math.floor((s.t - r.t0) / WINDOW_MS) === i).map((s) => s.rss)) / MiB;
-  const heapOf = (i) => mean(r.samples.filter((s) => Math.floor((s.t - r.t0) / WINDOW_MS) === i).map((s) => s.heapUsed)) / MiB;
+  const inWindow = (i) => r.samples.filter((s) => s.t >= r.t0 && Math.floor((s.t - r.t0) / WINDOW_MS) === i);
+  const rssOf = (i) => mean(inWindow(i).map((s) => s.rss)) / MiB;
+  const heapOf = (i) => mean(inWindow(i).map((s) => s.heapUsed)) / MiB;
+  // The server's CPU time in the window (ms), from its cumulative samples around the window's bounds.
+  const cpuOf = (i) => {
+    const before = r.samples.findLast((s) => s.t <= r.t0 + i * WINDOW_MS);
+    const end = r.samples.findLast((s) => s.t <= r.t0 + (i + 1) * WINDOW_MS);
+    return before && end && end.t > before.t ? ((end.cpuMs - before.cpuMs) * WINDOW_MS) / (end.t - before.t) : NaN;
+  };
   const hook = Boolean(r.drain);
   lines.push(
-    `  per ${WINDOW_MS / 1000} s:    t  answers  5xx  logouts  errors  RSS MiB  heap MiB  load` +
+    `  per ${WINDOW_MS / 1000} s:    t  answers  5xx  logouts  errors  RSS MiB  heap MiB  server CPU %  load` +
       (hook ? '  streamed  delivered  backlog  max delay s' : ''),
   );
   let ended = 0;
@@ -488,6 +495,7 @@ function report(r) {
       String(w.errorLines).padStart(7),
       (Number.isNaN(rssOf(i)) ? '' : rssOf(i).toFixed(1)).padStart(8),
       (Number.isNaN(heapOf(i)) ? '' : heapOf(i).toFixed(1)).padStart(9),
+      (Number.isNaN(cpuOf(i)) ? '' : ((100 * cpuOf(i)) / WINDOW_MS).toFixed(0)).padStart(13),
       w.load.toFixed(1).padStart(5),
     ];
     if (hook) cells.push(String(w.streamed).padStart(9), String(w.delivered).padStart(10), String(ended - delivered).padStart(8), (w.delayMax / 1000).toFixed(1).padStart(12));
@@ -534,6 +542,13 @@ function report(r) {
       `(at least ${THROUGHPUT_MIN_RATIO}) ${steady ? 'steady' : 'NOT STEADY'}`,
   );
   if (!steady) failures.push('throughput not steady');
+  // Not asserted, to read the above by: what the server did with the CPU it got, and how busy the machine was.
+  const perCpu = (idx) => idx.reduce((n, i) => n + (r.windows[i]?.answers ?? 0), 0) / (idx.reduce((n, i) => n + cpuOf(i), 0) / 1000);
+  const load = (idx) => mean(idx.map((i) => r.windows[i]?.load ?? NaN));
+  lines.push(
+    `    answers per second of server CPU: first quarter ${Math.round(perCpu(q.first))}, last ${Math.round(perCpu(q.last))} ` +
+      `(× ${(perCpu(q.last) / perCpu(q.first)).toFixed(2)}); machine load average: first quarter ${load(q.first).toFixed(1)}, last ${load(q.last).toFixed(1)}`,
+  );
 
   lines.push(
     `  database: ${r.db.endedByLogout} sessions ended by logout, ${r.db.auditLogout} logout and ${r.db.auditLogin} login audit rows, ${r.db.events} session.ended events: ` +
