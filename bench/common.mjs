@@ -89,12 +89,16 @@ export function listenToStream(url, onEvent) {
   const listener = { reconnects: 0, close: () => {} };
   let lastId;
   let closed = false;
-  const resume = () => void connect().catch(() => !closed && setTimeout(resume, 1000));
+  // Unref'd: a listener left behind never holds the process open.
+  const resume = () => void connect().catch(() => !closed && setTimeout(resume, 1000).unref());
   const connect = () =>
     new Promise((resolve, reject) => {
       const headers = { authorization, accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) };
       const req = http.get(`${url}/api/v1/events/stream`, { headers }, (res) => {
-        if (res.statusCode !== 200) return reject(new Error(`the stream answered ${res.statusCode}`));
+        if (res.statusCode !== 200) {
+          res.resume();
+          return reject(new Error(`the stream answered ${res.statusCode}`));
+        }
         let buffer = '';
         res.setEncoding('utf8').on('data', (chunk) => {
           const now = performance.now();

@@ -98,7 +98,7 @@ function windows() {
   };
 }
 
-/** The server's log: lines of level >= 50 counted (per window too) and a few kept; everything to a file. */
+/** The server's log, all of it to a file: errors (level >= 50) counted per window and a few kept, errors and warnings grouped by message. */
 function serverLog(path, win) {
   const file = createWriteStream(path);
   const log = { path, errors: 0, warnings: 0, unparsed: 0, byMessage: { 40: {}, 50: {} }, examples: [] };
@@ -141,14 +141,17 @@ async function startReceiver(win, userIds) {
       const delay = now - Date.parse(event.timestamp);
       receiver.delaysMs.push(delay);
       const w = win.at(now);
-      w.delivered = (w.delivered ?? 0) + 1;
-      w.delayMax = Math.max(w.delayMax ?? 0, delay);
+      w.delivered++;
+      w.delayMax = Math.max(w.delayMax, delay);
     });
   });
   server.keepAliveTimeout = 60_000;
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver.url = `http://127.0.0.1:${server.address().port}/hook`;
-  receiver.close = () => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve)));
+  receiver.close = () => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(resolve));
+  };
   return receiver;
 }
 
