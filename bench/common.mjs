@@ -1,4 +1,5 @@
-// What the benches share: the servers' environment, hand-made tokens, the bench server as a child process.
+// What the benches share: the servers' environment, hand-made tokens, the bench server as a child
+// process, a listener on its event stream.
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -41,8 +42,9 @@ export const tokenFor = (userId, sessionId) =>
 
 /**
  * A bench server (bench/server.mjs) as a child process, with SQL through its own database
- * connection, and its memory and CPU time every second (`samples`: { t, rss, heapUsed, cpuMs }). With `onLine`, each
- * line it writes (stdout and stderr: pino's JSON lines) goes there instead of this terminal.
+ * connection, and its memory and CPU time every second (`samples`: { t, rss, heapUsed, cpuMs }).
+ * With `onLine`, each line it writes (stdout and stderr: pino's JSON lines) goes there instead of
+ * this terminal.
  */
 export async function startServer(mode, port, env, { onLine } = {}) {
   const stdio = onLine ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc'];
