@@ -33,7 +33,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, SignJWT } from 'jose';
-import { API, AUDIENCE, ISSUER, serverEnv, startServer } from './common.mjs';
+import { API, AUDIENCE, EVENTS_CLIENT as CLIENT, ISSUER, listenToStream, serverEnv, startServer } from './common.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,7 +51,6 @@ const { values: args } = parseArgs({
 });
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLIENT = { id: 'svc', secret: 'bench-svc-secret-0123456789' };
 const STALENESS_MS = Number(args['staleness-ms']);
 const BUCKET_MS = 100;
 
@@ -476,34 +475,15 @@ async function startService(env) {
   };
 }
 
-/** GET /api/v1/events/stream from this process: when each session's end arrived (performance.now()). */
-function listenDirect(authUrl) {
+/** The stream, direct from this process: when each session's end arrived (performance.now()). */
+async function listenDirect(authUrl) {
   const arrived = new Map();
-  const authorization = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`;
-  let req;
-  return new Promise((resolve, reject) => {
-    req = http.get(`${authUrl}/api/v1/events/stream`, { headers: { authorization, accept: 'text/event-stream' } }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`the stream answered ${res.statusCode}`));
-      let buffer = '';
-      res.setEncoding('utf8').on('data', (chunk) => {
-        const now = performance.now();
-        buffer += chunk;
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const message = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = /^data: (.*)$/m.exec(message);
-          if (/^event: session\.ended$/m.test(message) && data) arrived.set(JSON.parse(data[1]).data.sessionId, now);
-        }
-      });
-      resolve({
-        /** Arrival relative to `from`; undefined when it never came. */
-        at: (sessionId, from) => (arrived.has(sessionId) ? arrived.get(sessionId) - from : undefined),
-        close: () => req.destroy(),
-      });
-    });
-    req.on('error', reject);
-  });
+  const listener = await listenToStream(authUrl, (event, now) => arrived.set(event.data.sessionId, now));
+  return {
+    /** Arrival relative to `from`; undefined when it never came. */
+    at: (sessionId, from) => (arrived.has(sessionId) ? arrived.get(sessionId) - from : undefined),
+    close: () => listener.close(),
+  };
 }
 
 /** This file as the load generator; stop() gives its per-100-ms status counts. */

@@ -2,7 +2,7 @@
 // generator does not share its event loop). `real`: the app as main.ts builds it. `stateless`:
 // the same app with the session lookup replaced in-process by a no-op, to price what strict
 // revocation costs. Seeds sessions on request (IPC), through the app's own database
-// connection, which the bench cannot reach on the embedded database.
+// connection, which the bench cannot reach on the embedded database; sends its memory and CPU time every second.
 import 'reflect-metadata';
 import { createApp } from '../dist/src/app.factory.js';
 import { loadEnv } from '../dist/src/config/load-env.js';
@@ -26,5 +26,10 @@ process.on('message', async ({ id, sql, params }) => {
     process.send({ id, error: String(err) });
   }
 });
+setInterval(() => {
+  const { rss, heapUsed } = process.memoryUsage();
+  const { user, system } = process.cpuUsage();
+  process.send({ usage: { t: Date.now(), rss, heapUsed, cpuMs: (user + system) / 1000 } });
+}, 1000).unref();
 process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
 process.send({ ready: true });

@@ -1,124 +1,164 @@
-// npm run soak: the real server (bench/server.mjs in its 'real' mode, built from dist/) under
-// SOAK_CONNECTIONS (50) connections of MIXED traffic for SOAK_SECONDS_PG (60) s on PostgreSQL
-// (BENCH_DATABASE_URL, default the machine's, in a fresh database created and dropped here), then
-// SOAK_SECONDS_EMBEDDED (30) s on the embedded database (PGLITE_DATA_DIR=memory://).
+// npm run soak: the real server (bench/server.mjs 'real', built from dist/) under sustained mixed
+// traffic, SOAK_SECONDS (240) s a run, twice: `plain`, then `webhook` (the same load with a webhook
+// endpoint configured, a local receiver answering 204 at once, and a listener on the event stream).
+// On PostgreSQL by default, in a fresh database per run. docs/performance.md ("Soak") says what it
+// runs and asserts, and how to run it; in short:
 //
-// Each connection runs one session at a time through this cycle (one loop of autocannon's
-// `requests`, its context fresh per loop):
-//    0  acquire: POST /login (about SOAK_LOGINS_PER_SECOND of them in all: scrypt-bound), else a
-//       session seeded up front by SQL (its refresh token made exactly as the app makes them), and
-//       GET /me with it                                                                   → 200
-//    1  GET /me (access token a0)                                                         → 200
-//    2  POST /refresh (refresh token r0): a1, r1                                          → 200
-//    3  GET /me (a1)                                                                      → 200
-//    4  GET /me (a0: the session is the same, a0 is still good)                           → 200
-//    5  POST /refresh (r1): a2, r2                                                        → 200
-//    6  GET /me (a2)                                                                      → 200
-//    7  POST /logout (bearer a2)                                                          → 200
-//    8  GET /me (a2)                                                                      → 401
-//    9  POST /refresh (r2, of the ended session)                                          → 401
-//   10  GET /me (a0)                                                                      → 401
-// A 200 must also say the right thing (the session's id and user on /me and /refresh, fresh tokens,
-// the logout message); a 401 must be the token envelope. Anything else is a WRONG answer, and
-// ends that cycle (its later expectations would no longer hold). A request left without answer
-// (timeout, connection dropped) is LOST and ends the cycle too.
+//   npm run soak                                  # 2 × 240 s on a fresh database on SOAK_PG_ADMIN_URL
+//   npm run soak -- --short                       # 2 × 30 s, seeded sessions backdated: a try-out
+//   SOAK_DATABASE_URL=postgres://… npm run soak   # an existing database, as is (counts scoped to the run's users)
+//   npm run soak -- --embedded                    # the embedded database (PGlite in memory)
 //
-// The server's memory is sampled every second (process.memoryUsage() pushed over the fork's IPC
-// channel by a probe loaded with --import); the mean of the first 10 s of load is compared with the
-// mean of the last 10 s. Flat: neither heap used nor RSS grew by more than SOAK_MEM_MAX_GROWTH_PCT
-// (15) % or SOAK_MEM_MAX_GROWTH_MIB (5) MiB, whichever is larger.
-// After each phase the database is asked how many sessions logout ended and how many audit rows
-// were written: they must match what the clients saw (up to the requests still in flight at the end).
+// Each of the SOAK_CONNECTIONS (50) connections repeats this cycle (autocannon's `requests`, a fresh
+// context per cycle):
+//    0  GET /me with one of SOAK_LONG_LIVED (20) long-lived sessions, logged in before the load → 200
+//       (or, about once a second across all connections, POST /login: its session is the one ended below)
+//    1  GET /me, long-lived                                                                   → 200
+//    2  GET /me, long-lived                                                                   → 200
+//    3  POST /logout of a distinct session: seeded by SQL before the load (so after the first minute
+//       it is older than 60 s and its `last_used_at` touch is due), or the cycle's login      → 200
+//    4  GET /me with the ended session's token                                                → 401
+//    5  POST /refresh with the ended session's refresh token                                  → 401
+// A 200 must say the right thing (the session and user on /me, fresh tokens, the logout message), a
+// 401 must be the token envelope: anything else is WRONG and ends that cycle. A request left without
+// an answer is LOST. The long-lived sessions are used continuously, so their touch runs each minute.
 //
-// Exit code 1 on any 5xx, WRONG or LOST answer, a database count that does not match, or memory
-// that is not flat.
-import { fork } from 'node:child_process';
+// It fails (exit 1) on: any 5xx, WRONG or LOST answer; any line of level >= 50 (error) in the
+// server's log; RSS not flat (mean of the last quarter after the warm-up > SOAK_RSS_MAX_RATIO (1.25) ×
+// that of the first quarter); throughput not steady (answers per 5 s, median of the last quarter after
+// the warm-up < SOAK_THROUGHPUT_MIN_RATIO (0.8) × that of the first quarter); database counts that
+// do not match what the clients saw; the seeded sessions running out. In the webhook run also: a
+// backlog that does not drain (not every event of the run delivered within SOAK_DRAIN_SECONDS (30) s
+// after the load stopped), or a logout answered 200 whose session.ended the stream listener never got.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
+import { createWriteStream } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { API, serverEnv, tokenFor } from './common.mjs';
+import { API, EVENTS_CLIENT, listenToStream, serverEnv, startServer, tokenFor } from './common.mjs';
 import { encodeRefreshToken, hashRefreshSecret } from '../dist/src/sessions/refresh-token.js';
 
-const SECONDS = { postgres: Number(process.env.SOAK_SECONDS_PG ?? 60), embedded: Number(process.env.SOAK_SECONDS_EMBEDDED ?? 30) };
-const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 50);
-const LOGINS_PER_SECOND = Number(process.env.SOAK_LOGINS_PER_SECOND ?? 1);
-// Seeded sessions per second of load: each cycle uses one (~11 requests). Past them, cycles log in.
-const SESSIONS_PER_SECOND = Number(process.env.SOAK_SESSIONS_PER_SECOND ?? 1000);
-const USERS = Number(process.env.SOAK_USERS ?? 10);
-const MEM_WINDOW_S = 10;
-const MEM_MAX_GROWTH_PCT = Number(process.env.SOAK_MEM_MAX_GROWTH_PCT ?? 15);
-const MEM_MAX_GROWTH_MIB = Number(process.env.SOAK_MEM_MAX_GROWTH_MIB ?? 5);
-const LOG_LEVEL = process.env.SOAK_LOG_LEVEL ?? 'warn';
-const PORT = Number(process.env.SOAK_PORT ?? 3993);
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const DATABASES = (process.env.SOAK_DATABASES ?? 'postgres,embedded').split(',');
+const { values: flags } = parseArgs({ options: { short: { type: 'boolean' }, embedded: { type: 'boolean' } } });
+const env = process.env;
+const SHORT = flags.short || env.SOAK_SHORT === '1';
+const EMBEDDED = flags.embedded || env.SOAK_DATABASE === 'embedded';
+const SECONDS = Number(env.SOAK_SECONDS ?? (SHORT ? 30 : 240));
+const WARMUP_SECONDS = Number(env.SOAK_WARMUP_SECONDS ?? (SHORT ? 5 : 30));
+const WINDOW_MS = 5000;
+const CONNECTIONS = Number(env.SOAK_CONNECTIONS ?? 50);
+const LONG_LIVED = Number(env.SOAK_LONG_LIVED ?? 20);
+const USERS = Number(env.SOAK_USERS ?? 10);
+const LOGINS_PER_SECOND = Number(env.SOAK_LOGINS_PER_SECOND ?? 1);
+// Seeded sessions per second of load, one per cycle's logout: more than the server can end.
+const SESSIONS_PER_SECOND = Number(env.SOAK_SESSIONS_PER_SECOND ?? 1200);
+const RSS_MAX_RATIO = Number(env.SOAK_RSS_MAX_RATIO ?? 1.25);
+const THROUGHPUT_MIN_RATIO = Number(env.SOAK_THROUGHPUT_MIN_RATIO ?? 0.8);
+const DRAIN_SECONDS = Number(env.SOAK_DRAIN_SECONDS ?? 30);
+const RUNS = (env.SOAK_RUNS ?? 'plain,webhook').split(',');
+const LOG_LEVEL = env.SOAK_LOG_LEVEL ?? 'warn';
+const PORT = Number(env.SOAK_PORT ?? 3993);
+const ADMIN_URL = env.SOAK_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DATABASE_URL = env.SOAK_DATABASE_URL;
 const MiB = 1024 * 1024;
 const INVALID_TOKEN = 'Token no proporcionado o inválido';
 const LOGGED_OUT = 'Sesión cerrada exitosamente';
+const PASSWORD = 'soak-password-1';
 
-// Loaded into the server with --import: its memory, every second, over the IPC channel. With
-// SOAK_GC (default on) a full garbage collection runs just before each sample, so that heap used is
-// what is live, not how far V8 let garbage pile up before its next major collection (without it,
-// heap used saws between ~50 and ~125 MiB over ~30 s on this app, and a 10 s mean says little).
-const FORCE_GC = process.env.SOAK_GC !== '0';
-const MEMORY_PROBE = `setInterval(() => {
-  const start = performance.now();
-  ${FORCE_GC ? 'globalThis.gc();' : ''}
-  const gcMs = performance.now() - start;
-  const { rss, heapUsed } = process.memoryUsage();
-  process.send?.({ memory: { t: Date.now(), rss, heapUsed, gcMs } });
-}, 1000).unref();`;
+const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+const pct = (xs, p) => {
+  const s = Float64Array.from(xs).sort();
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+const parse = (text) => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
 
-/** bench/server.mjs 'real' as a child process: SQL through its own DataSource, memory samples. */
-async function startServer(port, env) {
-  const child = fork(new URL('./server.mjs', import.meta.url), ['real', String(port)], {
-    env,
-    execArgv: [...(FORCE_GC ? ['--expose-gc'] : []), '--import', `data:text/javascript,${encodeURIComponent(MEMORY_PROBE)}`],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const pending = new Map();
-  const samples = [];
-  let ready;
-  const started = new Promise((resolve, reject) => {
-    ready = resolve;
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  child.on('message', (msg) => {
-    if (msg.memory) return void samples.push(msg.memory);
-    if (msg.ready) return ready();
-    const { resolve, reject } = pending.get(msg.id);
-    pending.delete(msg.id);
-    if (msg.error) reject(new Error(msg.error));
-    else resolve(msg.rows);
-  });
-  const kill = () => child.kill('SIGKILL');
-  process.once('exit', kill);
-  await started;
+/** Per 5 s window since `t0` (Date.now()): counters, created on first use. */
+function windows() {
+  const all = [];
+  let t0;
   return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid,
-    samples,
-    sql: (sql, params = []) =>
-      new Promise((resolve, reject) => {
-        const id = randomUUID();
-        pending.set(id, { resolve, reject });
-        child.send({ id, sql, params });
-      }),
-    stop: () =>
-      new Promise((resolve) => {
-        process.off('exit', kill);
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', resolve);
-        child.kill('SIGTERM');
-      }),
+    all,
+    start: (t) => (t0 = t),
+    at: (t = Date.now()) => {
+      if (t0 === undefined || t < t0) return {};
+      const i = Math.floor((t - t0) / WINDOW_MS);
+      // `load`: the machine's load average as the window starts, to tell a shared machine's noise from the server.
+      for (let k = all.length; k <= i; k++) all.push({ answers: 0, fiveXX: 0, logouts: 0, errorLines: 0, delivered: 0, streamed: 0, delayMax: 0, load: os.loadavg()[0] });
+      return all[i];
+    },
   };
 }
 
+/** The server's log, all of it to a file: errors (level >= 50) counted per window and a few kept, errors and warnings grouped by message. */
+function serverLog(path, win) {
+  const file = createWriteStream(path);
+  const log = { path, errors: 0, warnings: 0, unparsed: 0, byMessage: { 40: {}, 50: {} }, examples: [] };
+  log.onLine = (line) => {
+    file.write(`${line}\n`);
+    const entry = parse(line);
+    if (typeof entry?.level !== 'number') {
+      log.unparsed++;
+      if (log.examples.length < 5) log.examples.push(`(not JSON) ${line.slice(0, 200)}`);
+      return;
+    }
+    if (entry.level < 40) return;
+    const err = typeof entry.err === 'object' ? [entry.err.code, entry.err.routine, entry.err.message].filter(Boolean).join(' ') : entry.err;
+    const what = `${entry.msg ?? ''}${err ? `: ${String(err).slice(0, 120)}` : ''}`;
+    const level = entry.level >= 50 ? 50 : 40;
+    log.byMessage[level][what] = (log.byMessage[level][what] ?? 0) + 1;
+    if (level === 40) return void log.warnings++;
+    log.errors++;
+    win.at().errorLines++;
+    if (log.examples.length < 3) log.examples.push(line.slice(0, 300));
+  };
+  log.close = () => new Promise((resolve) => file.end(resolve));
+  return log;
+}
+
+/** A webhook endpoint on this machine: 204 at once; counts deliveries by webhook-id, and how late each came. */
+async function startReceiver(win, userIds) {
+  const receiver = { delivered: new Set(), duplicates: 0, delaysMs: [], url: '' };
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      res.writeHead(204).end();
+      const id = req.headers['webhook-id'];
+      const event = parse(Buffer.concat(chunks).toString());
+      if (!userIds.has(event?.data?.userId)) return;
+      if (receiver.delivered.has(id)) return void receiver.duplicates++;
+      receiver.delivered.add(id);
+      const now = Date.now();
+      const delay = now - Date.parse(event.timestamp);
+      receiver.delaysMs.push(delay);
+      const w = win.at(now);
+      w.delivered++;
+      w.delayMax = Math.max(w.delayMax, delay);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${server.address().port}/hook`;
+  receiver.close = () => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(resolve));
+  };
+  return receiver;
+}
+
 /** `count` live sessions spread over the users, straight into the table, each with its first refresh token. */
-async function seedSessions(server, users, count) {
+async function seedSessions(server, users, count, backdate) {
   const pool = [];
+  const since = backdate ? "now() - interval '2 minutes'" : 'now()';
   for (let done = 0; done < count; done += 5000) {
     const ids = [];
     const userIds = [];
@@ -133,21 +173,15 @@ async function seedSessions(server, users, count) {
       pool.push({ user, sessionId, refreshToken: encodeRefreshToken({ sessionId, generation: 0, secret }) });
     }
     await server.sql(
-      `INSERT INTO sessions (id, user_id, expires_at, refresh_token_hash)
-       SELECT id, user_id, now() + interval '1 day', decode(h, 'hex') FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS t(id, user_id, h)`,
+      `INSERT INTO sessions (id, user_id, expires_at, access_expires_at, refresh_token_hash, created_at, last_used_at)
+       SELECT id, user_id, now() + interval '1 day', now() + interval '1 hour', decode(h, 'hex'), ${since}, ${since}
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS t(id, user_id, h)`,
       [ids, userIds, hashes],
     );
   }
   return pool;
 }
 
-const parse = (body) => {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-};
 const get = (path, token) => ({ method: 'GET', path: `${API}${path}`, headers: { authorization: `Bearer ${token}` }, body: undefined });
 const post = (path, body, token) => ({
   method: 'POST',
@@ -157,106 +191,131 @@ const post = (path, body, token) => ({
 });
 
 // What a right answer says, beyond its status; a string names what is wrong.
-const isMe = (j, c) =>
-  j?.success === true && j.data?.sessionId === c.sessionId && j.data?.id === c.user.id && j.data?.email === c.user.email
+const isMe = (session) => (j) =>
+  j?.success === true && j.data?.sessionId === session.sessionId && j.data?.id === session.user.id ? undefined : 'not this session/user';
+const isTokens = (j) =>
+  j?.success === true && typeof j.data?.accessToken === 'string' && typeof j.data?.refreshToken === 'string' && typeof j.data?.sessionId === 'string'
     ? undefined
-    : 'not this session/user';
-const isTokens = (j, c) =>
-  j?.success === true &&
-  typeof j.data?.accessToken === 'string' &&
-  typeof j.data?.refreshToken === 'string' &&
-  j.data.refreshToken !== c.refreshToken &&
-  (c.sessionId === undefined || j.data.sessionId === c.sessionId)
-    ? undefined
-    : 'not fresh tokens of this session';
+    : 'not a session and its tokens';
 const isRefused = (j) => (j?.success === false && j.message === INVALID_TOKEN ? undefined : 'not the token envelope');
 const isLoggedOut = (j) => (j?.success === true && j.message === LOGGED_OUT ? undefined : 'not the logout message');
-const takeTokens = (j) => ({ sessionId: j.data.sessionId, access: j.data.accessToken, refreshToken: j.data.refreshToken });
 
-/** One phase: a server on `database`, users and sessions seeded, `seconds` of mixed load. */
-async function soak(database, seconds) {
-  const server = await startServer(PORT, serverEnv(database, LOG_LEVEL));
+/** One run: a server on `databaseUrl` (undefined: embedded), users and sessions, SECONDS of load, the checks. */
+async function soak(name, databaseUrl) {
+  const withWebhook = name === 'webhook';
+  const win = windows();
+  const log = serverLog(join(os.tmpdir(), `soak-${name}-${Date.now()}.log`), win);
+  const userIds = new Set();
+  const receiver = withWebhook ? await startReceiver(win, userIds) : undefined;
+  const server = await startServer(
+    'real',
+    PORT,
+    {
+      ...serverEnv(databaseUrl ? { url: databaseUrl } : {}, LOG_LEVEL),
+      // The long-lived sessions' access tokens (from their logins before the load) outlive the run.
+      JWT_ACCESS_TTL: String(Math.max(900, SECONDS + 300)),
+      ...(withWebhook
+        ? {
+            WEBHOOK_ENDPOINTS: `${receiver.url}|whsec_${randomBytes(32).toString('base64')}`,
+            INTROSPECTION_CLIENTS: `${EVENTS_CLIENT.id}:${EVENTS_CLIENT.secret}`,
+          }
+        : {}),
+    },
+    { onLine: log.onLine },
+  );
+  let stream;
   try {
-    const password = 'soak-password-1';
-    const users = await Promise.all(
-      Array.from({ length: USERS }, async (_, i) => {
-        const email = `soak-${i}-${randomUUID()}@example.com`;
-        const res = await fetch(`${server.url}${API}/register`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ email, password }),
-        });
-        if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
-        return { id: (await res.json()).data.id, email, password };
-      }),
-    );
-    const poolSize = Math.ceil(seconds * SESSIONS_PER_SECOND);
-    const pool = await seedSessions(server, users, poolSize);
+    const call = async (path, body, expect) => {
+      const res = await fetch(`${server.url}${API}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (res.status !== expect) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+      return (await res.json()).data;
+    };
+    const users = [];
+    for (let i = 0; i < USERS; i++) {
+      const email = `soak-${i}-${randomUUID()}@example.com`;
+      users.push({ id: (await call('/register', { email, password: PASSWORD }, 201)).id, email });
+      userIds.add(users[i].id);
+    }
+    const longLived = [];
+    for (let i = 0; i < LONG_LIVED; i++) {
+      const user = users[i % USERS];
+      const session = await call('/login', { email: user.email, password: PASSWORD }, 200);
+      longLived.push({ user, sessionId: session.sessionId, access: session.accessToken });
+    }
+    const seedStart = Date.now();
+    const pool = await seedSessions(server, users, Math.ceil(SECONDS * SESSIONS_PER_SECOND), SHORT);
+    const seedSeconds = (Date.now() - seedStart) / 1000;
+
+    const streamed = new Map(); // sessionId → { id, at }: the event's id and time
+    if (withWebhook) {
+      stream = await listenToStream(server.url, (event) => {
+        if (!userIds.has(event.data.userId)) return;
+        streamed.set(event.data.sessionId, { id: event.id, at: Date.parse(event.timestamp) });
+        win.at().streamed++;
+      });
+    }
 
     const routes = {};
-    const route = (name) => (routes[name] ??= { count: 0, latencies: [] });
     const wrong = {};
     const examples = [];
+    const loggedOut = [];
     let fiveXX = 0;
     let lost = 0;
     let logins = 0;
     let poolOut = 0;
     let nextLoginAt = 0;
-    let userTurn = 0;
+    let turn = 0;
+    const nextLongLived = () => longLived[turn++ % longLived.length];
+    const meLongLived = () => {
+      const session = nextLongLived();
+      return { name: 'GET /me (long-lived)', route: 'GET /me', req: get('/me', session.access), expect: 200, check: isMe(session) };
+    };
 
-    // The cycle: each step says what to send given the cycle's context, and what must come back.
+    // Each step says what to send given the cycle's context, and what must come back.
     const steps = [
       (c) => {
         const now = performance.now();
-        if (now >= nextLoginAt || pool.length === 0) {
-          if (pool.length === 0) poolOut++;
-          nextLoginAt = now + 1000 / LOGINS_PER_SECOND;
-          logins++;
-          c.user = users[userTurn++ % users.length];
-          return {
-            name: 'POST /login',
-            route: 'POST /login',
-            req: post('/login', { email: c.user.email, password: c.user.password }),
-            expect: 200,
-            check: isTokens,
-            keep: (j) => Object.assign(c, takeTokens(j), { a0: j.data.accessToken }),
-          };
-        }
-        const seeded = pool.pop();
-        Object.assign(c, { user: seeded.user, sessionId: seeded.sessionId, refreshToken: seeded.refreshToken });
-        c.a0 = c.access = tokenFor(seeded.user.id, seeded.sessionId);
-        return { name: 'GET /me (seeded session)', route: 'GET /me', req: get('/me', c.a0), expect: 200, check: isMe };
+        if (now < nextLoginAt) return meLongLived();
+        nextLoginAt = now + 1000 / LOGINS_PER_SECOND;
+        logins++;
+        const user = users[logins % USERS];
+        return {
+          name: 'POST /login',
+          route: 'POST /login',
+          req: post('/login', { email: user.email, password: PASSWORD }),
+          expect: 200,
+          check: isTokens,
+          keep: (j) => (c.victim = { user, sessionId: j.data.sessionId, refreshToken: j.data.refreshToken, access: j.data.accessToken }),
+        };
       },
-      (c) => ({ name: 'GET /me (live)', route: 'GET /me', req: get('/me', c.a0), expect: 200, check: isMe }),
+      meLongLived,
+      meLongLived,
+      (c) => {
+        if (!c.victim) {
+          const seeded = pool.pop();
+          if (!seeded) return void poolOut++;
+          c.victim = { ...seeded, access: tokenFor(seeded.user.id, seeded.sessionId) };
+        }
+        return {
+          name: 'POST /logout',
+          route: 'POST /logout',
+          req: post('/logout', {}, c.victim.access),
+          expect: 200,
+          check: isLoggedOut,
+          keep: () => {
+            loggedOut.push(c.victim.sessionId);
+            win.at().logouts++;
+          },
+        };
+      },
+      (c) => ({ name: 'GET /me (ended session)', route: 'GET /me', req: get('/me', c.victim.access), expect: 401, check: isRefused }),
       (c) => ({
-        name: 'POST /refresh (current)',
+        name: 'POST /refresh (ended session)',
         route: 'POST /refresh',
-        req: post('/refresh', { refreshToken: c.refreshToken }),
-        expect: 200,
-        check: isTokens,
-        keep: (j) => Object.assign(c, takeTokens(j)),
-      }),
-      (c) => ({ name: 'GET /me (refreshed token)', route: 'GET /me', req: get('/me', c.access), expect: 200, check: isMe }),
-      (c) => ({ name: 'GET /me (older token, live session)', route: 'GET /me', req: get('/me', c.a0), expect: 200, check: isMe }),
-      (c) => ({
-        name: 'POST /refresh (successor)',
-        route: 'POST /refresh',
-        req: post('/refresh', { refreshToken: c.refreshToken }),
-        expect: 200,
-        check: isTokens,
-        keep: (j) => Object.assign(c, takeTokens(j)),
-      }),
-      (c) => ({ name: 'GET /me (refreshed twice)', route: 'GET /me', req: get('/me', c.access), expect: 200, check: isMe }),
-      (c) => ({ name: 'POST /logout (live)', route: 'POST /logout', req: post('/logout', {}, c.access), expect: 200, check: isLoggedOut }),
-      (c) => ({ name: 'GET /me (logged out)', route: 'GET /me', req: get('/me', c.access), expect: 401, check: isRefused }),
-      (c) => ({
-        name: 'POST /refresh (logged out)',
-        route: 'POST /refresh',
-        req: post('/refresh', { refreshToken: c.refreshToken }),
+        req: post('/refresh', { refreshToken: c.victim.refreshToken }),
         expect: 401,
         check: isRefused,
       }),
-      (c) => ({ name: 'GET /me (older token, logged out)', route: 'GET /me', req: get('/me', c.a0), expect: 401, check: isRefused }),
     ];
 
     const setupRequest = (i) => (req, c) => {
@@ -265,6 +324,7 @@ async function soak(database, seconds) {
         return null; // autocannon starts the cycle over, with a fresh context
       }
       const step = steps[i](c);
+      if (!step) return null;
       c.pending = { ...step, sentAt: performance.now() };
       return { ...req, ...step.req };
     };
@@ -272,56 +332,95 @@ async function soak(database, seconds) {
       const step = c.pending;
       c.pending = null;
       if (!step) return;
-      const r = route(step.route);
+      const r = (routes[step.route] ??= { count: 0, latencies: [] });
       r.count++;
       r.latencies.push(performance.now() - step.sentAt);
-      if (status >= 500) fiveXX++;
+      const w = win.at();
+      w.answers++;
+      if (status >= 500) {
+        fiveXX++;
+        w.fiveXX++;
+      }
       const json = parse(body);
-      const problem = status !== step.expect ? `status ${status}` : step.check?.(json, c);
+      const problem = status !== step.expect ? `status ${status}` : step.check(json);
       if (problem) {
         c.broken = true;
         wrong[step.name] = (wrong[step.name] ?? 0) + 1;
         if (examples.length < 5) examples.push(`${step.name}: expected ${step.expect}, got ${status} (${problem}): ${String(body).slice(0, 200)}`);
         return;
       }
-      step.keep?.(json, c);
+      step.keep?.(json);
     };
 
     const t0 = Date.now();
+    win.start(t0);
     const result = await autocannon({
       url: server.url,
       connections: CONNECTIONS,
-      duration: seconds,
+      duration: SECONDS,
       requests: steps.map((_, i) => ({ setupRequest: setupRequest(i), onResponse })),
     });
     const t1 = Date.now();
     await sleep(1500); // what was in flight when autocannon stopped lands before the database is asked
 
+    // The webhook backlog after the load: ended (the database's events) against delivered, until drained.
+    const scope = [[...userIds]];
+    const eventCount = async () => (await server.sql('SELECT count(*)::int AS n FROM session_events WHERE user_id = ANY($1::uuid[])', scope))[0].n;
+    let drain;
+    if (withWebhook) {
+      const atStop = { ended: await eventCount(), delivered: receiver.delivered.size };
+      // How old the oldest event not delivered yet was when the load stopped: how far behind deliveries ran.
+      const oldest = [...streamed.values()].reduce((min, e) => (receiver.delivered.has(`evt_${e.id}`) ? min : Math.min(min, e.at)), Infinity);
+      let drainedAfter;
+      let ended = atStop.ended;
+      for (let s = 0; s <= DRAIN_SECONDS; s++) {
+        ended = await eventCount();
+        if (receiver.delivered.size >= ended && loggedOut.every((id) => streamed.has(id))) {
+          drainedAfter = (Date.now() - t1) / 1000;
+          break;
+        }
+        if (s < DRAIN_SECONDS) await sleep(1000);
+      }
+      drain = {
+        atStop,
+        lagAtStop: Number.isFinite(oldest) ? (t1 - oldest) / 1000 : 0,
+        ended,
+        delivered: receiver.delivered.size,
+        duplicates: receiver.duplicates,
+        drainedAfter,
+        streamed: streamed.size,
+        streamMissing: loggedOut.filter((id) => !streamed.has(id)).length,
+        reconnects: stream.reconnects,
+        delaysMs: receiver.delaysMs,
+      };
+    }
+
     // What the clients saw, against what the database recorded.
-    const [ended] = await server.sql(
-      `SELECT count(*) FILTER (WHERE ended_reason = 'logout')::int AS logout,
-              count(*) FILTER (WHERE revoked_at IS NOT NULL AND ended_reason IS DISTINCT FROM 'logout')::int AS other
-         FROM sessions`,
+    const [db] = await server.sql(
+      `SELECT (SELECT count(*) FROM sessions WHERE user_id = ANY($1::uuid[]) AND ended_reason = 'logout')::int AS "endedByLogout",
+              (SELECT count(*) FROM sessions WHERE user_id = ANY($1::uuid[]) AND revoked_at IS NOT NULL AND ended_reason IS DISTINCT FROM 'logout')::int AS "endedOtherwise",
+              (SELECT count(*) FROM audit_events WHERE user_id = ANY($1::uuid[]) AND event = 'logout')::int AS "auditLogout",
+              (SELECT count(*) FROM audit_events WHERE user_id = ANY($1::uuid[]) AND event = 'login')::int AS "auditLogin",
+              (SELECT count(*) FROM session_events WHERE user_id = ANY($1::uuid[]))::int AS events`,
+      scope,
     );
-    const [audit] = await server.sql(
-      `SELECT count(*) FILTER (WHERE event = 'logout')::int AS logout, count(*) FILTER (WHERE event = 'login')::int AS login,
-              count(*) FILTER (WHERE event = 'register')::int AS register,
-              count(*) FILTER (WHERE event NOT IN ('logout', 'login', 'register'))::int AS other
-         FROM audit_events`,
-    );
-    const ok200 = (name) => (routes[name]?.count ?? 0) - Object.entries(wrong).filter(([k]) => k.startsWith(name)).reduce((n, [, v]) => n + v, 0);
-    const logouts200 = ok200('POST /logout');
-    const logins200 = ok200('POST /login');
+    const ok = (route) => (routes[route]?.count ?? 0) - (wrong[route] ?? 0);
+    const logouts200 = loggedOut.length;
+    const logins200 = ok('POST /login');
     const within = (n, seen) => n >= seen && n <= seen + CONNECTIONS;
     const dbProblems = [];
-    if (!within(ended.logout, logouts200)) dbProblems.push(`sessions ended by logout: ${ended.logout}, logouts answered 200: ${logouts200}`);
-    if (!within(audit.logout, logouts200)) dbProblems.push(`logout audit rows: ${audit.logout}, logouts answered 200: ${logouts200}`);
-    if (!within(audit.login, logins200)) dbProblems.push(`login audit rows: ${audit.login}, logins answered 200: ${logins200}`);
-    if (audit.register !== USERS) dbProblems.push(`register audit rows: ${audit.register}, users registered: ${USERS}`);
-    if (ended.other > 0 || audit.other > 0) dbProblems.push(`sessions ended otherwise: ${ended.other}, other audit rows: ${audit.other}`);
+    if (!within(db.endedByLogout, logouts200)) dbProblems.push(`sessions ended by logout ${db.endedByLogout}, logouts answered 200 ${logouts200}`);
+    if (!within(db.auditLogout, logouts200)) dbProblems.push(`logout audit rows ${db.auditLogout}, logouts answered 200 ${logouts200}`);
+    if (!within(db.auditLogin, LONG_LIVED + logins200)) dbProblems.push(`login audit rows ${db.auditLogin}, logins answered 200 ${LONG_LIVED + logins200}`);
+    if (db.events !== db.endedByLogout + db.endedOtherwise) dbProblems.push(`session.ended events ${db.events}, sessions ended ${db.endedByLogout + db.endedOtherwise}`);
+    if (db.endedOtherwise > 0) dbProblems.push(`sessions ended otherwise ${db.endedOtherwise}`);
 
     return {
-      seconds: (t1 - t0) / 1000,
+      name,
+      t0,
+      t1,
+      seedSeconds,
+      poolSize: Math.ceil(SECONDS * SESSIONS_PER_SECOND),
       result,
       routes,
       wrong,
@@ -329,133 +428,184 @@ async function soak(database, seconds) {
       fiveXX,
       lost,
       logins,
-      poolSize,
+      logins200,
+      logouts200,
       poolOut,
-      db: { ended, audit, logouts200, logins200, problems: dbProblems },
-      memory: memoryReport(server.samples, t0, t1),
+      db,
+      dbProblems,
+      drain,
+      windows: win.all,
+      samples: server.samples,
+      log,
     };
   } finally {
+    stream?.close();
     await server.stop();
+    await receiver?.close();
+    await log.close();
   }
 }
 
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const pct = (xs, p) => {
-  const s = Float64Array.from(xs).sort();
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
-};
-
-function memoryReport(samples, t0, t1) {
-  const during = samples.filter((s) => s.t >= t0 && s.t <= t1);
-  const first = during.filter((s) => s.t < t0 + MEM_WINDOW_S * 1000);
-  const last = during.filter((s) => s.t > t1 - MEM_WINDOW_S * 1000);
-  const of = (key) => {
-    const a = mean(first.map((s) => s[key])) / MiB;
-    const b = mean(last.map((s) => s[key])) / MiB;
-    const growth = b - a;
-    const flat = growth <= Math.max(MEM_MAX_GROWTH_MIB, (MEM_MAX_GROWTH_PCT / 100) * a);
-    return { first: a, last: b, growth, percent: (growth / a) * 100, flat };
-  };
-  // Least-squares slope over every sample of the run, in MiB per minute: a slow leak shows here first.
-  const slope = (key) => {
-    const xs = during.map((s) => (s.t - t0) / 60_000);
-    const ys = during.map((s) => s[key] / MiB);
-    const mx = mean(xs);
-    const my = mean(ys);
-    return xs.reduce((n, x, i) => n + (x - mx) * (ys[i] - my), 0) / xs.reduce((n, x) => n + (x - mx) ** 2, 0);
-  };
-  return {
-    trend: { heapUsed: slope('heapUsed'), rss: slope('rss') },
-    samples: during.length,
-    gcMs: mean(during.map((s) => s.gcMs)),
-    firstN: first.length,
-    lastN: last.length,
-    heapUsed: of('heapUsed'),
-    rss: of('rss'),
-    series: during.map((s) => `${Math.round(s.heapUsed / MiB)}/${Math.round(s.rss / MiB)}`).join(' '),
-  };
+/** The windows after the warm-up that the load covered whole; their first and last quarter. */
+function quarters(r) {
+  const firstWindow = Math.ceil((WARMUP_SECONDS * 1000) / WINDOW_MS);
+  const lastWindow = Math.floor((r.t1 - r.t0) / WINDOW_MS) - 1;
+  const indexes = [];
+  for (let i = firstWindow; i <= lastWindow; i++) indexes.push(i);
+  const n = Math.max(1, Math.floor(indexes.length / 4));
+  return { all: indexes, first: indexes.slice(0, n), last: indexes.slice(-n) };
 }
 
-function report(name, r) {
+function report(r) {
+  const lines = [];
+  const failures = [];
   const total = Object.values(r.routes).reduce((n, x) => n + x.count, 0);
-  const wrongTotal = Object.values(r.wrong).reduce((a, b) => a + b, 0);
-  const lines = [
-    `\n${name}: ${r.seconds.toFixed(1)} s, ${CONNECTIONS} connections, ${total} answers (${Math.round(total / r.seconds)} req/s), LOG_LEVEL=${LOG_LEVEL}`,
-  ];
+  const seconds = (r.t1 - r.t0) / 1000;
+  lines.push(`\n## ${r.name}: ${seconds.toFixed(1)} s, ${CONNECTIONS} connections, ${total} answers (${Math.round(total / seconds)} req/s), LOG_LEVEL=${LOG_LEVEL}`);
+  lines.push(`  seeded ${r.poolSize} sessions in ${r.seedSeconds.toFixed(1)} s${SHORT ? ' (backdated 2 minutes: short mode)' : ''}; server log: ${r.log.path}`);
   for (const [k, v] of Object.entries(r.routes).sort((a, b) => b[1].count - a[1].count)) {
     lines.push(
-      `  ${k.padEnd(14)} ${String(v.count).padStart(8)}  ${String(Math.round(v.count / r.seconds)).padStart(6)} req/s  ` +
-        `${((100 * v.count) / total).toFixed(1).padStart(5)} %  p50 ${pct(v.latencies, 50).toFixed(1)} ms  p99 ${pct(v.latencies, 99).toFixed(1)} ms`,
+      `  ${k.padEnd(14)} ${String(v.count).padStart(8)}  ${String(Math.round(v.count / seconds)).padStart(6)} req/s  ` +
+        `p50 ${pct(v.latencies, 50).toFixed(1)} ms  p99 ${pct(v.latencies, 99).toFixed(1)} ms`,
     );
   }
-  lines.push(`  logins: ${r.logins} (seeded sessions: ${r.poolSize}, cycles that found none left: ${r.poolOut})`);
+
+  // The raw numbers, per 5 s window.
+  const inWindow = (i) => r.samples.filter((s) => s.t >= r.t0 && Math.floor((s.t - r.t0) / WINDOW_MS) === i);
+  const rssOf = (i) => mean(inWindow(i).map((s) => s.rss)) / MiB;
+  const heapOf = (i) => mean(inWindow(i).map((s) => s.heapUsed)) / MiB;
+  // The server's CPU time in the window (ms), from its cumulative samples around the window's bounds.
+  const cpuOf = (i) => {
+    const before = r.samples.findLast((s) => s.t <= r.t0 + i * WINDOW_MS);
+    const end = r.samples.findLast((s) => s.t <= r.t0 + (i + 1) * WINDOW_MS);
+    return before && end && end.t > before.t ? ((end.cpuMs - before.cpuMs) * WINDOW_MS) / (end.t - before.t) : NaN;
+  };
+  const hook = Boolean(r.drain);
+  lines.push(
+    `  per ${WINDOW_MS / 1000} s:    t  answers  5xx  logouts  errors  RSS MiB  heap MiB  server CPU %  load` +
+      (hook ? '  streamed  delivered  backlog  max delay s' : ''),
+  );
+  let ended = 0;
+  let delivered = 0;
+  r.windows.forEach((w, i) => {
+    ended += w.logouts;
+    delivered += w.delivered;
+    const cells = [
+      String(i * (WINDOW_MS / 1000)).padStart(5),
+      String(w.answers).padStart(8),
+      String(w.fiveXX).padStart(4),
+      String(w.logouts).padStart(8),
+      String(w.errorLines).padStart(7),
+      (Number.isNaN(rssOf(i)) ? '' : rssOf(i).toFixed(1)).padStart(8),
+      (Number.isNaN(heapOf(i)) ? '' : heapOf(i).toFixed(1)).padStart(9),
+      (Number.isNaN(cpuOf(i)) ? '' : ((100 * cpuOf(i)) / WINDOW_MS).toFixed(0)).padStart(13),
+      w.load.toFixed(1).padStart(5),
+    ];
+    if (hook) cells.push(String(w.streamed).padStart(9), String(w.delivered).padStart(10), String(ended - delivered).padStart(8), (w.delayMax / 1000).toFixed(1).padStart(12));
+    lines.push(`           ${cells.join(' ')}`);
+  });
+
+  const wrongTotal = Object.values(r.wrong).reduce((a, b) => a + b, 0);
+  lines.push(`  logins during the load: ${r.logins} (200: ${r.logins200}); logouts answered 200: ${r.logouts200}`);
   lines.push(`  5xx: ${r.fiveXX}`);
+  if (r.fiveXX) failures.push(`${r.fiveXX} 5xx`);
   lines.push(`  WRONG answers: ${wrongTotal}${wrongTotal ? `  ${JSON.stringify(r.wrong)}` : ''}`);
   for (const e of r.examples) lines.push(`    e.g. ${e}`);
-  lines.push(
-    `  LOST (no answer): ${r.lost}; autocannon errors ${r.result.errors}, timeouts ${r.result.timeouts}, resets ${r.result.resets}`,
-  );
-  lines.push(
-    `  database: ${r.db.ended.logout} sessions ended by logout, ${r.db.audit.logout} logout and ${r.db.audit.login} login audit rows ` +
-      `(clients saw ${r.db.logouts200} logouts and ${r.db.logins200} logins answered 200; at most ${CONNECTIONS} more in flight at the end): ` +
-      (r.db.problems.length ? `MISMATCH: ${r.db.problems.join('; ')}` : 'consistent'),
-  );
-  const m = r.memory;
-  const line = (label, x) =>
-    `  ${label} first ${MEM_WINDOW_S} s ${x.first.toFixed(1)} MiB, last ${MEM_WINDOW_S} s ${x.last.toFixed(1)} MiB: ` +
-    `${x.growth >= 0 ? '+' : ''}${x.growth.toFixed(1)} MiB (${x.percent >= 0 ? '+' : ''}${x.percent.toFixed(1)} %) ${x.flat ? 'flat' : 'NOT FLAT'}`;
-  lines.push(
-    `  memory, ${m.samples} samples (${m.firstN} and ${m.lastN} in the windows${r.seconds < 2 * MEM_WINDOW_S ? ', which overlap: run longer' : ''})` +
-      (FORCE_GC ? `, after a full GC each (mean pause ${m.gcMs.toFixed(1)} ms):` : ', no forced GC:'),
-  );
-  lines.push(line('heap used', m.heapUsed));
-  lines.push(line('RSS      ', m.rss));
-  const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
-  lines.push(`  trend over the run (least squares): heap ${signed(m.trend.heapUsed)} MiB/min, RSS ${signed(m.trend.rss)} MiB/min`);
-  lines.push(`  heap/RSS MiB each second: ${m.series}`);
-  const failures = [];
-  if (r.fiveXX) failures.push(`${r.fiveXX} 5xx`);
   if (wrongTotal) failures.push(`${wrongTotal} wrong answers`);
+  lines.push(`  LOST (no answer): ${r.lost}; autocannon errors ${r.result.errors}, timeouts ${r.result.timeouts}, resets ${r.result.resets}`);
   if (r.lost || r.result.errors || r.result.timeouts) failures.push('requests without answer');
-  if (r.db.problems.length) failures.push('database counts');
-  if (!m.firstN || !m.lastN) failures.push('no memory samples');
-  else {
-    if (!m.heapUsed.flat) failures.push('heap not flat');
-    if (!m.rss.flat) failures.push('RSS not flat');
+  if (r.poolOut) failures.push(`seeded sessions ran out ${r.poolOut} times (raise SOAK_SESSIONS_PER_SECOND)`);
+
+  lines.push(`  server log: ${r.log.errors} error lines (level >= 50), ${r.log.warnings} warnings, ${r.log.unparsed} lines not JSON`);
+  for (const level of [50, 40]) {
+    for (const [what, n] of Object.entries(r.log.byMessage[level]).sort((a, b) => b[1] - a[1]).slice(0, 5)) {
+      lines.push(`    ${level === 50 ? 'error' : 'warning'}: ${n} × ${what}`);
+    }
   }
-  lines.push(`  => ${failures.length ? `FAIL: ${failures.join(', ')}` : 'PASS'}`);
+  for (const e of r.log.examples) lines.push(`    e.g. ${e}`);
+  if (r.log.errors) failures.push(`${r.log.errors} error lines in the server log`);
+
+  const q = quarters(r);
+  if (q.all.length < 2) failures.push(`too short to judge: ${q.all.length} whole windows after the ${WARMUP_SECONDS} s warm-up`);
+  const span = (idx) => `${idx[0] * 5}-${(idx.at(-1) + 1) * 5} s`;
+  const rssEarly = mean(q.first.map(rssOf));
+  const rssLate = mean(q.last.map(rssOf));
+  const rssFlat = rssLate <= rssEarly * RSS_MAX_RATIO;
+  lines.push(
+    `  RSS: first quarter after the ${WARMUP_SECONDS} s warm-up (${span(q.first)}) ${rssEarly.toFixed(1)} MiB, last quarter (${span(q.last)}) ` +
+      `${rssLate.toFixed(1)} MiB: × ${(rssLate / rssEarly).toFixed(2)} (at most ${RSS_MAX_RATIO}) ${rssFlat ? 'flat' : 'NOT FLAT'}`,
+  );
+  if (!rssFlat) failures.push('RSS not flat');
+  // Medians: one window slowed by the rest of a shared machine does not decide.
+  const rateEarly = pct(q.first.map((i) => r.windows[i]?.answers ?? 0), 50);
+  const rateLate = pct(q.last.map((i) => r.windows[i]?.answers ?? 0), 50);
+  const steady = rateLate >= rateEarly * THROUGHPUT_MIN_RATIO;
+  lines.push(
+    `  throughput: answers per 5 s (median), first quarter ${Math.round(rateEarly)}, last quarter ${Math.round(rateLate)}: × ${(rateLate / rateEarly).toFixed(2)} ` +
+      `(at least ${THROUGHPUT_MIN_RATIO}) ${steady ? 'steady' : 'NOT STEADY'}`,
+  );
+  if (!steady) failures.push('throughput not steady');
+  // Not asserted, to read the above by: what the server did with the CPU it got, and how busy the machine was.
+  const perCpu = (idx) => idx.reduce((n, i) => n + (r.windows[i]?.answers ?? 0), 0) / (idx.reduce((n, i) => n + cpuOf(i), 0) / 1000);
+  const load = (idx) => mean(idx.map((i) => r.windows[i]?.load ?? NaN));
+  lines.push(
+    `    answers per second of server CPU: first quarter ${Math.round(perCpu(q.first))}, last ${Math.round(perCpu(q.last))} ` +
+      `(× ${(perCpu(q.last) / perCpu(q.first)).toFixed(2)}); machine load average: first quarter ${load(q.first).toFixed(1)}, last ${load(q.last).toFixed(1)}`,
+  );
+
+  lines.push(
+    `  database: ${r.db.endedByLogout} sessions ended by logout, ${r.db.auditLogout} logout and ${r.db.auditLogin} login audit rows, ${r.db.events} session.ended events: ` +
+      (r.dbProblems.length ? `MISMATCH: ${r.dbProblems.join('; ')}` : 'consistent with the clients'),
+  );
+  if (r.dbProblems.length) failures.push('database counts');
+
+  if (r.drain) {
+    const d = r.drain;
+    lines.push(
+      `  webhook at the load's end: ${d.atStop.ended} ended, ${d.atStop.delivered} delivered, backlog ${d.atStop.ended - d.atStop.delivered}` +
+        `, lag ${d.lagAtStop.toFixed(1)} s (the oldest event not delivered yet)`,
+    );
+    lines.push(
+      `  webhook ${DRAIN_SECONDS} s later at most: ${d.ended} ended, ${d.delivered} delivered (${d.duplicates} duplicates), ` +
+        (d.drainedAfter !== undefined ? `drained ${d.drainedAfter.toFixed(1)} s after the load stopped` : `NOT DRAINED: backlog ${d.ended - d.delivered}`),
+    );
+    lines.push(`  delivery delay (event → receiver): p50 ${(pct(d.delaysMs, 50) / 1000).toFixed(1)} s, p99 ${(pct(d.delaysMs, 99) / 1000).toFixed(1)} s, max ${(pct(d.delaysMs, 100) / 1000).toFixed(1)} s`);
+    if (d.drainedAfter === undefined && d.delivered < d.ended) failures.push(`webhook backlog not drained ${DRAIN_SECONDS} s after the load (${d.ended - d.delivered} left)`);
+    lines.push(`  stream: ${d.streamed} session.ended received (${d.reconnects} reconnects); logouts answered 200 not on the stream: ${d.streamMissing}`);
+    if (d.streamMissing) failures.push(`${d.streamMissing} logouts never on the stream`);
+  }
+  const verdict = `soak ${r.name}: ${failures.length ? `FAIL (${failures.join(', ')})` : 'PASS'}`;
+  lines.push(`  => ${verdict}`);
   const text = lines.join('\n');
   console.log(text);
-  return { text, failed: failures.length > 0 };
+  return { text, verdict, failed: failures.length > 0 };
 }
 
+const where = EMBEDDED ? 'the embedded database (PGlite, memory://)' : DATABASE_URL ? `${new URL(DATABASE_URL).host}${new URL(DATABASE_URL).pathname}, as is` : `a fresh database per run on ${new URL(ADMIN_URL).host}`;
 console.log(
-  `soak: mixed login (~${LOGINS_PER_SECOND}/s) / me / refresh / logout; memory flat = growth of the ${MEM_WINDOW_S} s means ` +
-    `(first vs last) at most ${MEM_MAX_GROWTH_PCT} % or ${MEM_MAX_GROWTH_MIB} MiB, whichever is larger, for heap used and RSS; ` +
-    `${FORCE_GC ? 'a full GC in the server before each sample (SOAK_GC=0: none)' : 'no forced GC (SOAK_GC=0)'}`,
+  `soak${SHORT ? ' (short)' : ''}: ${RUNS.join(' then ')}, ${SECONDS} s each on ${where}; ${CONNECTIONS} connections, ${LONG_LIVED} long-lived sessions, ` +
+    `~${LOGINS_PER_SECOND} login/s; warm-up ${WARMUP_SECONDS} s; RSS late ≤ early × ${RSS_MAX_RATIO}; answers per 5 s late ≥ early × ${THROUGHPUT_MIN_RATIO}; ` +
+    `webhook drained within ${DRAIN_SECONDS} s`,
 );
 const reports = [];
-for (const kind of DATABASES) {
-  const seconds = SECONDS[kind];
-  if (kind === 'postgres') {
-    const name = `auth_soak_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${name}"`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${name}`;
-    try {
-      console.log(`PostgreSQL (${url.host}, fresh database ${name}), ${seconds} s…`);
-      reports.push(report('PostgreSQL', await soak({ url: url.toString() }, seconds)));
-    } finally {
-      await sleep(500);
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await admin.end();
-    }
-  } else {
-    console.log(`embedded database (PGlite, memory://), ${seconds} s…`);
-    reports.push(report('embedded (PGlite, memory://)', await soak({}, seconds)));
+for (const name of RUNS) {
+  if (EMBEDDED || DATABASE_URL) {
+    reports.push(report(await soak(name, DATABASE_URL)));
+    continue;
+  }
+  const database = `auth_soak_${name}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${database}"`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${database}`;
+  try {
+    console.log(`\n${name}: fresh database ${database}, ${SECONDS} s…`);
+    reports.push(report(await soak(name, url.toString())));
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    await admin.end();
   }
 }
-console.log(`\n=== soak summary${reports.map((r) => r.text).join('\n')}`);
+console.log(`\n${reports.map((r) => r.verdict).join('; ')}`);
 process.exitCode = reports.some((r) => r.failed) ? 1 : 0;
