@@ -101,6 +101,13 @@ export class EnvironmentVariables {
   @WindowSeconds()
   THROTTLE_REFRESH_TTL: number = 60;
 
+  /** Password-reset mails per recipient, whoever asks (forgot is also limited per client address). */
+  @RequestLimit()
+  THROTTLE_FORGOT_RECIPIENT_LIMIT: number = 3;
+
+  @WindowSeconds()
+  THROTTLE_FORGOT_RECIPIENT_TTL: number = 900;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
 
