@@ -51,7 +51,7 @@ const { values: args } = parseArgs({
 });
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLIENT = { id: 'svc', secret: 'bench-svc-secret-0123456789' };
+const CLIENT = { id: 'svc', secret: 'bench-svc-secret-0123456789-abcdefgh' };
 const STALENESS_MS = Number(args['staleness-ms']);
 const BUCKET_MS = 100;
 

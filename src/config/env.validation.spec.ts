@@ -302,13 +302,27 @@ describe('validateEnv', () => {
     });
 
     it('INTROSPECTION_CLIENTS: id:secret pairs; the secret may hold a colon', () => {
-      expect(introspectionClientsOf({ INTROSPECTION_CLIENTS: 'a:one, b:two:three' })).toStrictEqual([
-        { id: 'a', secret: 'one' },
-        { id: 'b', secret: 'two:three' },
+      expect(introspectionClientsOf({ INTROSPECTION_CLIENTS: `a:${GOOD_SECRET}, b:two:${GOOD_SECRET}` })).toStrictEqual([
+        { id: 'a', secret: GOOD_SECRET },
+        { id: 'b', secret: `two:${GOOD_SECRET}` },
       ]);
       expectOneLineNaming(failure({ INTROSPECTION_CLIENTS: 'no-secret' }), 'INTROSPECTION_CLIENTS');
       expectOneLineNaming(failure({ INTROSPECTION_CLIENTS: ':secret' }), 'INTROSPECTION_CLIENTS');
       expectOneLineNaming(failure({ INTROSPECTION_CLIENTS: 'id:' }), 'INTROSPECTION_CLIENTS');
+    });
+
+    it('INTROSPECTION_CLIENTS: a secret under 32 characters stops the start, naming its client and not the secret', () => {
+      const short = GOOD_SECRET.slice(0, 31);
+      const message = failure({ INTROSPECTION_CLIENTS: `billing:${GOOD_SECRET},search:${short}` });
+      expectOneLineNaming(message, 'INTROSPECTION_CLIENTS');
+      expect(message).toBe('Invalid configuration: INTROSPECTION_CLIENTS secret of client "search" must be at least 32 characters');
+      expect(failure({ INTROSPECTION_CLIENTS: 'svc:abc' })).toContain('client "svc"');
+      expect(() => validateEnv({ INTROSPECTION_CLIENTS: `search:${GOOD_SECRET}` })).not.toThrow();
+    });
+
+    it('ADMIN_TOKENS: each of 32+ characters, or the start stops', () => {
+      expectOneLineNaming(failure({ ADMIN_PORT: '3001', ADMIN_TOKENS: `${GOOD_SECRET},${GOOD_SECRET.slice(1)}` }), 'ADMIN_TOKENS');
+      expect(() => validateEnv({ ADMIN_PORT: '3001', ADMIN_TOKENS: GOOD_SECRET })).not.toThrow();
     });
 
     it('WEBHOOK_ENDPOINTS: url|whsec_ pairs, each URL once', () => {

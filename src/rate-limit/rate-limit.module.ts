@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { Env } from '../config/env.validation.js';
+import { ClientAuthFailuresService } from './client-auth-failures.service.js';
 import { MemoryThrottlerStorage } from './memory-throttler.storage.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 import { loginTracker, recipientTracker, refreshTracker } from './trackers.js';
@@ -8,13 +9,15 @@ import { loginTracker, recipientTracker, refreshTracker } from './trackers.js';
 /**
  * The named limits (@RateLimit on a route picks them), counted in fixed windows in memory or, with
  * REDIS_URL, in Redis for every instance. The guard (rate-limit.guard.ts) is global, registered in
- * app.module.ts before the auth guard.
+ * app.module.ts before the auth guard. Global too: the other services' client guard counts its
+ * failures through ClientAuthFailuresService, in the same storage.
  */
 @Module({})
 export class RateLimitModule {
   static forRoot(env: Env): DynamicModule {
     return {
       module: RateLimitModule,
+      global: true,
       imports: [
         ThrottlerModule.forRoot({
           throttlers: [
@@ -31,7 +34,8 @@ export class RateLimitModule {
           storage: env.REDIS_URL ? new RedisThrottlerStorage(env.REDIS_URL) : new MemoryThrottlerStorage(),
         }),
       ],
-      exports: [ThrottlerModule],
+      providers: [ClientAuthFailuresService],
+      exports: [ThrottlerModule, ClientAuthFailuresService],
     };
   }
 }
