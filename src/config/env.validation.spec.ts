@@ -36,6 +36,10 @@ describe('validateEnv', () => {
     expect(env.THROTTLE_LOGOUT_TTL).toBe(60);
     expect(env.THROTTLE_LOGIN_LIMIT).toBe(5);
     expect(env.THROTTLE_LOGIN_TTL).toBe(60);
+    expect(env.THROTTLE_FORGOT_RECIPIENT_LIMIT).toBe(3);
+    expect(env.THROTTLE_FORGOT_RECIPIENT_TTL).toBe(900);
+    expect(env.THROTTLE_INTROSPECTION_FAILURE_LIMIT).toBe(10);
+    expect(env.THROTTLE_INTROSPECTION_FAILURE_TTL).toBe(60);
     expect(env.LOG_LEVEL).toBe('info');
     expect(env.REDIS_URL).toBeUndefined();
     expect(env.TRUST_PROXY).toBeUndefined();
@@ -173,6 +177,10 @@ describe('validateEnv', () => {
       ['THROTTLE_LOGOUT_TTL', '0'],
       ['THROTTLE_LOGIN_LIMIT', '-5'],
       ['THROTTLE_LOGIN_TTL', 'x'],
+      ['THROTTLE_FORGOT_RECIPIENT_LIMIT', '0'],
+      ['THROTTLE_FORGOT_RECIPIENT_TTL', '86401'],
+      ['THROTTLE_INTROSPECTION_FAILURE_LIMIT', 'many'],
+      ['THROTTLE_INTROSPECTION_FAILURE_TTL', '0'],
       ['LOG_LEVEL', 'verbose'],
       ['NODE_ENV', 'staging'],
       ['REDIS_URL', 'http://cache:6379'],

@@ -6,8 +6,9 @@ import { startSilentRedis, type SilentRedis } from '../support/silent-redis.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { LOGGED_OUT_BODY, MESSAGES } from '../support/messages.js';
-import { freshAddress, loginRequest, logoutRequest, meRequest } from '../support/requests.js';
-import { login, register } from '../support/users.js';
+import { INTROSPECT, INTROSPECTION_CLIENT, INTROSPECTION_CLIENTS } from '../support/introspection.js';
+import { API, freshAddress, loginRequest, logoutRequest, meRequest, withOptions } from '../support/requests.js';
+import { login, register, uniqueEmail } from '../support/users.js';
 
 const REDIS_URL = TEST_REDIS_URL;
 
@@ -101,6 +102,9 @@ describe.skipIf(lacks('redis', 'counters shared through Redis'))('rate limit sha
     THROTTLE_LOGOUT_TTL: '60',
     THROTTLE_LOGIN_LIMIT: '2',
     THROTTLE_LOGIN_TTL: '60',
+    THROTTLE_FORGOT_RECIPIENT_LIMIT: '2',
+    INTROSPECTION_CLIENTS,
+    THROTTLE_INTROSPECTION_FAILURE_LIMIT: '2',
     TRUST_PROXY: '1',
   };
 
@@ -165,6 +169,36 @@ describe.skipIf(lacks('redis', 'counters shared through Redis'))('rate limit sha
     expect((await attempt(b)).status).toBe(401);
     expectTooMany(await attempt(a));
     expectTooMany(await attempt(b));
+  });
+
+  it('shares the account routes\' counter per address, and forgot\'s per recipient', async () => {
+    const from = freshAddress();
+    const forgot = (t: TestApp, email: string, sender = freshAddress()) => withOptions(t.http().post(`${API}/password/forgot`), { from: sender }).send({ email });
+    expect((await forgot(a, uniqueEmail(), from)).status).toBe(202);
+    expect((await forgot(b, uniqueEmail(), from)).status).toBe(202);
+    expectTooMany(await forgot(a, uniqueEmail(), from));
+
+    const victim = uniqueEmail();
+    expect((await forgot(a, victim)).status).toBe(202);
+    expect((await forgot(b, victim)).status).toBe(202);
+    expectTooMany(await forgot(a, victim), 900);
+    expectTooMany(await forgot(b, victim), 900);
+  });
+
+  it('shares failed client authentications: each instance refuses the address once it sees the block, right credentials included', async () => {
+    const from = freshAddress();
+    const introspect = (t: TestApp, secret: string) =>
+      withOptions(t.http().post(INTROSPECT), { from }).auth(INTROSPECTION_CLIENT.id, secret).type('form').send({ token: 'x' });
+    const wrong = 'not-the-billing-secret-0123456789-abc';
+    expect((await introspect(a, wrong)).status).toBe(401);
+    expect((await introspect(b, wrong)).status).toBe(401);
+    expect((await introspect(a, wrong)).status).toBe(429);
+    expect((await introspect(b, wrong)).status).toBe(429);
+    for (const t of [a, b]) {
+      const res = await introspect(t, INTROSPECTION_CLIENT.secret);
+      expect(res.status).toBe(429);
+      expect(res.text).toBe('{"error":"temporarily_unavailable"}');
+    }
   });
 });
 
