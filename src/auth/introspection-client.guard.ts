@@ -1,6 +1,5 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { normalizeIp } from '@nestjs/throttler';
 import { type Env, type IntrospectionClient, introspectionClientsOf } from '../config/env.validation.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
@@ -36,13 +35,12 @@ export class IntrospectionClientGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown>; ip: string; id?: string }>();
     const { authorization } = request.headers;
-    const address = normalizeIp(request.ip);
     let retryAfter: number;
     if (introspectionClientOf(authorization, this.clients)) {
-      retryAfter = this.failures.waitFor(address);
+      retryAfter = this.failures.waitFor(request.ip);
       if (!retryAfter) return true;
     } else {
-      retryAfter = await this.failures.failed(address, triedClientIdOf(authorization), request.id);
+      retryAfter = await this.failures.failed(request.ip, triedClientIdOf(authorization), request.id);
       if (!retryAfter) throw new AppException(ErrorCode.InvalidClient);
     }
     throw new AppException(ErrorCode.TooManyRequests, { retryAfter });

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectThrottlerStorage, type ThrottlerStorage } from '@nestjs/throttler';
+import { InjectThrottlerStorage, normalizeIp, type ThrottlerStorage } from '@nestjs/throttler';
 import type { Env } from '../config/env.validation.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 
@@ -34,9 +34,13 @@ export class ClientAuthFailuresService {
     this.ttl = config.get('THROTTLE_INTROSPECTION_FAILURE_TTL', { infer: true }) * 1000;
   }
 
-  /** For a client that authenticated: the seconds its address must still wait, or 0. */
-  waitFor(address: string, now = Date.now()): number {
+  /**
+   * For a client that authenticated from `ip`: the seconds its address must still wait, or 0.
+   * An address is the library's tracker's: an IPv6 client counts by its /64.
+   */
+  waitFor(ip: string, now = Date.now()): number {
     if (this.blocked.size === 0) return 0;
+    const address = normalizeIp(ip);
     const endsAt = this.blocked.get(address);
     if (endsAt === undefined) return 0;
     if (endsAt <= now) {
@@ -52,12 +56,13 @@ export class ClientAuthFailuresService {
    * Counts a failure: the seconds the address must wait when it is past the limit, else 0. Logged
    * with the client id that was tried (never the secret) until the address is blocked; then once.
    */
-  async failed(address: string, clientId: string | undefined, requestId: string | undefined): Promise<number> {
+  async failed(ip: string, clientId: string | undefined, requestId: string | undefined): Promise<number> {
     this.metrics.clientAuthFailed();
+    const address = normalizeIp(ip);
     const waiting = this.waitFor(address);
     if (waiting) return waiting;
     const { isBlocked, timeToBlockExpire } = await this.storage.increment(address, this.ttl, this.limit, this.ttl, LIMIT);
-    const context = { clientId: clientId ?? null, ip: address, requestId };
+    const context = { clientId: clientId ?? null, ip, requestId };
     if (!isBlocked) {
       this.logger.warn(context, 'Client authentication failed');
       return 0;
