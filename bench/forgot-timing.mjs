@@ -1,6 +1,8 @@
 // Does POST /password/forgot tell by its time whether an address has an account? Against a
-// running server (AUTH_URL, default http://127.0.0.1:3000, with a login rate limit high enough,
-// e.g. THROTTLE_LOGIN_LIMIT=100000): N interleaved requests for a registered and for unknown
+// running server (AUTH_URL, default http://127.0.0.1:3000, with rate limits high enough, e.g.
+// THROTTLE_LOGIN_LIMIT=100000 THROTTLE_FORGOT_RECIPIENT_LIMIT=100000: the registered address is
+// asked every round, and past its recipient limit would get the guard's quicker 429): N
+// interleaved requests for a registered and for unknown
 // addresses, medians and 90th percentiles. `node bench/forgot-timing.mjs`
 const base = `${process.env.AUTH_URL ?? 'http://127.0.0.1:3000'}/api/v1/auth`;
 const rounds = Number(process.env.ROUNDS ?? 200);

@@ -16,6 +16,15 @@ export class AccountTokensRepository {
     );
   }
 
+  /** Whether a token is live (known, unspent, unexpired), without spending it. */
+  async isLive(purpose: TokenPurpose, hash: Buffer): Promise<boolean> {
+    const rows = await this.database.query(
+      'SELECT 1 FROM account_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()',
+      [hash, purpose],
+    );
+    return rows.length > 0;
+  }
+
   /**
    * Spends a live token: its user, or undefined for an unknown, spent or expired one. One
    * statement, so that of two simultaneous uses exactly one gets the user.

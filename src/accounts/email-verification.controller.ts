@@ -18,10 +18,10 @@ export class EmailVerificationController {
   constructor(private readonly verification: EmailVerificationService) {}
 
   @Public()
-  @RateLimit('login')
+  @RateLimit('account')
   @Post()
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Verify the email with the link of the mail' })
+  @ApiOperation({ summary: 'Verify the email with the link of the mail', description: 'Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL).' })
   @ApiSuccess(200, AUTH_MESSAGES.emailVerified)
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.PayloadTooLarge, ErrorCode.TooManyRequests, ErrorCode.Internal)
   async verifyEmail(@Body() dto: VerifyEmailDto, @CurrentRequester() who: Requester) {
@@ -30,10 +30,13 @@ export class EmailVerificationController {
   }
 
   @ApiBearerAuth()
-  @RateLimit('login')
+  @RateLimit('account')
   @Post('resend')
   @HttpCode(HttpStatus.ACCEPTED)
-  @ApiOperation({ summary: 'Mail a new verification link (none when verified already)' })
+  @ApiOperation({
+    summary: 'Mail a new verification link (none when verified already)',
+    description: 'Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL), counted before the token is looked at.',
+  })
   @ApiSuccess(202, AUTH_MESSAGES.verificationSent)
   @ApiErrors(ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.TooManyRequests, ErrorCode.Internal)
   async resendVerification(@CurrentPrincipal() principal: Principal) {

@@ -59,11 +59,15 @@ export class PasswordResetService {
   /**
    * Spends the token and, in the same transaction, stores the new password and ends every session
    * of the user (`password_reset`, audited): how many. Following the link proves the mailbox too.
+   * A token that is not live costs a lookup, not a hash: made-up tokens cannot buy scrypt time.
+   * The spend stays conditional, so of simultaneous resets with one token exactly one succeeds.
    */
   async reset(token: string, newPassword: string, who: Requester): Promise<number> {
+    const tokenHash = hashOf(token);
+    if (!(await this.tokens.isLive('password_reset', tokenHash))) throw new AppException(ErrorCode.InvalidRequest, { errors: [INVALID_LINK] });
     const passwordHash = await hashPassword(newPassword);
     return this.database.transaction(async () => {
-      const userId = await this.tokens.spend('password_reset', hashOf(token));
+      const userId = await this.tokens.spend('password_reset', tokenHash);
       if (!userId) throw new AppException(ErrorCode.InvalidRequest, { errors: [INVALID_LINK] });
       await this.users.setPasswordHash(userId, passwordHash);
       await this.users.markEmailVerified(userId);

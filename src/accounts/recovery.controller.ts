@@ -18,14 +18,16 @@ export class RecoveryController {
   constructor(private readonly resets: PasswordResetService) {}
 
   @Public()
-  @RateLimit('login')
+  @RateLimit('account', 'recipient')
   @Post('forgot')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Mail a link to reset the password',
     description:
       'The same 202, in the same time, whether the address has an account or not. A registered ' +
-      'address gets a single-use link valid PASSWORD_RESET_TTL seconds; a newer request voids older links.',
+      'address gets a single-use link valid PASSWORD_RESET_TTL seconds; a newer request voids older links. ' +
+      'Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL) and per recipient ' +
+      '(THROTTLE_FORGOT_RECIPIENT_LIMIT per THROTTLE_FORGOT_RECIPIENT_TTL), registered or not: the same 429 for every address.',
   })
   @ApiSuccess(202, AUTH_MESSAGES.resetRequested)
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.PayloadTooLarge, ErrorCode.TooManyRequests)
@@ -35,12 +37,14 @@ export class RecoveryController {
   }
 
   @Public()
-  @RateLimit('login')
+  @RateLimit('account')
   @Post('reset')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Set a new password with the link of the mail, ending every session',
-    description: 'An unknown, spent or expired token: 400 with `errors` ["El enlace no es válido o ha caducado"].',
+    description:
+      'An unknown, spent or expired token: 400 with `errors` ["El enlace no es válido o ha caducado"], checked before ' +
+      'the new password is hashed. Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL).',
   })
   @ApiSuccess(200, AUTH_MESSAGES.passwordReset, RevokedSessionsDto)
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.PayloadTooLarge, ErrorCode.TooManyRequests, ErrorCode.Internal)

@@ -41,10 +41,11 @@ export class AuthController {
   }
 
   @Public()
+  @RateLimit('account')
   @Post('register')
-  @ApiOperation({ summary: 'Create an account' })
+  @ApiOperation({ summary: 'Create an account', description: 'Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL).' })
   @ApiSuccess(201, AUTH_MESSAGES.registered, RegisteredUserDto)
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.EmailTaken, ErrorCode.PayloadTooLarge, ErrorCode.Internal)
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.EmailTaken, ErrorCode.PayloadTooLarge, ErrorCode.TooManyRequests, ErrorCode.Internal)
   async register(@Body() dto: RegisterDto, @CurrentRequester() who: Requester) {
     return ok(AUTH_MESSAGES.registered, await this.auth.register(dto.email, dto.password, who));
   }

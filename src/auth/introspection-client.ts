@@ -12,11 +12,24 @@ const digest = (text: string) => createHash('sha256').update(text, 'utf8').diges
  * which one matched nor how much of it leaks.
  */
 export function introspectionClientOf(header: unknown, clients: readonly IntrospectionClient[]): string | undefined {
-  if (typeof header !== 'string' || header.length > 1024) return undefined;
-  const encoded = BASIC.exec(header)?.[1];
-  if (!encoded) return undefined;
-  const presented = digest(Buffer.from(encoded, 'base64').toString('utf8'));
+  const credentials = basicCredentialsOf(header);
+  if (credentials === undefined) return undefined;
+  const presented = digest(credentials);
   let found: string | undefined;
   for (const client of clients) if (timingSafeEqual(presented, digest(`${client.id}:${client.secret}`))) found = client.id;
   return found;
+}
+
+/** The client id a failed HTTP Basic header tried, for the log: never its secret. */
+export function triedClientIdOf(header: unknown): string | undefined {
+  const credentials = basicCredentialsOf(header);
+  const colon = credentials?.indexOf(':') ?? -1;
+  return colon < 0 ? undefined : credentials!.slice(0, Math.min(colon, 64));
+}
+
+/** `id:secret` as the header carries it, decoded, or undefined when it is not HTTP Basic. */
+function basicCredentialsOf(header: unknown): string | undefined {
+  if (typeof header !== 'string' || header.length > 1024) return undefined;
+  const encoded = BASIC.exec(header)?.[1];
+  return encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined;
 }

@@ -43,6 +43,11 @@ export class IntrospectionController {
   @ApiResponse({ status: 200, description: 'Active, with its claims; or `{ "active": false }` for every token that would not pass', type: IntrospectionDto })
   @ApiResponse({ status: 400, description: 'No token, or a body that is not a form or JSON', type: OAuthErrorDto })
   @ApiResponse({ status: 401, description: 'Bad client credentials', type: OAuthErrorDto })
+  @ApiResponse({
+    status: 429,
+    description: 'Too many failed client authentications from this address: `{ "error": "temporarily_unavailable" }`, with Retry-After',
+    type: OAuthErrorDto,
+  })
   @ApiResponse({ status: 500, description: 'The database did not answer: the token can be vouched for neither way', type: OAuthErrorDto })
   async introspect(@Body() { token }: IntrospectDto): Promise<IntrospectionDto> {
     try {

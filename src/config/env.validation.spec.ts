@@ -36,6 +36,10 @@ describe('validateEnv', () => {
     expect(env.THROTTLE_LOGOUT_TTL).toBe(60);
     expect(env.THROTTLE_LOGIN_LIMIT).toBe(5);
     expect(env.THROTTLE_LOGIN_TTL).toBe(60);
+    expect(env.THROTTLE_FORGOT_RECIPIENT_LIMIT).toBe(3);
+    expect(env.THROTTLE_FORGOT_RECIPIENT_TTL).toBe(900);
+    expect(env.THROTTLE_INTROSPECTION_FAILURE_LIMIT).toBe(10);
+    expect(env.THROTTLE_INTROSPECTION_FAILURE_TTL).toBe(60);
     expect(env.LOG_LEVEL).toBe('info');
     expect(env.REDIS_URL).toBeUndefined();
     expect(env.TRUST_PROXY).toBeUndefined();
@@ -174,6 +178,10 @@ describe('validateEnv', () => {
       ['THROTTLE_LOGOUT_TTL', '0'],
       ['THROTTLE_LOGIN_LIMIT', '-5'],
       ['THROTTLE_LOGIN_TTL', 'x'],
+      ['THROTTLE_FORGOT_RECIPIENT_LIMIT', '0'],
+      ['THROTTLE_FORGOT_RECIPIENT_TTL', '86401'],
+      ['THROTTLE_INTROSPECTION_FAILURE_LIMIT', 'many'],
+      ['THROTTLE_INTROSPECTION_FAILURE_TTL', '0'],
       ['LOG_LEVEL', 'verbose'],
       ['NODE_ENV', 'staging'],
       ['REDIS_URL', 'http://cache:6379'],
@@ -304,13 +312,27 @@ describe('validateEnv', () => {
     });
 
     it('INTROSPECTION_CLIENTS: id:secret pairs; the secret may hold a colon', () => {
-      expect(introspectionClientsOf({ INTROSPECTION_CLIENTS: 'a:one, b:two:three' })).toStrictEqual([
-        { id: 'a', secret: 'one' },
-        { id: 'b', secret: 'two:three' },
+      expect(introspectionClientsOf({ INTROSPECTION_CLIENTS: `a:${GOOD_SECRET}, b:two:${GOOD_SECRET}` })).toStrictEqual([
+        { id: 'a', secret: GOOD_SECRET },
+        { id: 'b', secret: `two:${GOOD_SECRET}` },
       ]);
       expectOneLineNaming(failure({ INTROSPECTION_CLIENTS: 'no-secret' }), 'INTROSPECTION_CLIENTS');
       expectOneLineNaming(failure({ INTROSPECTION_CLIENTS: ':secret' }), 'INTROSPECTION_CLIENTS');
       expectOneLineNaming(failure({ INTROSPECTION_CLIENTS: 'id:' }), 'INTROSPECTION_CLIENTS');
+    });
+
+    it('INTROSPECTION_CLIENTS: a secret under 32 characters stops the start, naming its client and not the secret', () => {
+      const short = GOOD_SECRET.slice(0, 31);
+      const message = failure({ INTROSPECTION_CLIENTS: `billing:${GOOD_SECRET},search:${short}` });
+      expectOneLineNaming(message, 'INTROSPECTION_CLIENTS');
+      expect(message).toBe('Invalid configuration: INTROSPECTION_CLIENTS secret of client "search" must be at least 32 characters');
+      expect(failure({ INTROSPECTION_CLIENTS: 'svc:abc' })).toContain('client "svc"');
+      expect(() => validateEnv({ INTROSPECTION_CLIENTS: `search:${GOOD_SECRET}` })).not.toThrow();
+    });
+
+    it('ADMIN_TOKENS: each of 32+ characters, or the start stops', () => {
+      expectOneLineNaming(failure({ ADMIN_PORT: '3001', ADMIN_TOKENS: `${GOOD_SECRET},${GOOD_SECRET.slice(1)}` }), 'ADMIN_TOKENS');
+      expect(() => validateEnv({ ADMIN_PORT: '3001', ADMIN_TOKENS: GOOD_SECRET })).not.toThrow();
     });
 
     it('WEBHOOK_ENDPOINTS: url|whsec_ pairs, each URL once', () => {

@@ -101,6 +101,20 @@ export class EnvironmentVariables {
   @WindowSeconds()
   THROTTLE_REFRESH_TTL: number = 60;
 
+  /** Password-reset mails per recipient, whoever asks (forgot is also limited per client address). */
+  @RequestLimit()
+  THROTTLE_FORGOT_RECIPIENT_LIMIT: number = 3;
+
+  @WindowSeconds()
+  THROTTLE_FORGOT_RECIPIENT_TTL: number = 900;
+
+  /** Failed client authentications (introspection, events) per client address. */
+  @RequestLimit()
+  THROTTLE_INTROSPECTION_FAILURE_LIMIT: number = 10;
+
+  @WindowSeconds()
+  THROTTLE_INTROSPECTION_FAILURE_TTL: number = 60;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
 
@@ -248,13 +262,18 @@ export interface IntrospectionClient {
   secret: string;
 }
 
-/** INTROSPECTION_CLIENTS as a list: `id:secret` pairs, the id without `:`, neither empty. */
+/** INTROSPECTION_CLIENTS as a list: `id:secret` pairs, the id without `:`, the secret of 32+ characters. */
 export function introspectionClientsOf(env: Pick<Env, 'INTROSPECTION_CLIENTS'>): IntrospectionClient[] {
   const pairs = (env.INTROSPECTION_CLIENTS ?? '').split(',').map((pair) => pair.trim()).filter(Boolean);
   return pairs.map((pair) => {
     const colon = pair.indexOf(':');
     if (colon <= 0 || colon === pair.length - 1) throw new Error('Invalid configuration: INTROSPECTION_CLIENTS must be id:secret pairs, comma-separated');
-    return { id: pair.slice(0, colon), secret: pair.slice(colon + 1) };
+    const client = { id: pair.slice(0, colon), secret: pair.slice(colon + 1) };
+    // A short secret is found by guessing (a 3-letter one took seconds over HTTP), limit or not.
+    if (client.secret.length < 32) {
+      throw new Error(`Invalid configuration: INTROSPECTION_CLIENTS secret of client ${JSON.stringify(client.id)} must be at least 32 characters`);
+    }
+    return client;
   });
 }
 

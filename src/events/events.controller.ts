@@ -29,7 +29,7 @@ export class EventsController {
   @Get()
   @ApiOperation({ summary: 'The feed: session events in commit order, for catching up', description: CLIENT_AUTH })
   @ApiSuccess(200, FEED, FeedPageDto)
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidClient, ErrorCode.Internal)
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidClient, ErrorCode.TooManyRequests, ErrorCode.Internal)
   async feed(@Query() { after, limit = DEFAULT_LIMIT }: FeedQueryDto) {
     const events = await this.events.after(BigInt(after ?? 0), limit);
     return ok(FEED, { events, cursor: events.at(-1)?.id ?? after ?? null });
@@ -50,7 +50,7 @@ export class EventsController {
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last event received' })
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidClient)
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidClient, ErrorCode.TooManyRequests)
   async openStream(@Headers('last-event-id') lastEventId: string | undefined, @Res() reply: FastifyReply): Promise<void> {
     if (lastEventId !== undefined && !EVENT_ID.test(lastEventId)) {
       throw new AppException(ErrorCode.InvalidRequest, { errors: ['Last-Event-ID debe ser el id de un evento'] });

@@ -20,6 +20,7 @@ interface Instruments {
   rateLimitRefusals: Counter<'limit'>;
   webhookDeliveries: Counter<'outcome'>;
   introspections: Counter<'active'>;
+  clientAuthFailures: Counter;
   eventStreamListeners: Gauge;
   /** What the webhook deliveries gauge reads at scrape time (set by the webhooks module). */
   webhookBacklog: { read?: () => Promise<{ pending: number; dead: number }> };
@@ -98,6 +99,11 @@ export class MetricsService implements OnModuleInit {
     this.instruments?.introspections.inc({ active: String(active) });
   }
 
+  /** A client of introspection or the event feed presented credentials that matched no client. */
+  clientAuthFailed(): void {
+    this.instruments?.clientAuthFailures.inc();
+  }
+
   /** A service started (+1) or stopped (-1) listening to the event stream of this instance. */
   eventStreamListeners(change: 1 | -1): void {
     this.instruments?.eventStreamListeners.inc(change);
@@ -170,6 +176,11 @@ function createInstruments(database: Database): Instruments {
       name: 'introspections_total',
       help: 'Tokens introspected for other services, by answer (active true or false)',
       labelNames: ['active'],
+      registers,
+    }),
+    clientAuthFailures: new Counter({
+      name: 'introspection_client_failures_total',
+      help: 'Requests to introspection or the session events whose HTTP Basic credentials matched no INTROSPECTION_CLIENTS pair',
       registers,
     }),
     eventStreamListeners: new Gauge({

@@ -31,6 +31,17 @@ export function refreshTracker(request: Record<string, unknown>): string {
   return `${ip}|session:${decodeRefreshToken(token)?.sessionId ?? ''}`;
 }
 
+/**
+ * Forgot is counted per recipient too, by the normalized address, whoever asks and whether or
+ * not it has an account: one victim cannot be mailed more than the recipient limit allows by
+ * adding client addresses, and the count says nothing about which addresses are registered.
+ * '' (nothing to count) for a body without an email, which validation refuses.
+ */
+export function recipientTracker(request: Record<string, unknown>): string {
+  const { body } = request as unknown as Request;
+  return typeof body?.email === 'string' ? normalizeEmail(body.email) : '';
+}
+
 function unverifiedSid(authorization: string | undefined): string {
   try {
     const payload = JSON.parse(Buffer.from(authorization?.split('.')[1] ?? '', 'base64url').toString('utf8'));

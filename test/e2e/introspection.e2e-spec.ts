@@ -136,7 +136,7 @@ describe('introspection clients and bad requests', () => {
   });
 
   it('takes each configured client, the scheme in any case', async () => {
-    expect((await introspectRequest(t, token, { id: 'search', secret: 'search-secret-0123456789' })).body.active).toBe(true);
+    expect((await introspectRequest(t, token, { id: 'search', secret: 'search-secret-0123456789-abcdefghij' })).body.active).toBe(true);
     const res = await t.http().post(INTROSPECT).set('Authorization', `bAsIc ${Buffer.from(`${INTROSPECTION_CLIENT.id}:${INTROSPECTION_CLIENT.secret}`).toString('base64')}`).type('form').send({ token });
     expect(res.body.active).toBe(true);
   });

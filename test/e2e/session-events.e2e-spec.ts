@@ -16,8 +16,8 @@ import { login, register, registerAndLogin, registerAndLoginWithRefresh } from '
 // session_events, read back from the table, the feed (GET /api/v1/events) and the stream
 // (GET /api/v1/events/stream, Server-Sent Events parsed by hand), as the introspection clients.
 
-const CLIENT = { id: 'events-reader', secret: 'events-secret-0123456789-abcdef' };
-const SECOND_CLIENT = { id: 'second-reader', secret: 'second-secret-9876543210-zyxwvu' };
+const CLIENT = { id: 'events-reader', secret: 'events-secret-0123456789-abcdefghij' };
+const SECOND_CLIENT = { id: 'second-reader', secret: 'second-secret-9876543210-zyxwvutsrq' };
 const AUTH = basic(CLIENT.id, CLIENT.secret);
 const ADMIN_TOKEN = 'operator-token-0123456789-abcdefghijkl';
 const INVALID_CLIENT_BODY = JSON.stringify({ success: false, message: 'Credenciales de cliente inválidas' });

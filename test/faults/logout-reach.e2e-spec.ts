@@ -19,7 +19,7 @@ import { register } from '../support/users.js';
 // past the bound with the stream stalled or cut.
 
 const STALENESS_MS = 1000;
-const CLIENT = { id: 'svc', secret: 'svc-secret-0123456789' };
+const CLIENT = { id: 'svc', secret: 'svc-secret-0123456789-abcdefghijklmn' };
 const SERVICE = join(dirname(fileURLToPath(import.meta.url)), '..', 'support', 'protected-service.mjs');
 const database: Record<string, string> = onPostgres ? { DATABASE_URL: TEST_DATABASE_URL! } : { PGLITE_DATA_DIR: 'memory://' };
 

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectInvalidToken, expectTooMany } from '../support/expectations.js';
@@ -7,16 +6,11 @@ import { startSilentRedis, type SilentRedis } from '../support/silent-redis.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { LOGGED_OUT_BODY, MESSAGES } from '../support/messages.js';
-import { loginRequest, logoutRequest, meRequest } from '../support/requests.js';
-import { register, registerAndLogin } from '../support/users.js';
+import { INTROSPECT, INTROSPECTION_CLIENT, INTROSPECTION_CLIENTS } from '../support/introspection.js';
+import { API, freshAddress, loginRequest, logoutRequest, meRequest, withOptions } from '../support/requests.js';
+import { login, register, uniqueEmail } from '../support/users.js';
 
 const REDIS_URL = TEST_REDIS_URL;
-
-/**
- * A client address nobody else has used within the window: counters live in a shared Redis,
- * keyed by client address, and are never flushed. 198.18.0.0/15 is reserved for benchmarks.
- */
-const freshAddress = () => `198.${18 + randomInt(2)}.${randomInt(256)}.${1 + randomInt(254)}`;
 
 /**
  * How long a rate-limited request may take while Redis does not answer: the storage gives a
@@ -51,7 +45,7 @@ describe.each([
   });
 
   it('answers login and logout within 3 s, and still limits them per instance', async () => {
-    const user = await register(t);
+    const user = await register(t, undefined, undefined, { from: freshAddress(), timeout: STALLED_BOUND_MS });
     const from = freshAddress();
 
     const first = await loginFrom(t, from, user);
@@ -108,6 +102,9 @@ describe.skipIf(lacks('redis', 'counters shared through Redis'))('rate limit sha
     THROTTLE_LOGOUT_TTL: '60',
     THROTTLE_LOGIN_LIMIT: '2',
     THROTTLE_LOGIN_TTL: '60',
+    THROTTLE_FORGOT_RECIPIENT_LIMIT: '2',
+    INTROSPECTION_CLIENTS,
+    THROTTLE_INTROSPECTION_FAILURE_LIMIT: '2',
     TRUST_PROXY: '1',
   };
 
@@ -139,7 +136,9 @@ describe.skipIf(lacks('redis', 'counters shared through Redis'))('rate limit sha
 
   it('blocks a valid token on B after A and B together used up the budget', async () => {
     const from = freshAddress();
-    const user = await registerAndLogin(b);
+    // Registration is counted per address in the shared Redis too: a fresh one, run after run.
+    const registered = await register(b, undefined, undefined, { from: freshAddress() });
+    const user = { ...registered, ...(await login(b, registered.email, registered.password)) };
     expectInvalidToken(await logout(b, from));
     expectInvalidToken(await logout(a, from));
     expectInvalidToken(await logout(a, from));
@@ -170,6 +169,36 @@ describe.skipIf(lacks('redis', 'counters shared through Redis'))('rate limit sha
     expect((await attempt(b)).status).toBe(401);
     expectTooMany(await attempt(a));
     expectTooMany(await attempt(b));
+  });
+
+  it('shares the account routes\' counter per address, and forgot\'s per recipient', async () => {
+    const from = freshAddress();
+    const forgot = (t: TestApp, email: string, sender = freshAddress()) => withOptions(t.http().post(`${API}/password/forgot`), { from: sender }).send({ email });
+    expect((await forgot(a, uniqueEmail(), from)).status).toBe(202);
+    expect((await forgot(b, uniqueEmail(), from)).status).toBe(202);
+    expectTooMany(await forgot(a, uniqueEmail(), from));
+
+    const victim = uniqueEmail();
+    expect((await forgot(a, victim)).status).toBe(202);
+    expect((await forgot(b, victim)).status).toBe(202);
+    expectTooMany(await forgot(a, victim), 900);
+    expectTooMany(await forgot(b, victim), 900);
+  });
+
+  it('shares failed client authentications: each instance refuses the address once it sees the block, right credentials included', async () => {
+    const from = freshAddress();
+    const introspect = (t: TestApp, secret: string) =>
+      withOptions(t.http().post(INTROSPECT), { from }).auth(INTROSPECTION_CLIENT.id, secret).type('form').send({ token: 'x' });
+    const wrong = 'not-the-billing-secret-0123456789-abc';
+    expect((await introspect(a, wrong)).status).toBe(401);
+    expect((await introspect(b, wrong)).status).toBe(401);
+    expect((await introspect(a, wrong)).status).toBe(429);
+    expect((await introspect(b, wrong)).status).toBe(429);
+    for (const t of [a, b]) {
+      const res = await introspect(t, INTROSPECTION_CLIENT.secret);
+      expect(res.status).toBe(429);
+      expect(res.text).toBe('{"error":"temporarily_unavailable"}');
+    }
   });
 });
 
@@ -207,7 +236,7 @@ describe.skipIf(lacks('redis', 'a Redis that freezes once healthy'))('rate limit
   };
 
   it('answers within 3 s while Redis is frozen, counting per instance, and shares counters again once it answers', async () => {
-    const user = await register(b);
+    const user = await register(b, undefined, undefined, { from: freshAddress() });
     expect(await sharing()).toBe(true);
 
     proxy.stall(); // as `kill -STOP` on the Redis process: connections stay open, nothing answers

@@ -13,7 +13,7 @@ import { registerAndLogin, type LoggedIn } from '../support/users.js';
 // by its instance dying) resumes with Last-Event-ID without losing or repeating an event.
 
 const run = describe.skipIf(lacks('postgres', 'two server processes streaming session events from one database'));
-const CLIENT = { id: 'events-reader', secret: 'events-secret-0123456789-abcdef' };
+const CLIENT = { id: 'events-reader', secret: 'events-secret-0123456789-abcdefghij' };
 const AUTH = basic(CLIENT.id, CLIENT.secret);
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;

@@ -4,6 +4,7 @@ import { runUntilExit, type ServerProcess, startServerProcess } from '../support
 import { onPostgres, TEST_DATABASE_URL } from '../support/app.js';
 import { API, bearer, loginRequest, logoutRequest } from '../support/requests.js';
 import { login, register, uniqueEmail } from '../support/users.js';
+import { INTROSPECT, INTROSPECTION_CLIENT, INTROSPECTION_CLIENTS, introspectRequest } from '../support/introspection.js';
 
 // What only a real `node main.js` shows: its log lines, its health answer, and how it refuses
 // to start. On the same database as the rest of the run.
@@ -13,7 +14,7 @@ const database: Record<string, string> =
 describe('the server process', () => {
   let server: ServerProcess;
   beforeAll(async () => {
-    server = await startServerProcess({ ...database, LOG_LEVEL: 'info' });
+    server = await startServerProcess({ ...database, LOG_LEVEL: 'info', INTROSPECTION_CLIENTS, THROTTLE_INTROSPECTION_FAILURE_LIMIT: '2' });
   }, 120_000);
   afterAll(() => server?.stop());
 
@@ -38,6 +39,30 @@ describe('the server process', () => {
     expect(logged).not.toMatch(/"level":(40|50|60)/);
     expect(logged).not.toContain('Unhandled error');
     expect(logged).not.toMatch(/\bat \S+ \(|stack/);
+  });
+
+  it('logs a failed client authentication at warn with the client id tried, never its secret; past the limit, once', async () => {
+    const before = server.output().length;
+    const wrongSecret = 'not-the-billing-secret-0123456789-xyz';
+    const attempt = (id: string) => server.http().post(INTROSPECT).auth(id, wrongSecret).type('form').send({ token: 'x' });
+    await attempt('billing').set('X-Request-Id', 'client-failure-1').expect(401);
+    await attempt('billing').expect(401);
+    for (let i = 0; i < 3; i++) await attempt('billing').expect(429);
+    await introspectRequest(server, 'x').expect(429);
+    await new Promise((r) => setTimeout(r, 200));
+    const logged = server.output().slice(before);
+    const warnings = logged
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line))
+      .filter((entry) => entry.level === 40);
+    expect(warnings).toHaveLength(3);
+    expect(warnings[0]).toMatchObject({ clientId: 'billing', requestId: 'client-failure-1', msg: 'Client authentication failed' });
+    expect(warnings[0].ip).toBeTruthy();
+    expect(warnings[2]).toMatchObject({ clientId: 'billing', retryAfter: expect.any(Number) });
+    expect(warnings[2].msg).toMatch(/^Client authentication failed too often/);
+    expect(logged).not.toContain(wrongSecret);
+    expect(logged).not.toContain(INTROSPECTION_CLIENT.secret);
   });
 
   it('logs JSON lines with the request id, and never a token or a password', async () => {
@@ -77,6 +102,8 @@ describe('invalid configuration stops the start with one line naming the variabl
     ['SMTP_URL', { NODE_ENV: 'production', JWT_SECRET: 'r4Nd0m-Qx8vT2kLp9Zw3Yb6Hn1Jm5Cs7Df0Gh', REQUIRE_EMAIL_VERIFICATION: 'true' }],
     ['PORT', { PORT: 'abc' }],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://db/app' }],
+    ['INTROSPECTION_CLIENTS', { INTROSPECTION_CLIENTS: 'billing:abc' }],
+    ['ADMIN_TOKENS', { ADMIN_PORT: '0', ADMIN_TOKENS: 'too-short-for-an-operator' }],
   ])('%s: %j', async (variable, env) => {
     const { code, output } = await runUntilExit({ ...database, ...env });
     expect(code).toBe(1);

@@ -45,6 +45,8 @@ export async function startApp(overrides: Record<string, string | undefined> = {
       THROTTLE_LOGIN_TTL: '60',
       THROTTLE_REFRESH_LIMIT: '1000',
       THROTTLE_REFRESH_TTL: '60',
+      THROTTLE_FORGOT_RECIPIENT_LIMIT: '1000',
+      THROTTLE_INTROSPECTION_FAILURE_LIMIT: '1000',
       REDIS_URL: undefined,
       TRUST_PROXY: undefined,
       ...overrides,

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Test as PendingRequest } from 'supertest';
 import type { HttpClient } from './app.js';
 
@@ -11,7 +12,13 @@ export interface RequestOptions {
   timeout?: number;
 }
 
-const withOptions = (req: PendingRequest, { from, timeout }: RequestOptions): PendingRequest => {
+/**
+ * A client address nobody else has used within a window: counters in a shared Redis are keyed by
+ * client address and never flushed. 198.18.0.0/15 is reserved for benchmarks.
+ */
+export const freshAddress = () => `198.${18 + randomInt(2)}.${randomInt(256)}.${1 + randomInt(254)}`;
+
+export const withOptions = (req: PendingRequest, { from, timeout }: RequestOptions): PendingRequest => {
   if (from !== undefined) req = req.set('X-Forwarded-For', from);
   if (timeout !== undefined) req = req.timeout(timeout);
   return req;

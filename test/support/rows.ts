@@ -28,6 +28,15 @@ export async function userRow(t: Db, by: { id: string } | { email: string }) {
   return (await t.dataSource.query(`SELECT * FROM users WHERE ${column} = $1`, [value]))[0];
 }
 
+/** The mails enqueued in the outbox to this address with this subject (sent or not). */
+export async function outboxMails(t: Db, to: string, subject: string): Promise<number> {
+  const [row] = await t.dataSource.query(
+    `SELECT count(*) AS n FROM outbox WHERE kind = 'mail' AND payload->>'to' = $1 AND payload->>'subject' = $2`,
+    [to, subject],
+  );
+  return Number(row.n);
+}
+
 /** How many rows `table` holds. */
 export async function rowCount(t: Db, table: 'users' | 'sessions' | 'audit_events'): Promise<number> {
   return Number((await t.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);

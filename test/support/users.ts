@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpClient } from './app.js';
-import { API, loginRequest } from './requests.js';
+import { API, loginRequest, type RequestOptions, withOptions } from './requests.js';
 
 // Users made through the API: registered, logged in, with their tokens.
 
@@ -14,8 +14,9 @@ export interface LoggedIn {
 
 export const uniqueEmail = () => `user-${randomUUID()}@example.com`;
 
-export async function register(t: HttpClient, email = uniqueEmail(), password = 'password-123') {
-  const res = await t.http().post(`${API}/register`).send({ email, password }).expect(201);
+/** Registers from `options.from` when given: registration is rate limited per client address. */
+export async function register(t: HttpClient, email = uniqueEmail(), password = 'password-123', options: RequestOptions = {}) {
+  const res = await withOptions(t.http().post(`${API}/register`), options).send({ email, password }).expect(201);
   return { email, password, userId: res.body.data.id as string };
 }
 

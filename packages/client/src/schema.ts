@@ -13,7 +13,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account */
+        /**
+         * Create an account
+         * @description Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL).
+         */
         post: operations["register"];
         delete?: never;
         options?: never;
@@ -168,7 +171,7 @@ export interface paths {
         put?: never;
         /**
          * Introspect an access token (RFC 7662), for other services
-         * @description HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`). Form-encoded or JSON. Answers RFC 7662 JSON, not the envelope.
+         * @description HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`). Repeated failures from one address: 429 with Retry-After (THROTTLE_INTROSPECTION_FAILURE_LIMIT per THROTTLE_INTROSPECTION_FAILURE_TTL), for the rest of the window. Form-encoded or JSON. Answers RFC 7662 JSON, not the envelope.
          */
         post: operations["introspect"];
         delete?: never;
@@ -205,7 +208,7 @@ export interface paths {
         put?: never;
         /**
          * Mail a link to reset the password
-         * @description The same 202, in the same time, whether the address has an account or not. A registered address gets a single-use link valid PASSWORD_RESET_TTL seconds; a newer request voids older links.
+         * @description The same 202, in the same time, whether the address has an account or not. A registered address gets a single-use link valid PASSWORD_RESET_TTL seconds; a newer request voids older links. Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL) and per recipient (THROTTLE_FORGOT_RECIPIENT_LIMIT per THROTTLE_FORGOT_RECIPIENT_TTL), registered or not: the same 429 for every address.
          */
         post: operations["forgotPassword"];
         delete?: never;
@@ -225,7 +228,7 @@ export interface paths {
         put?: never;
         /**
          * Set a new password with the link of the mail, ending every session
-         * @description An unknown, spent or expired token: 400 with `errors` ["El enlace no es válido o ha caducado"].
+         * @description An unknown, spent or expired token: 400 with `errors` ["El enlace no es válido o ha caducado"], checked before the new password is hashed. Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL).
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -243,7 +246,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Verify the email with the link of the mail */
+        /**
+         * Verify the email with the link of the mail
+         * @description Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL).
+         */
         post: operations["verifyEmail"];
         delete?: never;
         options?: never;
@@ -260,7 +266,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mail a new verification link (none when verified already) */
+        /**
+         * Mail a new verification link (none when verified already)
+         * @description Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL), counted before the token is looked at.
+         */
         post: operations["resendVerification"];
         delete?: never;
         options?: never;
@@ -297,7 +306,7 @@ export interface paths {
         };
         /**
          * The feed: session events in commit order, for catching up
-         * @description HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`).
+         * @description HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`). Repeated failures from one address: 429 with Retry-After (THROTTLE_INTROSPECTION_FAILURE_LIMIT per THROTTLE_INTROSPECTION_FAILURE_TTL), for the rest of the window.
          */
         get: operations["feed"];
         put?: never;
@@ -317,7 +326,7 @@ export interface paths {
         };
         /**
          * The stream: session events as they commit (Server-Sent Events)
-         * @description HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`). Resumes after `Last-Event-ID`; without it, starts with every event whose tokens may still be alive. `event: session.ended` (id, data: the event) and `event: heartbeat` (data: `{ time, lagMs }`) about every 250 ms.
+         * @description HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`). Repeated failures from one address: 429 with Retry-After (THROTTLE_INTROSPECTION_FAILURE_LIMIT per THROTTLE_INTROSPECTION_FAILURE_TTL), for the rest of the window. Resumes after `Last-Event-ID`; without it, starts with every event whose tokens may still be alive. `event: session.ended` (id, data: the event) and `event: heartbeat` (data: `{ time, lagMs }`) about every 250 ms.
          */
         get: operations["openStream"];
         put?: never;
@@ -745,6 +754,15 @@ export interface operations {
             };
             /** @description Solicitud demasiado grande */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1323,6 +1341,15 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthErrorDto"];
                 };
             };
+            /** @description Too many failed client authentications from this address: `{ "error": "temporarily_unavailable" }`, with Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
             /** @description The database did not answer: the token can be vouched for neither way */
             500: {
                 headers: {
@@ -1728,6 +1755,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
             /** @description Error interno del servidor */
             500: {
                 headers: {
@@ -1771,6 +1807,15 @@ export interface operations {
             };
             /** @description Credenciales de cliente inválidas */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
