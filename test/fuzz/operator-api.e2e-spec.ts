@@ -121,7 +121,7 @@ describe('fuzz: the operator API', () => {
         // A query that is not text: the 400 every route answers before any guard runs.
         if (NOT_TEXT.includes(recipe.query)) {
           expect([400, 404], `${method} ${path}: ${res.text}`).toContain(res.status);
-          if (res.status === 400) expect(res.body.errors).toEqual(['La consulta contiene texto que no es válido']);
+          if (res.status === 400 && method !== 'HEAD') expect(res.body.errors).toEqual(['La consulta contiene texto que no es válido']);
         }
         // Without a token of ADMIN_TOKENS: the token 401; or, for a body that is no JSON object,
         // the 400 the body parser answers before any guard runs; or the router's 404.
