@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Database } from '../database/database.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { CatchUpPages } from './catch-up-pages.js';
 import { SESSION_EVENTS_CHANNEL, type SessionEndedEvent, SessionEventsRepository } from './session-events.repository.js';
 
 /** How often a listener hears from the stream when nothing ends: what tells silence from quiet. */
@@ -23,6 +24,20 @@ interface Listener {
   sent: bigint;
   /** Until its catch-up is written, live events wait here. */
   waiting: SessionEndedEvent[] | null;
+}
+
+/** Resolves once `response` has written out what it buffered, or is gone. */
+function drained(response: ServerResponse): Promise<void> {
+  if (!response.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
 }
 
 /** One Server-Sent Event. */
@@ -48,13 +63,20 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
   private unlisten: (() => void) | undefined;
   private relisten: NodeJS.Timeout | undefined;
   private lastHeartbeat = 0;
+  private readonly catchUp: CatchUpPages;
   private stopped = false;
 
   constructor(
     private readonly events: SessionEventsRepository,
     private readonly database: Database,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    this.catchUp = new CatchUpPages(
+      PAGE,
+      (denying, after, limit) => (denying ? this.events.denying(after, limit) : this.events.after(after, limit)),
+      frame,
+    );
+  }
 
   onApplicationBootstrap(): void {
     if (this.database.notifies) void this.listenForCommits();
@@ -86,11 +108,17 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
         this.started = undefined;
         throw err;
       }));
-      for (let after = lastEventId ?? 0n; ; ) {
-        const page = lastEventId === undefined ? await this.events.denying(after, PAGE) : await this.events.after(after, PAGE);
-        this.deliver(listener, page);
-        if (page.length < PAGE) break;
-        after = BigInt(page.at(-1)!.id);
+      // A page at a time, each written once the stream has taken the one before: whatever the
+      // backlog, a stream holds one page, and a slow reader is never cut off for its own catch-up.
+      for (listener.sent = lastEventId ?? 0n; ; ) {
+        const page = await this.catchUp.after(lastEventId === undefined, listener.sent);
+        if (page.last > listener.sent) {
+          listener.sent = page.last;
+          this.send(listener, page.bytes);
+        }
+        await drained(response);
+        if (!this.listeners.has(listener)) return;
+        if (!page.full) break;
       }
     } catch (err) {
       this.logger.warn({ err: String(err) }, 'Could not read the session events for a stream; closing it');
@@ -170,7 +198,7 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     this.send(listener, `event: heartbeat\ndata: ${JSON.stringify({ time: new Date().toISOString(), lagMs })}\n\n`);
   }
 
-  private send(listener: Listener, text: string): void {
+  private send(listener: Listener, text: string | Buffer): void {
     if (listener.response.writableLength > MAX_BUFFERED_BYTES) {
       listener.response.destroy();
       return;

@@ -1,14 +1,16 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from '../errors/all-exceptions.filter.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
 import type { Env } from '../config/env.validation.js';
 import { trustProxyOf } from '../config/load-env.js';
 import { answerClientError } from './client-errors.js';
+import { answerPlainOptions } from './cors.js';
 import { requestIdOf } from './request-id.js';
 import { answerRouterError } from './router-errors.js';
+import { refuseUnreadableUrls } from './url-text.js';
 
 export const BODY_LIMIT = 16 * 1024;
 
@@ -58,8 +60,12 @@ class ApiFastifyAdapter extends FastifyAdapter {
   }
 }
 
+/**
+ * The adapter of every app this server runs (the API and the operator API): with it come the
+ * checks every route needs before anything of its own runs (url-text.ts, cors.ts).
+ */
 export function fastifyAdapter(env: Pick<Env, 'TRUST_PROXY'>): FastifyAdapter {
-  return new ApiFastifyAdapter({
+  const adapter = new ApiFastifyAdapter({
     bodyLimit: BODY_LIMIT,
     requestTimeout: REQUEST_TIMEOUT_MS,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
@@ -75,4 +81,8 @@ export function fastifyAdapter(env: Pick<Env, 'TRUST_PROXY'>): FastifyAdapter {
     clientErrorHandler: answerClientError,
     frameworkErrors: answerRouterError,
   });
+  const fastify = adapter.getInstance() as unknown as FastifyInstance;
+  answerPlainOptions(fastify);
+  refuseUnreadableUrls(fastify);
+  return adapter;
 }

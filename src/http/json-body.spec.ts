@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasLoneSurrogate, MAX_JSON_DEPTH, nestsDeeperThan } from './json-body.js';
+import { hasLoneSurrogate, hasNul, MAX_JSON_DEPTH, nestsDeeperThan } from './json-body.js';
 
 const nested = (depth: number) => `{"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
 
@@ -37,5 +37,21 @@ describe('hasLoneSurrogate', () => {
     expect(check('{"a":"😀"}')).toBe(false);
     expect(check('{"a":"\\\\ud800"}')).toBe(false);
     expect(check('{"a":"plain"}')).toBe(false);
+  });
+});
+
+describe('hasNul', () => {
+  const check = (text: string) => hasNul(text, JSON.parse(text));
+
+  it('finds an escaped NUL in a value or a key, at any depth', () => {
+    expect(check('{"email":"a\\u0000b@example.com"}')).toBe(true);
+    expect(check('{"password":"pass\\u0000"}')).toBe(true);
+    expect(check('{"x":["ok",{"y":"\\u0000"}]}')).toBe(true);
+    expect(check('{"\\u0000":1}')).toBe(true);
+  });
+
+  it('accepts text that only looks like the escape', () => {
+    expect(check('{"a":"\\\\u0000"}')).toBe(false);
+    expect(check('{"a":"u0000"}')).toBe(false);
   });
 });

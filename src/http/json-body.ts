@@ -30,8 +30,10 @@ export function nestsDeeperThan(text: string, max: number): boolean {
   return false;
 }
 
-// Decoded UTF-8 holds no lone surrogates: only a `\uD800`-style escape can make one.
+// Decoded UTF-8 holds no lone surrogates and JSON no raw NUL: only an escape (`\uD800`,
+// `\u0000`) can make one.
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const NUL_ESCAPE = '\\u0000';
 
 /**
  * Whether a parsed body (depth already bounded) holds a string, value or key, that is not
@@ -39,15 +41,23 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
  * would hash alike, and some validators throw on them.
  */
 export function hasLoneSurrogate(text: string, value: unknown): boolean {
-  return SURROGATE_ESCAPE.test(text) && !wellFormed(value);
+  return SURROGATE_ESCAPE.test(text) && !every(value, (item) => item.isWellFormed());
 }
 
-function wellFormed(value: unknown): boolean {
-  if (typeof value === 'string') return value.isWellFormed();
-  if (value === null || typeof value !== 'object') return true;
-  if (Array.isArray(value)) return value.every(wellFormed);
-  return Object.entries(value).every(([key, item]) => key.isWellFormed() && wellFormed(item));
+/** Whether a parsed body holds a string, value or key, with a NUL: PostgreSQL refuses it in text and jsonb (a 500). */
+export function hasNul(text: string, value: unknown): boolean {
+  return text.includes(NUL_ESCAPE) && !every(value, (item) => !item.includes('\0'));
 }
+
+/** Whether `test` holds for every string of a parsed body, keys included. */
+function every(value: unknown, test: (text: string) => boolean): boolean {
+  if (typeof value === 'string') return test(value);
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return value.every((item) => every(item, test));
+  return Object.entries(value).every(([key, item]) => test(key) && every(item, test));
+}
+
+const NUL_IN_BODY = 'El cuerpo contiene un carácter nulo';
 
 const invalid = (detail: string) => new AppException(ErrorCode.InvalidRequest, { errors: [detail] });
 
@@ -62,6 +72,7 @@ function parseForm(text: string): Record<string, string> | AppException {
   for (const [name, value] of new URLSearchParams(text)) {
     if (Object.hasOwn(fields, name)) return invalid(`${name} aparece más de una vez`);
     if (!name.isWellFormed() || !value.isWellFormed()) return invalid('El cuerpo contiene texto que no es Unicode válido');
+    if (name.includes('\0') || value.includes('\0')) return invalid(NUL_IN_BODY);
     fields[name] = value;
   }
   return fields;
@@ -104,6 +115,7 @@ export function parseJsonBodies(fastify: FastifyInstance): void {
         return done(invalid('El cuerpo debe ser un objeto JSON'), undefined);
       }
       if (hasLoneSurrogate(text, value)) return done(invalid('El cuerpo contiene texto que no es Unicode válido'), undefined);
+      if (hasNul(text, value)) return done(invalid(NUL_IN_BODY), undefined);
       done(null, value);
     });
   });

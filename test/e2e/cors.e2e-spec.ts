@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateEnv } from '../../src/config/env.validation.js';
+import type { Response } from 'supertest';
 import { type HttpClient, startApp, type TestApp } from '../support/app.js';
+import { envelope, MESSAGES } from '../support/messages.js';
 import { API, meRequest } from '../support/requests.js';
 import { registerAndLogin } from '../support/users.js';
 
@@ -14,6 +16,23 @@ describe('CORS', () => {
       .set('Access-Control-Request-Headers', 'authorization,content-type,x-request-id');
   const corsHeaders = (headers: Record<string, string>) => Object.keys(headers).filter((h) => h.startsWith('access-control-'));
   const listOf = (header: string | undefined) => (header ?? '').split(',').map((v) => v.trim().toLowerCase());
+  /** OPTIONS that is no preflight: no Origin, or no Access-Control-Request-Method. */
+  const plainOptions = (t: HttpClient) => [
+    t.http().options(`${API}/me`),
+    t.http().options(`${API}/logout`).set('Origin', ORIGIN),
+    t.http().options(`${API}/logout`).set('Access-Control-Request-Method', 'POST'),
+    t.http().options('/health'),
+    t.http().options('/no-such-route'),
+  ];
+  /** No route serves OPTIONS: the 404 any method a route lacks gets, in the envelope, with the usual headers. */
+  const expectNoOptions = (res: Response) => {
+    expect(res.status).toBe(404);
+    expect(res.text).toBe(envelope(MESSAGES.notFound));
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-request-id']).toBeTruthy();
+    expect(corsHeaders(res.headers)).toStrictEqual([]);
+  };
 
   describe('with CORS_ORIGINS', () => {
     let t: TestApp;
@@ -49,6 +68,10 @@ describe('CORS', () => {
       }
     });
 
+    it('answers an OPTIONS that is no preflight with the 404 envelope, not a plain-text 400', async () => {
+      for (const req of plainOptions(t)) expectNoOptions(await req);
+    });
+
     it('gives another origin no Access-Control-Allow-Origin', async () => {
       const user = await registerAndLogin(t);
       for (const origin of ['https://evil.example.com', 'http://app.example.com', 'https://app.example.com.evil.com', 'null']) {
@@ -73,6 +96,10 @@ describe('CORS', () => {
       const res = await meRequest(t, user.token).set('Origin', ORIGIN);
       expect(res.status).toBe(200);
       expect(corsHeaders(res.headers)).toStrictEqual([]);
+    });
+
+    it('answers every OPTIONS, a preflight included, with the 404 envelope', async () => {
+      for (const req of [...plainOptions(t), preflight(t, ORIGIN)]) expectNoOptions(await req);
     });
   });
 

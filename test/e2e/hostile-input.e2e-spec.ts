@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { expectInvalidRequest } from '../support/expectations.js';
+import { AdminServer } from '../../src/admin/admin.server.js';
+import { expectInvalidRequest, expectNothingInternal } from '../support/expectations.js';
+import { INTROSPECT, INTROSPECTION_CLIENT, INTROSPECTION_CLIENTS } from '../support/introspection.js';
 import { parseResponses, rawConnection, requestHead } from '../support/raw-http.js';
 import { rowCount, userRow } from '../support/rows.js';
 import { startApp, type TestApp } from '../support/app.js';
-import { MESSAGES } from '../support/messages.js';
+import { envelope, MESSAGES } from '../support/messages.js';
 import { API, bearer, loginRequest, meRequest } from '../support/requests.js';
-import { register, registerAndLogin } from '../support/users.js';
+import { register, registerAndLogin, uniqueEmail } from '../support/users.js';
 
 // Bodies that once answered 500 or slipped through validation: each must now be a 400
 // envelope, and change nothing.
@@ -123,6 +126,161 @@ describe('hostile bodies', () => {
       expect(again.status).toBe(409);
       expect(again.body).toStrictEqual({ success: false, message: MESSAGES.emailTaken });
     });
+  });
+});
+
+describe('text the database cannot hold, or that is not text, anywhere in a request', () => {
+  const ADMIN_TOKEN = 'admin-token-0123456789-abcdefghijklmnop';
+  let t: TestApp;
+  let user: Awaited<ReturnType<typeof registerAndLogin>>;
+  const admin = () => request(`http://127.0.0.1:${t.app.get(AdminServer).port}`);
+  const asAdmin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+  beforeAll(async () => {
+    t = await startApp({ ADMIN_PORT: '0', ADMIN_TOKENS: ADMIN_TOKEN, INTROSPECTION_CLIENTS });
+    user = await registerAndLogin(t);
+  });
+  afterAll(() => t.close());
+
+  const expectInvalidQuery = (res: Response, label: string) => {
+    expect(res.status, label).toBe(400);
+    expect(res.body, label).toStrictEqual({
+      success: false,
+      message: MESSAGES.invalidRequest,
+      errors: ['La consulta contiene texto que no es válido'],
+    });
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-request-id']).toBeTruthy();
+  };
+  const expectNotFound = (res: Response, label: string) => {
+    expect(res.status, label).toBe(404);
+    expect(res.text, label).toBe(envelope(MESSAGES.notFound));
+  };
+
+  // A NUL, other controls, invalid UTF-8, an encoded surrogate, a broken escape.
+  const BAD_TEXT = ['%00', 'a%00b', '%01', '%0A', '%7F', '%C2%85', '%C3%28', '%ED%A0%80', '%80', '%C0%AF', 'a%2', '%'];
+
+  it('answers 400 in the envelope, not 500, to a query parameter that is not text, on the operator API', async () => {
+    for (const bad of BAD_TEXT) {
+      expectInvalidQuery(await admin().get(`/admin/v1/users?email=${bad}`).set(asAdmin), `email=${bad}`);
+      expectInvalidQuery(await admin().get(`/admin/v1/audit?event=${bad}`).set(asAdmin), `event=${bad}`);
+      expectInvalidQuery(await admin().get(`/admin/v1/users?${bad}=x`).set(asAdmin), `${bad}=x`);
+    }
+    // Text that is text still searches.
+    const found = await admin().get(`/admin/v1/users?email=${encodeURIComponent(user.email.slice(0, 12))}`).set(asAdmin).expect(200);
+    expect(found.body.data.users.map((u: { id: string }) => u.id)).toContain(user.userId);
+    await admin().get('/admin/v1/users?email=jos%C3%A9').set(asAdmin).expect(200);
+  });
+
+  it('answers the same on every public route, before any guard: with or without credentials, whatever the parameter', async () => {
+    for (const bad of BAD_TEXT) {
+      expectInvalidQuery(await t.http().get(`${API}/sessions?cursor=${bad}`).set(bearer(user.token)), `sessions ${bad}`);
+      expectInvalidQuery(await t.http().get(`${API}/me?x=${bad}`), `me ${bad}`);
+      expectInvalidQuery(await t.http().get(`/api/v1/events?after=${bad}`), `events ${bad}`);
+      expectInvalidQuery(await t.http().get(`/health?x=${bad}`), `health ${bad}`);
+    }
+    // Introspection answers in OAuth's words, here too.
+    const res = await t.http().post(`${INTROSPECT}?x=%00`).auth(INTROSPECTION_CLIENT.id, INTROSPECTION_CLIENT.secret).type('form').send({ token: user.token });
+    expect(res.status).toBe(400);
+    expect(res.body).toStrictEqual({ error: 'invalid_request' });
+  });
+
+  it('answers a path parameter holding a control character with the 404 of an unknown id, on both ports', async () => {
+    for (const bad of ['%00', 'a%00b', '%01', '%7F', '%C2%85']) {
+      expectNotFound(await t.http().delete(`${API}/sessions/${bad}`).set(bearer(user.token)), `DELETE sessions/${bad}`);
+      expectNotFound(await admin().get(`/admin/v1/users/${bad}/sessions`).set(asAdmin), `users/${bad}/sessions`);
+      expectNotFound(await admin().delete(`/admin/v1/sessions/${bad}`).set(asAdmin), `DELETE admin sessions/${bad}`);
+      expectNotFound(await admin().post(`/admin/v1/users/${bad}/lock`).set(asAdmin), `lock ${bad}`);
+    }
+    // Undecodable, the URL itself is malformed: the router's 400, still the envelope.
+    for (const bad of ['%C3%28', '%ED%A0%80']) {
+      const res = await t.http().delete(`${API}/sessions/${bad}`).set(bearer(user.token));
+      expectInvalidRequest(res);
+      expect(res.body.errors).toEqual(['La URL no es válida']);
+    }
+    await meRequest(t, user.token).expect(200);
+  });
+
+  it('answers 400, not 500, to a NUL in any string of a JSON body, and stores nothing', async () => {
+    const users = await rowCount(t, 'users');
+    const email = uniqueEmail();
+    for (const [path, body] of [
+      [`${API}/register`, { email: `nul\u0000${email}`, password: 'password-123' }],
+      [`${API}/register`, { email, password: 'pass\u0000word-123' }],
+      [`${API}/login`, { email: user.email, password: `${user.password}\u0000` }],
+      [`${API}/password/forgot`, { email: `${user.email}\u0000` }],
+      [`${API}/refresh`, { refreshToken: 'x\u0000' }],
+      [`${API}/logout`, { token: '\u0000' }],
+      [`${API}/register`, { email, password: 'password-123', '\u0000': 1 }],
+    ] as const) {
+      const res = await t.http().post(path).set(bearer(user.token)).send(body);
+      expectInvalidRequest(res);
+      expect(res.body.errors, `${path} ${JSON.stringify(body)}`).toEqual(['El cuerpo contiene un carácter nulo']);
+    }
+    const roles = await admin().put(`/admin/v1/users/${user.userId}/roles`).set(asAdmin).send({ roles: ['a\u0000'] });
+    expect(roles.status).toBe(400);
+    expect(await rowCount(t, 'users')).toBe(users);
+    await meRequest(t, user.token).expect(200);
+  });
+});
+
+describe('emails that two mail systems would read as different addresses', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(() => t.close());
+
+  /** Forms RFC 5322 allows (or mail software takes) that reach another mailbox than the string says. */
+  const disguises = (local: string) => [
+    `"${local}"@example.com`,
+    `"${local}@example.com"@example.com`,
+    `${local}(comment)@example.com`,
+    `(comment)${local}@example.com`,
+    `${local}@[127.0.0.1]`,
+    `${local}@[IPv6:::1]`,
+    `@relay.example.com:${local}@example.com`,
+    `${local}%example.com@relay.example.com`,
+    `example.com!${local}@relay.example.com`,
+    `${local}\\@example.com`,
+    `"${local}\\"@example.com`,
+    `${local}@example.com.`,
+    `${local}@ex\u00e1mple.com`,
+    `\uff56${local}@example.com`,
+    `${local}\u200b@example.com`,
+  ];
+
+  it('refuses them on register with 400: no second account whose mail reaches the first one', async () => {
+    const victim = await register(t);
+    const local = victim.email.split('@')[0]!;
+    const users = await rowCount(t, 'users');
+    for (const email of disguises(local)) {
+      const res = await t.http().post(`${API}/register`).send({ email, password: 'password-123' });
+      expect(res.status, email).toBe(400);
+      expect(res.body, email).toStrictEqual({ success: false, message: MESSAGES.invalidRequest, errors: ['email debe ser un correo válido'] });
+      expectNothingInternal(res);
+    }
+    expect(await rowCount(t, 'users')).toBe(users);
+  });
+
+  it('refuses them on login and forgot with the same 400, and still accepts the plain address', async () => {
+    const victim = await register(t);
+    const local = victim.email.split('@')[0]!;
+    for (const email of disguises(local)) {
+      const login = await loginRequest(t, email, victim.password);
+      expect(login.status, email).toBe(400);
+      expect(login.body.errors, email).toEqual(['email debe ser un correo válido']);
+      const forgot = await t.http().post(`${API}/password/forgot`).send({ email });
+      expect(forgot.status, email).toBe(400);
+    }
+    await loginRequest(t, victim.email.toUpperCase(), victim.password).expect(200);
+    await t.http().post(`${API}/password/forgot`).send({ email: victim.email }).expect(202);
+  });
+
+  it("accepts the forms real addresses take: dots, +tags, hyphens, apostrophes, letters of any script, punycode", async () => {
+    const id = randomUUID().slice(0, 8);
+    for (const email of [`first.last+tag-${id}@example.com`, `o'brien-${id}@sub.example.co.uk`, `jos\u00e9-${id}@example.com`, `ana-${id}@xn--exmple-cua.com`]) {
+      await t.http().post(`${API}/register`).send({ email, password: 'password-123' }).expect(201);
+    }
   });
 });
 

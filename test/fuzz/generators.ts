@@ -237,6 +237,14 @@ export const queryArb = fc.constantFrom(
   '?&&&',
   '#fragment',
   `?q=${'x'.repeat(5000)}`,
+  // Text that is not text: a NUL, other controls, invalid UTF-8, an encoded surrogate (400s).
+  '?email=%00',
+  '?cursor=a%00b',
+  '?a=%0D%0ASet-Cookie:%20x=1',
+  '?a=%C2%85',
+  '?a=%C3%28',
+  '?a=%ED%A0%80',
+  '?%00=1',
 );
 
 export const pathArb = (bases: readonly string[], mutationOdds: number): fc.Arbitrary<PathRecipe> =>
@@ -300,6 +308,12 @@ export const trickyStringArb = fc.oneof(
     'ﬀ@example.com',
     'a\u0301@example.com',
     '"quoted"@example.com',
+    '"fuzz@example.com"@example.com',
+    'fuzz(comment)@example.com',
+    'fuzz%example.com@example.com',
+    'example.com!fuzz@example.com',
+    'fuzz@ex\u00e1mple.com',
+    '\uff46uzz@example.com',
     'a@[127.0.0.1]',
     'a@localhost',
     'x'.repeat(128),

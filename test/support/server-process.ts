@@ -48,6 +48,8 @@ function compileServer(): Promise<string> {
 
 export interface ServerProcess {
   url: string;
+  /** The OS process id, for reading its memory in /proc. */
+  pid: number;
   http: () => ReturnType<typeof request>;
   /** Everything the process wrote to stdout and stderr so far. */
   output: () => string;
@@ -118,6 +120,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
 
   return {
     url,
+    pid: child.pid!,
     http: () => request(url),
     output,
     exitCode: () => child.exitCode,

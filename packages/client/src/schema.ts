@@ -414,7 +414,10 @@ export interface components {
             email: string;
         };
         RegisterDto: {
-            /** @example ana@example.com */
+            /**
+             * @description local@domain: the local part letters, digits and `_ + - '` in dot-separated atoms (64 bytes at most); the domain a hostname with a dot, an IDN in punycode (`xn--`). No quotes, comments, IP literals, `%` or `!`.
+             * @example ana@example.com
+             */
             email: string;
             /** @example correct horse battery */
             password: string;
@@ -447,7 +450,10 @@ export interface components {
             sessionId: string;
         };
         LoginDto: {
-            /** @example ana@example.com */
+            /**
+             * @description local@domain: the local part letters, digits and `_ + - '` in dot-separated atoms (64 bytes at most); the domain a hostname with a dot, an IDN in punycode (`xn--`). No quotes, comments, IP literals, `%` or `!`.
+             * @example ana@example.com
+             */
             email: string;
             /** @example correct horse battery */
             password: string;
@@ -613,7 +619,10 @@ export interface components {
             error: "invalid_client" | "invalid_request" | "server_error" | "temporarily_unavailable";
         };
         ForgotPasswordDto: {
-            /** @example ana@example.com */
+            /**
+             * @description local@domain: the local part letters, digits and `_ + - '` in dot-separated atoms (64 bytes at most); the domain a hostname with a dot, an IDN in punycode (`xn--`). No quotes, comments, IP literals, `%` or `!`.
+             * @example ana@example.com
+             */
             email: string;
         };
         ResetPasswordDto: {

@@ -1,19 +1,30 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsNotEmpty, IsString, Length, MaxLength, ValidateBy } from 'class-validator';
-import { MAX_EMAIL_LENGTH, normalizeEmail } from '../../users/email.js';
+import { IsNotEmpty, IsString, Length, MaxLength, ValidateBy } from 'class-validator';
+import { isAcceptedEmail, MAX_EMAIL_LENGTH, normalizeEmail } from '../../users/email.js';
 
 /**
- * Normalized first, then validated: what is checked is what is stored. The length counts
- * characters as PostgreSQL's varchar does (code points): lowercasing can lengthen an email
- * ('İ' becomes two), and class-validator's own length check does not count U+FE0F.
+ * Normalized first, then validated: what is checked is what is stored, in the one grammar of
+ * users/email.ts (no quoted local parts, comments, IP literals or other forms a mail system would
+ * deliver to another address). The length counts characters as PostgreSQL's varchar does (code
+ * points): lowercasing can lengthen an email ('İ' becomes two), and class-validator's own length
+ * check does not count U+FE0F.
  */
 export function EmailField() {
   return applyDecorators(
-    ApiProperty({ example: 'ana@example.com', maxLength: MAX_EMAIL_LENGTH }),
+    ApiProperty({
+      example: 'ana@example.com',
+      maxLength: MAX_EMAIL_LENGTH,
+      description:
+        'local@domain: the local part letters, digits and `_ + - \'` in dot-separated atoms (64 bytes at most); ' +
+        'the domain a hostname with a dot, an IDN in punycode (`xn--`). No quotes, comments, IP literals, `%` or `!`.',
+    }),
     Transform(({ value }) => (typeof value === 'string' ? normalizeEmail(value) : value)),
-    IsEmail({}, { message: 'email debe ser un correo válido' }),
+    ValidateBy(
+      { name: 'acceptedEmail', validator: { validate: (value) => typeof value === 'string' && isAcceptedEmail(value) } },
+      { message: 'email debe ser un correo válido' },
+    ),
     ValidateBy(
       { name: 'maxCodePoints', validator: { validate: (value) => typeof value === 'string' && [...value].length <= MAX_EMAIL_LENGTH } },
       { message: `email no puede superar ${MAX_EMAIL_LENGTH} caracteres` },
