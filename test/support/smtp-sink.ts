@@ -43,6 +43,8 @@ export interface SmtpSink {
   mailsTo(to: string, subject?: string): ReceivedMail[];
   /** Answers so from now on (replacing what an earlier call set). */
   behave(behaviour: SmtpBehaviour): void;
+  /** How many MAIL FROM commands arrived (whatever the answer): a client is sending. */
+  mailFromReceived(): number;
   /** How many messages to `to` arrived whole (whatever the answer). */
   dataReceived(to: string): number;
   close(): Promise<void>;
@@ -53,6 +55,7 @@ export async function startSmtpSink(port = 0): Promise<SmtpSink> {
   const waiting = new Set<() => void>();
   let behaviour: SmtpBehaviour = {};
   const dataReceived: string[] = [];
+  let mailFromReceived = 0;
   const delays = new Set<NodeJS.Timeout>();
   const later = (ms: number | undefined, fn: () => void) => {
     if (!ms) return fn();
@@ -72,6 +75,7 @@ export async function startSmtpSink(port = 0): Promise<SmtpSink> {
       callback(refusal ?? null, refusal ? undefined : { user: 'sender' });
     },
     onMailFrom(_address, _session, callback) {
+      mailFromReceived++;
       const refusal = refusalOf(behaviour.mailFrom);
       later(behaviour.mailFromDelayMs, () => callback(refusal));
     },
@@ -125,6 +129,7 @@ export async function startSmtpSink(port = 0): Promise<SmtpSink> {
         check();
       }),
     behave: (next) => void (behaviour = next),
+    mailFromReceived: () => mailFromReceived,
     dataReceived: (to) => dataReceived.filter((address) => address === to).length,
     close: () => {
       for (const timer of delays) clearTimeout(timer);
