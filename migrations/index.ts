@@ -5,6 +5,7 @@ import { UserRoles1764000000000 } from './1764000000000-user-roles.js';
 import { Accounts1765000000000 } from './1765000000000-accounts.js';
 import { SessionEvents1766000000000 } from './1766000000000-session-events.js';
 import { Webhooks1766000000001 } from './1766000000001-webhooks.js';
+import { OutboxDelivery1767000000001 } from './1767000000001-outbox-delivery.js';
 
 /** Listed explicitly (not globbed) so the same list works compiled, under vitest and in the CLI. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   Accounts1765000000000,
   SessionEvents1766000000000,
   Webhooks1766000000001,
+  OutboxDelivery1767000000001,
 ];

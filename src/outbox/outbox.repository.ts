@@ -16,12 +16,6 @@ export interface OutboxEntry {
   lane: string;
 }
 
-/** A lane with deliveries in flight on this instance, and how many more it may take now. */
-export interface LaneRoom {
-  lane: string;
-  free: number;
-}
-
 /** A delivered message, and what of it the row keeps. */
 export interface Delivered {
   id: string;
@@ -35,36 +29,24 @@ export interface Delivered {
 const LANE = `CASE WHEN kind = 'webhook' THEN 'webhook:' || (payload->>'endpointId') ELSE kind END`;
 
 /**
- * Claims due messages for one instance, as many as it has room for, at most `perLane` (or the
- * lane's `free`) of one destination, so that a destination that hangs cannot take the slots of
- * the others. Taken rows are leased (due again `lease` seconds later; the worker extends the
- * lease while a delivery runs) in the statement that takes them, and SKIP LOCKED keeps two
- * instances from taking the same row. The due conditions are repeated where the rows are locked,
- * so a row another instance claimed meanwhile is re-checked and left. A process that dies
- * mid-delivery leaves its rows to be taken again once the lease runs out. Lanes with no room are
- * left out before the `scan` window, so a backlog of one destination does not hide the others.
- *
- * $1 lanes with deliveries in flight, $2 their free slots, $3 full lanes, $4 scan window,
- * $5 per-lane limit, $6 total limit, $7 lease seconds, $8 the kind.
+ * Claims due messages of one kind for one instance. Destinations whose slots are taken (`full`)
+ * are left out, so that a destination that hangs cannot take the slots of the others or hide
+ * their messages; the caller keeps `limit` within every other destination's free slots. Taken rows
+ * are leased (due again `lease` seconds later; the worker extends the lease while a delivery runs)
+ * in the statement that takes them, and SKIP LOCKED keeps two instances from taking the same row
+ * (a row another instance took meanwhile is re-checked as it is locked, and left). A process that
+ * dies mid-delivery leaves its rows to be taken again once the lease runs out. IDX_outbox_due
+ * serves it in this order.
  */
 const CLAIM = {
   name: 'outbox-claim',
   text: `
-  WITH room AS (
-    SELECT * FROM unnest($1::text[], $2::int[]) AS r(lane, free)
-  ), due AS (
-    SELECT id, lane, row_number() OVER (PARTITION BY lane ORDER BY next_attempt_at, id) AS rank, next_attempt_at
-      FROM (SELECT id, next_attempt_at, ${LANE} AS lane FROM outbox
-             WHERE status = 'pending' AND next_attempt_at <= now() AND kind = $8 AND ${LANE} <> ALL($3::text[])
-             ORDER BY next_attempt_at, id LIMIT $4) o
-  ), taken AS (
-    SELECT o.id FROM outbox o JOIN due d ON d.id = o.id LEFT JOIN room r ON r.lane = d.lane
-     WHERE o.status = 'pending' AND o.next_attempt_at <= now() AND d.rank <= coalesce(r.free, $5)
-     ORDER BY d.next_attempt_at, d.id LIMIT $6
-     FOR UPDATE OF o SKIP LOCKED
-  )
-  UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $7)
-   WHERE id IN (SELECT id FROM taken)
+  UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $4)
+   WHERE id IN (SELECT id FROM outbox
+                 WHERE kind = $1 AND status = 'pending' AND next_attempt_at <= now() AND ${LANE} <> ALL($2::text[])
+                 ORDER BY next_attempt_at, id
+                 LIMIT $3
+                 FOR UPDATE SKIP LOCKED)
   RETURNING id::text, kind, payload, attempts, created_at AS "createdAt", ${LANE} AS lane`,
 };
 
@@ -78,19 +60,8 @@ export class OutboxRepository {
     await this.database.query('INSERT INTO outbox (kind, user_id, payload) VALUES ($1, $2, $3)', [kind, userId, JSON.stringify(payload)]);
   }
 
-  claim(kind: OutboxKind, rooms: LaneRoom[], perLane: number, limit: number, leaseSeconds: number): Promise<OutboxEntry[]> {
-    const full = rooms.filter((r) => r.free <= 0).map((r) => r.lane);
-    const open = rooms.filter((r) => r.free > 0);
-    return this.database.query<OutboxEntry>(CLAIM, [
-      open.map((r) => r.lane),
-      open.map((r) => r.free),
-      full,
-      Math.max(limit * 4, 200),
-      perLane,
-      limit,
-      leaseSeconds,
-      kind,
-    ]);
+  claim(kind: OutboxKind, full: string[], limit: number, leaseSeconds: number): Promise<OutboxEntry[]> {
+    return this.database.query<OutboxEntry>(CLAIM, [kind, full, limit, leaseSeconds]);
   }
 
   /** Still being delivered: leased `leaseSeconds` more. */

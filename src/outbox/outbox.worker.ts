@@ -63,8 +63,10 @@ interface Queue {
   lanes: Map<string, number>;
   /** The claim under way: whether it found fewer rows than it had room for (nothing more due). */
   claiming: Promise<boolean> | undefined;
-  /** The last claim found all that was due; a slot freed on a lane that was full undoes it. */
+  /** The last claim found all that was due, but in `blocked`; polled again (POLL_MS) or released. */
   exhausted: boolean;
+  /** Lanes that got all their room at the last claim: more may be due there once slots free. */
+  blocked: Set<string>;
 }
 
 /**
@@ -92,7 +94,7 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(private readonly outbox: OutboxRepository) {}
 
   handle(kind: OutboxKind, handler: OutboxHandler): void {
-    this.queues.set(kind, { kind, handler, inFlight: 0, lanes: new Map(), claiming: undefined, exhausted: false });
+    this.queues.set(kind, { kind, handler, inFlight: 0, lanes: new Map(), claiming: undefined, exhausted: false, blocked: new Set() });
   }
 
   onApplicationBootstrap(): void {
@@ -134,22 +136,37 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
 
   private async claimWhileRoom(queue: Queue): Promise<boolean> {
     const { perDestination, total } = queue.handler.concurrency;
+    const free = (lane: string) => perDestination - (queue.lanes.get(lane) ?? 0);
     for (;;) {
       const room = Math.min(MAX_CLAIM, total - queue.inFlight);
-      if (room < claimAtLeast(total) && queue.inFlight > 0) return false;
+      if (room < claimAtLeast(total) && queue.inFlight > 0) {
+        // Claimed again as deliveries settle.
+        queue.exhausted = false;
+        return false;
+      }
       // A lane with less room than a claim's worth counts as full: it is claimed for again once
-      // enough of it frees (release), not one row at a time.
-      const rooms = [...queue.lanes].map(([lane, n]) => ({ lane, free: perDestination - n >= claimAtLeast(perDestination) ? perDestination - n : 0 }));
+      // enough of it frees (release), not one row at a time. Any other lane, one with nothing in
+      // flight included, may get the whole claim: it is kept within the smallest room.
+      const lanes = [...queue.lanes.keys()];
+      const full = lanes.filter((lane) => free(lane) < claimAtLeast(perDestination));
+      const limit = Math.min(room, perDestination, ...lanes.filter((lane) => !full.includes(lane)).map(free));
       let due: OutboxEntry[];
       try {
-        due = await this.outbox.claim(queue.kind, rooms, perDestination, room, LEASE_SECONDS);
+        due = await this.outbox.claim(queue.kind, full, limit, LEASE_SECONDS);
       } catch (err) {
         this.logger.warn({ err: String(err), kind: queue.kind }, 'Could not read the outbox; trying again');
         return true;
       }
       for (const entry of due) this.start(queue, entry);
-      queue.exhausted = due.length < room;
-      if (queue.exhausted || this.stopped) return queue.exhausted;
+      // More may be due in the lanes left out, and in those this claim filled: each is claimed for
+      // again once it has room (release). Claimed again at once only while a lane with room got
+      // rows, as the rest of a backlog may be there.
+      for (const lane of [...full, ...due.map((e) => e.lane)]) if (free(lane) < claimAtLeast(perDestination)) queue.blocked.add(lane);
+      // A lane left out may have room again already, its deliveries settled during the claim.
+      const again =
+        full.some((lane) => free(lane) >= claimAtLeast(perDestination)) || (due.length === limit && due.some((e) => free(e.lane) >= claimAtLeast(perDestination)));
+      queue.exhausted = !again;
+      if (!again || this.stopped) return !again;
     }
   }
 
@@ -183,14 +200,17 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
     );
   }
 
-  /** A slot is free again: claim more at once when that gives its lane, or the kind, a claim's worth of room. */
+  /** A slot is free again: claim more at once when that gives a lane with more due, or the kind, a claim's worth of room. */
   private release(queue: Queue, lane: string): void {
-    const { perDestination, total } = queue.handler.concurrency;
+    const { perDestination } = queue.handler.concurrency;
     const n = queue.lanes.get(lane)! - 1;
     if (n === 0) queue.lanes.delete(lane);
     else queue.lanes.set(lane, n);
     queue.inFlight--;
-    if (perDestination - n === claimAtLeast(perDestination) || total - queue.inFlight === claimAtLeast(total)) queue.exhausted = false;
+    if (queue.blocked.has(lane) && perDestination - n >= claimAtLeast(perDestination)) {
+      queue.blocked.delete(lane);
+      queue.exhausted = false;
+    }
     if (!queue.exhausted) void this.fill(queue);
   }
 
