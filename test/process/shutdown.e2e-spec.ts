@@ -218,8 +218,8 @@ describe('SIGTERM while a mail is being sent', () => {
   };
 
   it('a message whose DATA went out and whose answer has not come: exit 0 in time, and no second copy after the restart', async () => {
-    // The answer comes 6 s after the message: after the stop's 3 s of grace, before anyone resends.
-    smtp.behave({ dataDelayMs: 6_000 });
+    // The answer comes 15 s after the message: past the stop's 3 s of grace and the 9 s deadline.
+    smtp.behave({ dataDelayMs: 15_000 });
     const first = await startServerProcess({ ...database, SMTP_URL: smtp.url });
     const user = await register(first);
     await until(() => smtp.dataReceived(user.email) === 1);
@@ -231,7 +231,7 @@ describe('SIGTERM while a mail is being sent', () => {
 
     const second = await startServerProcess({ ...database, SMTP_URL: smtp.url });
     try {
-      await smtp.next(user.email, { subject: 'Verifique su correo electrónico', timeoutMs: 10_000 });
+      await smtp.next(user.email, { subject: 'Verifique su correo electrónico', timeoutMs: 20_000 });
       // Polled each second by the new instance meanwhile: it leaves the held message alone.
       await sleep(3_000);
       expect(smtp.dataReceived(user.email)).toBe(1);
