@@ -61,7 +61,7 @@ interface Queue {
   inFlight: number;
   /** Deliveries in flight by destination (lanes with none are absent). */
   lanes: Map<string, number>;
-  /** The claim under way: whether it found fewer rows than it had room for (nothing more due). */
+  /** The claim under way: whether it found all that was due outside `blocked`. */
   claiming: Promise<boolean> | undefined;
   /** The last claim found all that was due, but in `blocked`; polled again (POLL_MS) or released. */
   exhausted: boolean;
@@ -123,7 +123,8 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
     for (;;) {
       const exhausted = await Promise.all([...this.queues.values()].map((queue) => this.fill(queue)));
       await this.settledAll();
-      if (exhausted.every(Boolean) || this.stopped) return;
+      const idle = [...this.queues.values()].every((queue) => !queue.claiming && queue.blocked.size === 0);
+      if ((exhausted.every(Boolean) && idle) || this.stopped) return;
     }
   }
 
