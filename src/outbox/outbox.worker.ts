@@ -67,6 +67,8 @@ interface Queue {
   exhausted: boolean;
   /** Lanes that got all their room at the last claim: more may be due there once slots free. */
   blocked: Set<string>;
+  /** Every lane claimed from (destinations: a few endpoints, the SMTP server). */
+  seen: Set<string>;
 }
 
 /**
@@ -94,7 +96,7 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(private readonly outbox: OutboxRepository) {}
 
   handle(kind: OutboxKind, handler: OutboxHandler): void {
-    this.queues.set(kind, { kind, handler, inFlight: 0, lanes: new Map(), claiming: undefined, exhausted: false, blocked: new Set() });
+    this.queues.set(kind, { kind, handler, inFlight: 0, lanes: new Map(), claiming: undefined, exhausted: false, blocked: new Set(), seen: new Set() });
   }
 
   onApplicationBootstrap(): void {
@@ -163,9 +165,13 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
       // again once it has room (release). Claimed again at once only while a lane with room got
       // rows, as the rest of a backlog may be there.
       for (const lane of [...full, ...due.map((e) => e.lane)]) if (free(lane) < claimAtLeast(perDestination)) queue.blocked.add(lane);
-      // A lane left out may have room again already, its deliveries settled during the claim.
-      const again =
-        full.some((lane) => free(lane) >= claimAtLeast(perDestination)) || (due.length === limit && due.some((e) => free(e.lane) >= claimAtLeast(perDestination)));
+      // Again at once when a lane left out has room already (its deliveries settled during the
+      // claim), or when the claim was full and a destination seen before has room: more may be due
+      // there. Not when the only destinations with more due are full: a claim would read past
+      // their rows for nothing.
+      for (const { lane } of due) queue.seen.add(lane);
+      const roomy = (lane: string) => free(lane) >= claimAtLeast(perDestination);
+      const again = full.some(roomy) || (due.length === limit && [...queue.seen].some(roomy));
       queue.exhausted = !again;
       if (!again || this.stopped) return !again;
     }
