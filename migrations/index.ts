@@ -6,6 +6,7 @@ import { Accounts1765000000000 } from './1765000000000-accounts.js';
 import { SessionEvents1766000000000 } from './1766000000000-session-events.js';
 import { Webhooks1766000000001 } from './1766000000001-webhooks.js';
 import { SessionEpoch1767000000000 } from './1767000000000-session-epoch.js';
+import { OutboxDelivery1767000000001 } from './1767000000001-outbox-delivery.js';
 
 /** Listed explicitly (not globbed) so the same list works compiled, under vitest and in the CLI. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   SessionEvents1766000000000,
   Webhooks1766000000001,
   SessionEpoch1767000000000,
+  OutboxDelivery1767000000001,
 ];

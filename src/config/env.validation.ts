@@ -208,6 +208,12 @@ export class EnvironmentVariables {
   @IsString()
   WEBHOOK_ENDPOINTS?: string;
 
+  /** Seconds an endpoint has to answer a delivery; past it the attempt fails and is retried. */
+  @IsInt()
+  @Min(1)
+  @Max(60)
+  WEBHOOK_TIMEOUT: number = 10;
+
   /** How long delivered and dead webhook deliveries, and session events, are kept. */
   @IsInt()
   @Min(1)

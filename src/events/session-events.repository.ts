@@ -50,6 +50,7 @@ const COLUMNS = `id::text, session_id AS "sessionId", user_id AS "userId", reaso
 
 const AFTER = { name: 'session-events-after', text: `SELECT ${COLUMNS} FROM session_events WHERE id > $1 ORDER BY session_events.id LIMIT $2` };
 const DENYING = { name: 'session-events-denying', text: `SELECT ${COLUMNS} FROM session_events WHERE id > $1 AND deny_until > now() ORDER BY session_events.id LIMIT $2` };
+const BY_IDS = { name: 'session-events-by-ids', text: `SELECT ${COLUMNS} FROM session_events WHERE id = ANY($1::bigint[])` };
 const LAST = { name: 'session-events-last', text: `SELECT coalesce(max(id), 0)::text AS id FROM session_events` };
 
 const toEvent = (r: Row): SessionEndedEvent => ({
@@ -66,6 +67,11 @@ export class SessionEventsRepository {
   /** Up to `limit` events after `after` (0: from the oldest kept), in commit order. */
   async after(after: bigint, limit: number): Promise<SessionEndedEvent[]> {
     return (await this.database.query<Row>(AFTER, [after.toString(), limit])).map(toEvent);
+  }
+
+  /** The events of these ids that are kept, in no particular order. */
+  async byIds(ids: string[]): Promise<SessionEndedEvent[]> {
+    return (await this.database.query<Row>(BY_IDS, [ids])).map(toEvent);
   }
 
   /** Of the events after `after`, those whose sessions' tokens may still be alive, in commit order: a new reader's deny list. */

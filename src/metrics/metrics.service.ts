@@ -19,11 +19,14 @@ interface Instruments {
   refreshReuse: Counter;
   rateLimitRefusals: Counter<'limit'>;
   webhookDeliveries: Counter<'outcome'>;
+  mailFailures: Counter<'class'>;
   introspections: Counter<'active'>;
   clientAuthFailures: Counter;
   eventStreamListeners: Gauge;
   /** What the webhook deliveries gauge reads at scrape time (set by the webhooks module). */
   webhookBacklog: { read?: () => Promise<{ pending: number; dead: number }> };
+  /** What the mail gauge reads at scrape time: messages by status (set by the mailer). */
+  mailBacklog: { read?: () => Promise<Record<string, number>> };
 }
 
 /**
@@ -90,8 +93,18 @@ export class MetricsService implements OnModuleInit {
   }
 
   /** How one attempt at a webhook delivery ended: delivered, to be retried, or given up. */
-  webhookDelivery(outcome: 'delivered' | 'retry' | 'dead'): void {
+  webhookDelivery(outcome: 'delivered' | 'retry' | 'dead' | 'unknown'): void {
     this.instruments?.webhookDeliveries.inc({ outcome });
+  }
+
+  /** A failed attempt at a mail, by what it means (smtp-failure.ts): `sender` and `unknown` need someone. */
+  mailDeliveryFailed(kind: 'transient' | 'sender' | 'recipient' | 'unknown'): void {
+    this.instruments?.mailFailures.inc({ class: kind });
+  }
+
+  /** Where the gauge of mail in the outbox reads it, at scrape time only. */
+  readMailBacklogWith(read: () => Promise<Record<string, number>>): void {
+    if (this.instruments) this.instruments.mailBacklog.read = read;
   }
 
   /** One introspection answered: whether the token was active. */
@@ -163,9 +176,28 @@ function createInstruments(database: Database): Instruments {
       this.set({ status: 'dead' }, counts.dead);
     },
   });
+  const mailBacklog: Instruments['mailBacklog'] = {};
+  new Gauge({
+    name: 'mail_outbox_messages',
+    help: 'Mail in the outbox not sent: pending (waiting for an attempt), unknown (handed over without an answer: held for an operator), dead (address refused for good)',
+    labelNames: ['status'],
+    registers,
+    async collect() {
+      const counts = await mailBacklog.read?.().catch(() => undefined);
+      if (!counts) return void this.reset();
+      for (const status of ['pending', 'unknown', 'dead']) this.set({ status }, counts[status] ?? 0);
+    },
+  });
   return {
     registry,
     webhookBacklog,
+    mailBacklog,
+    mailFailures: new Counter({
+      name: 'mail_delivery_failures_total',
+      help: 'Failed attempts at sending a mail, by class: transient (retried), sender (the server refuses our mail: login, quota, policy; retried, alert), recipient (address refused for good: dead), unknown (no answer after the message was handed over: held, alert)',
+      labelNames: ['class'],
+      registers,
+    }),
     webhookDeliveries: new Counter({
       name: 'webhook_deliveries_total',
       help: 'Attempts at delivering a webhook, by outcome: delivered, retry (failed, tried again later), dead (given up)',

@@ -2,7 +2,7 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 
 
 /** The table's shape for TypeORM's migration generator only: no query goes through it. */
 @Entity('outbox')
-@Index('IDX_outbox_status_next_attempt_at', ['status', 'nextAttemptAt'])
+@Index('IDX_outbox_due', ['kind', 'nextAttemptAt', 'id'], { where: `"status" = 'pending'` })
 @Index('IDX_outbox_user_id', ['userId'])
 // An expression index on webhook rows (migration 1766000000001): not one the generator can express.
 @Index('IDX_outbox_webhook_endpoint', { synchronize: false })

@@ -12,22 +12,43 @@ export interface OutboxEntry {
   attempts: number;
   /** When its cause committed: a handler may give up on messages past an age (giveUpAfterSeconds). */
   createdAt: Date;
+  /** Its destination (LANE below): deliveries to one destination share its slots. */
+  lane: string;
+}
+
+/** A delivered message, and what of it the row keeps. */
+export interface Delivered {
+  id: string;
+  keep: object;
 }
 
 /**
- * Claims due messages for one instance: due ones are leased (made due again `lease` seconds
- * later, the time a delivery may take) in the same statement that takes them, and SKIP LOCKED
- * keeps two instances from taking the same row. A process that dies mid-delivery leaves its
- * rows to be taken again once the lease runs out.
+ * A message's destination: a webhook's endpoint, or its kind (all mail goes through one SMTP
+ * server). An expression, not a column: it is read only while claiming.
  */
-const CLAIM = `
-  UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
+const LANE = `CASE WHEN kind = 'webhook' THEN 'webhook:' || (payload->>'endpointId') ELSE kind END`;
+
+/**
+ * Claims due messages of one kind for one instance. Destinations whose slots are taken (`full`)
+ * are left out, so that a destination that hangs cannot take the slots of the others or hide
+ * their messages; the caller keeps `limit` within every other destination's free slots. Taken rows
+ * are leased (due again `lease` seconds later; the worker extends the lease while a delivery runs)
+ * in the statement that takes them, and SKIP LOCKED keeps two instances from taking the same row
+ * (a row another instance took meanwhile is re-checked as it is locked, and left). A process that
+ * dies mid-delivery leaves its rows to be taken again once the lease runs out. IDX_outbox_due
+ * serves it in this order.
+ */
+const CLAIM = {
+  name: 'outbox-claim',
+  text: `
+  UPDATE outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $4)
    WHERE id IN (SELECT id FROM outbox
-                 WHERE status = 'pending' AND next_attempt_at <= now()
+                 WHERE kind = $1 AND status = 'pending' AND next_attempt_at <= now() AND ${LANE} <> ALL($2::text[])
                  ORDER BY next_attempt_at, id
-                 LIMIT $1
+                 LIMIT $3
                  FOR UPDATE SKIP LOCKED)
-  RETURNING id::text, kind, payload, attempts, created_at AS "createdAt"`;
+  RETURNING id::text, kind, payload, attempts, created_at AS "createdAt", ${LANE} AS lane`,
+};
 
 /** The outbox table's one writer: statements, no decisions. */
 @Injectable()
@@ -39,26 +60,46 @@ export class OutboxRepository {
     await this.database.query('INSERT INTO outbox (kind, user_id, payload) VALUES ($1, $2, $3)', [kind, userId, JSON.stringify(payload)]);
   }
 
-  claim(limit: number, leaseSeconds: number): Promise<OutboxEntry[]> {
-    return this.database.query<OutboxEntry>(CLAIM, [limit, leaseSeconds]);
+  claim(kind: OutboxKind, full: string[], limit: number, leaseSeconds: number): Promise<OutboxEntry[]> {
+    return this.database.query<OutboxEntry>(CLAIM, [kind, full, limit, leaseSeconds]);
   }
 
-  /** Delivered: the row stays as a record, without the body (a mail's link, its text). */
-  async delivered(id: string, keep: object): Promise<void> {
-    await this.database.query(`UPDATE outbox SET status = 'sent', sent_at = now(), payload = $2, last_error = NULL WHERE id = $1`, [
-      id,
-      JSON.stringify(keep),
+  /** Still being delivered: leased `leaseSeconds` more. */
+  async extendLease(ids: string[], leaseSeconds: number): Promise<void> {
+    await this.database.query(`UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2) WHERE id = ANY($1::bigint[]) AND status = 'pending'`, [
+      ids,
+      leaseSeconds,
     ]);
   }
 
-  /** Not delivered: due again in `delaySeconds`, or given up (`dead`) when it never can be. */
-  async failed(id: string, error: string, delaySeconds: number, dead: boolean): Promise<void> {
+  /** Delivered: the rows stay as a record, without the body (a mail's link, its text). */
+  async delivered(messages: Delivered[]): Promise<void> {
     await this.database.query(
-      `UPDATE outbox SET status = CASE WHEN $4 THEN 'dead' ELSE 'pending' END,
-                         next_attempt_at = now() + make_interval(secs => $3), last_error = $2
-        WHERE id = $1`,
-      [id, error.slice(0, 500), delaySeconds, dead],
+      `UPDATE outbox o SET status = 'sent', sent_at = now(), payload = d.keep, last_error = NULL
+         FROM unnest($1::bigint[], $2::jsonb[]) AS d(id, keep) WHERE o.id = d.id`,
+      [messages.map((m) => m.id), messages.map((m) => JSON.stringify(m.keep))],
     );
+  }
+
+  /**
+   * Not delivered: due again in `delaySeconds` (`pending`), given up (`dead`), or held
+   * (`unknown`: it may have been delivered, so it waits for an operator rather than a retry).
+   */
+  async failed(id: string, error: string, delaySeconds: number, status: 'pending' | 'dead' | 'unknown'): Promise<void> {
+    await this.database.query(
+      `UPDATE outbox SET status = $4, next_attempt_at = now() + make_interval(secs => $3), last_error = $2
+        WHERE id = $1`,
+      [id, error.slice(0, 500), delaySeconds, status],
+    );
+  }
+
+  /** How many messages of `kind` are in each status but `sent`. */
+  async counts(kind: OutboxKind): Promise<Record<string, number>> {
+    const rows = await this.database.query<{ status: string; n: number }>(
+      `SELECT status, count(*)::int AS n FROM outbox WHERE kind = $1 AND status <> 'sent' GROUP BY status`,
+      [kind],
+    );
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
   /** Up to `limit` delivered or dead messages of `kind` written before `before`: how many went. */

@@ -3,12 +3,14 @@ import { ConfigService } from '@nestjs/config';
 import { Webhook } from 'standardwebhooks';
 import { type Env, webhookEndpointsOf } from '../config/env.validation.js';
 
-/** WEBHOOK_ENDPOINTS and WEBHOOK_RETENTION_DAYS, read once; each endpoint's signer built once. */
+/** WEBHOOK_ENDPOINTS, WEBHOOK_RETENTION_DAYS and WEBHOOK_TIMEOUT, read once; each endpoint's signer built once. */
 @Injectable()
 export class WebhookConfig {
   /** The configured URLs, as webhook_endpoints keys them. */
   readonly urls: string[];
   readonly retentionDays: number;
+  /** WEBHOOK_TIMEOUT, in milliseconds. */
+  readonly timeoutMs: number;
   private readonly signers: Map<string, Webhook>;
 
   constructor(config: ConfigService<Env, true>) {
@@ -16,6 +18,7 @@ export class WebhookConfig {
     this.urls = endpoints.map((e) => e.url);
     this.signers = new Map(endpoints.map((e) => [e.url, new Webhook(e.secret)]));
     this.retentionDays = config.get('WEBHOOK_RETENTION_DAYS', { infer: true });
+    this.timeoutMs = config.get('WEBHOOK_TIMEOUT', { infer: true }) * 1000;
   }
 
   /** What signs for `url`; undefined when this instance does not have it configured. */

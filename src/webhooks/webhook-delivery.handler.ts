@@ -1,12 +1,13 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { SessionEventsRepository } from '../events/session-events.repository.js';
+import DataLoader from 'dataloader';
+import { type SessionEndedEvent, SessionEventsRepository } from '../events/session-events.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { OutboxWorker, PermanentFailure } from '../outbox/outbox.worker.js';
 import { WebhookConfig } from './webhook-config.js';
 import { TOUCH_EVERY_SECONDS } from './webhook-fan-out.worker.js';
 import { signedHeaders, webhookBody, webhookIdOf } from './webhook-message.js';
 import { WEBHOOK_GIVE_UP_AFTER_SECONDS, webhookRetryDelaySeconds } from './webhook-retry.js';
-import { WebhooksRepository } from './webhooks.repository.js';
+import { type EndpointState, WebhooksRepository } from './webhooks.repository.js';
 
 /** What an outbox row of kind `webhook` carries: the rest is read when it is delivered. */
 export interface WebhookDelivery {
@@ -14,8 +15,11 @@ export interface WebhookDelivery {
   endpointId: string;
 }
 
-/** A receiver gets this long to answer; well inside the outbox's 60 s lease. */
-const TIMEOUT_MS = 10_000;
+/**
+ * POSTs in flight at once to one endpoint, and to all of them: enough to keep pace with a fast
+ * receiver (docs/performance.md), while one that hangs holds only its own slots.
+ */
+const CONCURRENCY = { perDestination: 64, total: 256 };
 /**
  * An endpoint no running instance has configured (its seen_at is older than this): removed from
  * WEBHOOK_ENDPOINTS. Until then an instance that lacks it, the old side of a rolling deploy that
@@ -34,6 +38,24 @@ export class WebhookDeliveryHandler implements OnModuleInit {
   private readonly logger = new Logger(WebhookDeliveryHandler.name);
   /** Aborts the POSTs in flight when the instance stops (OutboxWorker calls stop()). */
   private readonly stopping = new AbortController();
+  /**
+   * The deliveries a claim starts together read their endpoints and events in one statement each.
+   * Not cached past that: a 410 disables an endpoint for the deliveries after it.
+   */
+  private readonly endpoints = new DataLoader<string, EndpointState | undefined>(
+    async (ids) => {
+      const found = new Map((await this.repository.endpoints([...ids])).map((e) => [e.id, e]));
+      return ids.map((id) => found.get(id));
+    },
+    { cache: false, maxBatchSize: 500 },
+  );
+  private readonly sessionEvents = new DataLoader<string, SessionEndedEvent | undefined>(
+    async (ids) => {
+      const found = new Map((await this.events.byIds([...ids])).map((e) => [e.id, e]));
+      return ids.map((id) => found.get(id));
+    },
+    { cache: false, maxBatchSize: 500 },
+  );
 
   constructor(
     private readonly worker: OutboxWorker,
@@ -47,6 +69,7 @@ export class WebhookDeliveryHandler implements OnModuleInit {
     this.worker.handle('webhook', {
       deliver: (payload) => this.deliver(payload as unknown as WebhookDelivery),
       record: ({ eventId, endpointId }) => ({ eventId, endpointId }),
+      concurrency: CONCURRENCY,
       retryDelaySeconds: (attempts) => webhookRetryDelaySeconds(attempts),
       giveUpAfterSeconds: WEBHOOK_GIVE_UP_AFTER_SECONDS,
       settled: (outcome) => this.metrics.webhookDelivery(outcome),
@@ -56,7 +79,7 @@ export class WebhookDeliveryHandler implements OnModuleInit {
   }
 
   async deliver({ eventId, endpointId }: WebhookDelivery): Promise<void> {
-    const endpoint = await this.repository.endpoint(endpointId);
+    const endpoint = await this.endpoints.load(endpointId);
     if (!endpoint) throw new PermanentFailure('The endpoint no longer exists');
     if (endpoint.disabledAt) throw new PermanentFailure(`The endpoint is disabled (${endpoint.disabledReason ?? 'by an operator'})`);
     const signer = this.config.signerFor(endpoint.url);
@@ -64,13 +87,13 @@ export class WebhookDeliveryHandler implements OnModuleInit {
       if (endpoint.unseenSeconds > REMOVED_AFTER_SECONDS) throw new PermanentFailure('The endpoint was removed from WEBHOOK_ENDPOINTS');
       throw new Error('The endpoint is not in WEBHOOK_ENDPOINTS on this instance; left to one that has it');
     }
-    const [event] = await this.events.after(BigInt(eventId) - 1n, 1);
+    const event = await this.sessionEvents.load(eventId);
     // Events outlive their deliveries (kept WEBHOOK_RETENTION_DAYS, at least the 24 hours of
     // retries), so a missing one is an anomaly: retried, and given up with the rest at 24 hours.
-    if (event?.id !== eventId) throw new Error(`Event ${eventId} not found${event ? ` (the next kept is ${event.id})` : ''}`);
+    if (!event) throw new Error(`Event ${eventId} not found`);
 
     const body = webhookBody(event);
-    const status = await post(endpoint.url, signedHeaders(signer, webhookIdOf(eventId), body, new Date()), body, this.stopping.signal);
+    const status = await post(endpoint.url, signedHeaders(signer, webhookIdOf(eventId), body, new Date()), body, this.config.timeoutMs, this.stopping.signal);
     if (status >= 200 && status < 300) return;
     if (status === 410) {
       await this.repository.disable(endpoint.id, 'The endpoint answered 410 Gone');
@@ -82,7 +105,7 @@ export class WebhookDeliveryHandler implements OnModuleInit {
 }
 
 /** One POST, its status; a timeout or a connection failure throws, with what happened. */
-async function post(url: string, headers: Record<string, string>, body: string, stopping: AbortSignal): Promise<number> {
+async function post(url: string, headers: Record<string, string>, body: string, timeoutMs: number, stopping: AbortSignal): Promise<number> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -90,10 +113,10 @@ async function post(url: string, headers: Record<string, string>, body: string, 
       headers: { ...headers, 'user-agent': 'auth-backend-webhooks' },
       body,
       redirect: 'manual',
-      signal: AbortSignal.any([AbortSignal.timeout(TIMEOUT_MS), stopping]),
+      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping]),
     });
   } catch (err) {
-    if ((err as Error).name === 'TimeoutError') throw new Error(`No answer within ${TIMEOUT_MS / 1000} s`);
+    if ((err as Error).name === 'TimeoutError') throw new Error(`No answer within ${timeoutMs / 1000} s`);
     if (stopping.aborted) throw new Error('Cut short: the instance is stopping');
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new Error(`Connection failed: ${cause?.code ?? cause?.message ?? String(err)}`);

@@ -103,16 +103,15 @@ export class WebhooksRepository {
     return row!;
   }
 
-  async endpoint(id: string): Promise<EndpointState | undefined> {
-    const [row] = await this.database.query<EndpointState>(
+  /** The endpoints of these ids that exist. */
+  endpoints(ids: string[]): Promise<EndpointState[]> {
+    return this.database.query<EndpointState>(
       `SELECT id, url, disabled_at AS "disabledAt", disabled_reason AS "disabledReason",
               extract(epoch FROM now() - seen_at)::float8 AS "unseenSeconds"
-         FROM webhook_endpoints WHERE id = $1`,
-      [id],
+         FROM webhook_endpoints WHERE id = ANY($1::uuid[])`,
+      [ids],
     );
-    return row;
   }
-
   async disable(id: string, reason: string): Promise<void> {
     await this.database.query('UPDATE webhook_endpoints SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL', [id, reason.slice(0, 200)]);
   }

@@ -3,13 +3,49 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxWorker } from '../../src/outbox/outbox.worker.js';
 import { WebhookFanOut } from '../../src/webhooks/webhook-fan-out.worker.js';
 import { realPostgresUrl, startApp, type TestApp } from '../support/app.js';
-import { logoutRequest } from '../support/requests.js';
+import { API, logoutRequest } from '../support/requests.js';
 import { lacks } from '../support/requirements.js';
+import { startSmtpSink } from '../support/smtp-sink.js';
 import { login, register, registerAndLogin } from '../support/users.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
-// Webhooks under several instances on one PostgreSQL: both fan out and deliver at once, and each
-// event reaches each endpoint exactly once, whichever instance ended the session.
+// A receiver that never answers beside a healthy one and mail, on either database: it holds only
+// its own deliveries. Then webhooks under several instances on one PostgreSQL: both fan out and
+// deliver at once, and each event reaches each endpoint exactly once, whichever instance ended
+// the session.
+
+/** Polls `check` every 50 ms until it holds; false when `ms` passed first. */
+async function within(ms: number, check: () => boolean): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (check()) return true;
+  return check();
+}
+
+describe('an endpoint that never answers, beside a healthy one and a reset mail', () => {
+  it('the healthy endpoint gets every event and the mail leaves within seconds, while the silent one hangs', async () => {
+    const hooks = await startWebhookReceiver();
+    hooks.answer('/silent', 'hang');
+    const smtp = await startSmtpSink();
+    const t = await startApp({ WEBHOOK_ENDPOINTS: hooks.endpoints('/silent', '/healthy'), SMTP_URL: smtp.url });
+    try {
+      const user = await registerAndLogin(t);
+      // 100 more sessions, by hand (100 logins would be 100 password hashes), ended with the first.
+      await t.dataSource.query(`INSERT INTO sessions (user_id, expires_at) SELECT $1, now() + interval '1 hour' FROM generate_series(1, 100)`, [user.userId]);
+      await logoutRequest(t, user.token).send({ scope: 'all' }).expect(200);
+      // The server's own loops: the silent endpoint's deliveries are under way and hang.
+      expect(await within(5_000, () => hooks.received('/silent').length > 0)).toBe(true);
+      await t.http().post(`${API}/password/forgot`).send({ email: user.email }).expect(202);
+      const asked = Date.now();
+      await smtp.next(user.email, { subject: 'Restablecer la contraseña', timeoutMs: 5_000 });
+      expect(Date.now() - asked).toBeLessThan(5_000);
+      expect(await within(5_000, () => hooks.delivered('/healthy').length === 101)).toBe(true);
+      expect(hooks.received('/silent').filter((r) => r.status !== null)).toStrictEqual([]);
+    } finally {
+      await t.close();
+      await hooks.close();
+      await smtp.close();
+    }
+  }, 60_000);
+});
 
 const run = describe.skipIf(lacks('postgres', 'several instances delivering webhooks from one database'));
 

@@ -9,6 +9,7 @@ import { lacks } from '../support/requirements.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 import { onPostgres, TEST_DATABASE_URL } from '../support/app.js';
 import { API, bearer } from '../support/requests.js';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { login, register, uniqueEmail } from '../support/users.js';
 
 // A real `node main.js` told to stop while clients hold connections: it must exit
@@ -185,6 +186,81 @@ describe('SHUTDOWN_DELAY_SECONDS: not ready but still serving, then closing as u
       expect(took).toBeLessThan(2_000 + EXIT_BOUND_MS);
     } finally {
       await server.stop();
+    }
+  }, 60_000);
+});
+
+describe('SIGTERM while a mail is being sent', () => {
+  let tempDir: string;
+  let smtp: SmtpSink;
+  let database: Record<string, string>;
+
+  beforeAll(async () => {
+    tempDir = await mkdtemp(join(tmpdir(), 'auth-shutdown-mail-'));
+    smtp = await startSmtpSink();
+    database = onPostgres ? { DATABASE_URL: TEST_DATABASE_URL! } : { PGLITE_DATA_DIR: join(tempDir, 'data') };
+  });
+  afterEach(() => smtp.behave({}));
+  afterAll(async () => {
+    await smtp?.close();
+    await rm(tempDir, { recursive: true, force: true });
+  });
+
+  const until = async (check: () => boolean, ms = 10_000) => {
+    for (const end = Date.now() + ms; !check(); await sleep(20)) if (Date.now() > end) throw new Error('timed out');
+  };
+  /** Stops the server with SIGTERM: its exit code and how long it took. */
+  const stop = async (server: ServerProcess) => {
+    const signalled = Date.now();
+    server.signal('SIGTERM');
+    const code = await server.exited;
+    return { code, took: Date.now() - signalled };
+  };
+
+  it('a message whose DATA went out and whose answer has not come: exit 0 in time, and no second copy after the restart', async () => {
+    // The answer comes 15 s after the message: past the stop's 3 s of grace and the 9 s deadline.
+    smtp.behave({ dataDelayMs: 15_000 });
+    const first = await startServerProcess({ ...database, SMTP_URL: smtp.url });
+    const user = await register(first);
+    await until(() => smtp.dataReceived(user.email) === 1);
+    const { code, took } = await stop(first);
+    expect(code).toBe(0);
+    expect(took).toBeLessThan(EXIT_BOUND_MS);
+    expect(first.output()).toContain('Outbox message held');
+    expect(first.output()).not.toContain('Still closing');
+
+    const second = await startServerProcess({ ...database, SMTP_URL: smtp.url });
+    try {
+      await smtp.next(user.email, { subject: 'Verifique su correo electrónico', timeoutMs: 20_000 });
+      // Polled each second by the new instance meanwhile: it leaves the held message alone.
+      await sleep(3_000);
+      expect(smtp.dataReceived(user.email)).toBe(1);
+      expect(smtp.mailsTo(user.email)).toHaveLength(1);
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+
+  it('a message not handed over yet: exit 0 at once, and it is sent once after the restart', async () => {
+    // The server sits on MAIL FROM: the message has not left.
+    smtp.behave({ mailFromDelayMs: 60_000 });
+    const first = await startServerProcess({ ...database, SMTP_URL: smtp.url });
+    const before = smtp.mailFromReceived();
+    const user = await register(first);
+    await until(() => smtp.mailFromReceived() > before);
+    const { code, took } = await stop(first);
+    expect(code).toBe(0);
+    expect(took).toBeLessThan(EXIT_BOUND_MS);
+    expect(first.output()).toContain('will retry');
+
+    smtp.behave({});
+    const second = await startServerProcess({ ...database, SMTP_URL: smtp.url });
+    try {
+      await smtp.next(user.email, { subject: 'Verifique su correo electrónico', timeoutMs: 20_000 });
+      await sleep(2_000);
+      expect(smtp.mailsTo(user.email)).toHaveLength(1);
+    } finally {
+      await second.stop();
     }
   }, 60_000);
 });
