@@ -1,10 +1,11 @@
 // What the benches share: the servers' environment, hand-made tokens, the bench server as a child
-// process, a listener on its event stream.
+// process, a listener on its event stream, a fresh PostgreSQL database.
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
 import jsonwebtoken from 'jsonwebtoken';
+import pg from 'pg';
 
 export const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 export const ISSUER = 'auth-backend';
@@ -130,4 +131,23 @@ export function listenToStream(url, onEvent) {
       req.on('error', reject);
     });
   return connect();
+}
+
+/**
+ * Runs `use(url)` on a new database of the PostgreSQL server at `adminUrl` (named `prefix` and
+ * the time), dropped afterwards whatever happened.
+ */
+export async function withFreshDatabase(adminUrl, prefix, use) {
+  const name = `${prefix}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  try {
+    return await use(url.toString(), name);
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
+    await admin.end();
+  }
 }

@@ -33,7 +33,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, SignJWT } from 'jose';
-import { API, AUDIENCE, EVENTS_CLIENT as CLIENT, ISSUER, listenToStream, serverEnv, startServer } from './common.mjs';
+import { API, AUDIENCE, EVENTS_CLIENT as CLIENT, ISSUER, listenToStream, serverEnv, startServer, withFreshDatabase } from './common.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -98,34 +98,20 @@ async function driver() {
   const database = args.embedded ? 'embedded' : 'postgres';
   ensureBuilt();
   const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  let dropDatabase = async () => {};
-  let databaseUrl;
-  if (!args.embedded) {
-    const { default: pg } = await import('pg');
-    const name = `reach_bench_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${name}"`);
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDatabase = async () => {
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await admin.end();
-    };
-  }
-
   const cleanups = [];
   const cleanup = async () => {
     for (const step of cleanups.reverse()) await step().catch(() => {});
-    await dropDatabase().catch(() => {});
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
-  try {
-    await run(database, databaseUrl, cleanups);
-  } finally {
-    await cleanup();
-  }
+  const runOn = async (databaseUrl) => {
+    try {
+      await run(database, databaseUrl, cleanups);
+    } finally {
+      await cleanup();
+    }
+  };
+  if (args.embedded) await runOn(undefined);
+  else await withFreshDatabase(adminUrl, 'reach_bench', runOn);
 }
 
 function ensureBuilt() {

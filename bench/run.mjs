@@ -9,8 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import pg from 'pg';
-import { API, serverEnv, startServer, tokenFor } from './common.mjs';
+import { API, serverEnv, startServer, tokenFor, withFreshDatabase } from './common.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
@@ -143,20 +142,11 @@ function report(title, results) {
 const summaries = [];
 for (const kind of DATABASES) {
   if (kind === 'postgres') {
-    const database = `auth_bench_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "${database}"`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${database}`;
-    try {
-      console.log(`PostgreSQL (${url.host}, fresh database ${database})`);
-      summaries.push(...(await benchDatabase({ name: 'PostgreSQL', url: url.toString() })));
-    } finally {
+    await withFreshDatabase(ADMIN_URL, 'auth_bench', async (url, database) => {
+      console.log(`PostgreSQL (${new URL(url).host}, fresh database ${database})`);
+      summaries.push(...(await benchDatabase({ name: 'PostgreSQL', url })));
       await sleep(500);
-      await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-      await admin.end();
-    }
+    });
   } else {
     console.log('embedded database (PGlite, in memory)');
     summaries.push(...(await benchDatabase({ name: 'embedded' })));

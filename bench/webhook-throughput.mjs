@@ -11,8 +11,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { API, serverEnv, startServer, tokenFor } from './common.mjs';
+import { API, serverEnv, startServer, tokenFor, withFreshDatabase } from './common.mjs';
 
 const EVENTS = Number(process.env.WEBHOOK_BENCH_EVENTS ?? 20_000);
 const PER_USER = 1000;
@@ -104,18 +103,7 @@ async function benchDatabase(name, database) {
 const results = [];
 for (const name of DATABASES) {
   if (name === 'postgres') {
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    const db = `webhook_bench_${Date.now()}`;
-    await admin.query(`CREATE DATABASE "${db}"`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${db}`;
-    try {
-      results.push(await benchDatabase(name, { url: url.toString() }));
-    } finally {
-      await admin.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
-      await admin.end();
-    }
+    results.push(await withFreshDatabase(ADMIN_URL, 'webhook_bench', (url) => benchDatabase(name, { url })));
   } else {
     results.push(await benchDatabase(name, {}));
   }
