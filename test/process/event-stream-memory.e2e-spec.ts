@@ -13,7 +13,7 @@ import { startServerProcess, type ServerProcess } from '../support/server-proces
 // backlog (50 streams from the start of 100,000 events once took it to 573 MiB).
 
 const run = describe.skipIf(lacks('postgres', 'a backlog of 100,000 events inserted by SQL beside a server process'));
-const CLIENT = { id: 'events-reader', secret: 'events-secret-0123456789-abcdef' };
+const CLIENT = { id: 'events-reader', secret: 'events-reader-secret-0123456789-abcdefgh' };
 const BACKLOG = 100_000;
 const STREAMS = 50;
 /**
