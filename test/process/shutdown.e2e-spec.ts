@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseResponses, rawConnection, requestHead } from '../support/raw-http.js';
 import { lacks } from '../support/requirements.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
@@ -199,6 +200,18 @@ describe('SIGTERM while a mail is being sent', () => {
     tempDir = await mkdtemp(join(tmpdir(), 'auth-shutdown-mail-'));
     smtp = await startSmtpSink();
     database = onPostgres ? { DATABASE_URL: TEST_DATABASE_URL! } : { PGLITE_DATA_DIR: join(tempDir, 'data') };
+  });
+  // On the run's shared PostgreSQL, mail that earlier specs left pending would go to this sink too
+  // and take the mail slots: set aside, so that each case sees its own message alone.
+  beforeEach(async () => {
+    if (!onPostgres) return;
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(`UPDATE outbox SET status = 'dead', last_error = 'set aside by the shutdown spec' WHERE kind = 'mail' AND status IN ('pending', 'unknown')`);
+    } finally {
+      await client.end();
+    }
   });
   afterEach(() => smtp.behave({}));
   afterAll(async () => {
