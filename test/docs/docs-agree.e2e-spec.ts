@@ -203,6 +203,21 @@ describe('docs/operating.md lists every route of the operator API', () => {
 });
 
 describe('docs link only to what exists', () => {
+  it('every relative link of a doc reaches a file, and its #anchor a heading of that file', () => {
+    const broken: string[] = [];
+    for (const file of ['README.md', 'SECURITY.md', 'CHANGELOG.md', ...docsFiles()]) {
+      const text = docsFile(file).replace(/^```[\s\S]*?^```/gm, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue;
+        const [path, anchor] = target!.split('#');
+        const resolved = path ? new URL(path, new URL(file, 'file:///repo/')).pathname.slice('/repo/'.length) : file;
+        if (!existsInRepo(resolved)) broken.push(`${file}: ${target}`);
+        else if (anchor && resolved.endsWith('.md') && !anchorsOf(docsFile(resolved)).has(anchor)) broken.push(`${file}: ${target}`);
+      }
+    }
+    expect(broken).toStrictEqual([]);
+  });
+
   it('every repository path a doc names exists', () => {
     const missing: string[] = [];
     for (const file of ['README.md', 'SECURITY.md', 'CHANGELOG.md', ...docsFiles()]) {
@@ -215,6 +230,19 @@ describe('docs link only to what exists', () => {
     expect(missing).toStrictEqual([]);
   });
 });
+
+/** GitHub's anchor for a heading: lowercase, punctuation dropped, spaces as hyphens. */
+const slugOf = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+
+function anchorsOf(markdown: string): Set<string> {
+  const outside = markdown.replace(/^```[\s\S]*?^```/gm, '');
+  return new Set([...outside.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slugOf(m[1]!)));
+}
 
 function docsFiles(): string[] {
   return readdirSync(new URL('../../docs/', import.meta.url)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
