@@ -1906,7 +1906,7 @@ export interface operations {
     feed: {
         parameters: {
             query?: {
-                /** @description An event's id: the events after it. Absent: from the oldest kept. */
+                /** @description An event's id (`1042`): the events after it. Absent: from the oldest kept. */
                 after?: string;
                 limit?: number;
             };
