@@ -9,8 +9,7 @@ const EXAMPLE_DETAILS: Partial<Record<ErrorCode, string[]>> = {
 
 const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 
-// A class per handler, so the envelope becomes a named component (`LoginResponse`) that
-// generators turn into a named type; operation ids are unique, so these names are too.
+// A named component per handler (`LoginResponse`), so that generators name its type; operation ids are unique, so are these.
 function envelopeClass(name: string, message: string, data: Type<unknown> | undefined, optionalData: boolean): Type<unknown> {
   const envelope = { [name]: class {} }[name]!;
   ApiProperty({ type: Boolean, enum: [true] })(envelope.prototype, 'success');
@@ -19,10 +18,6 @@ function envelopeClass(name: string, message: string, data: Type<unknown> | unde
   return envelope;
 }
 
-/**
- * A success envelope named after its handler (`login` → `LoginResponse`), with its exact message
- * and `data` typed by a class whose properties carry @ApiProperty.
- */
 export function ApiSuccess(
   status: number,
   message: string,
@@ -38,7 +33,7 @@ export function ApiSuccess(
   };
 }
 
-/** The documented error answers of these codes; codes sharing a status become examples of one response. */
+// Codes sharing a status (401 for a token and for credentials) become examples of one response.
 export function errorResponses(codes: readonly ErrorCode[]): Record<number, ApiResponseOptions & { description: string }> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(ERRORS[code].status, [...(byStatus.get(ERRORS[code].status) ?? []), code]);
@@ -64,7 +59,6 @@ export function errorResponses(codes: readonly ErrorCode[]): Record<number, ApiR
   );
 }
 
-/** Error envelopes, their statuses and messages taken from the one table the filter uses. */
 export function ApiErrors(...codes: ErrorCode[]) {
   return applyDecorators(
     ApiExtraModels(ErrorEnvelopeDto),

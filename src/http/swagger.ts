@@ -19,7 +19,7 @@ interface Operation {
   responses: Record<string, unknown>;
 }
 
-/** Each handler of the app by its name, which is its operation id, with its class. */
+// Operation ids are handler names, so a handler's metadata can be found for its operation.
 function handlersOf(app: INestApplication): Map<string, { handler: object; controller: object }> {
   const handlers = new Map<string, { handler: object; controller: object }>();
   for (const module of app.get(ModulesContainer).values()) {
@@ -37,18 +37,16 @@ function handlersOf(app: INestApplication): Map<string, { handler: object; contr
 const metadataOf = (key: string, { handler, controller }: { handler: object; controller: object }): unknown =>
   Reflect.getMetadata(key, handler) ?? Reflect.getMetadata(key, controller);
 
-/**
- * What every route of its kind can answer, whether its decorators say so or not: the guards,
- * the body parser and the exception filter answer before or around any handler.
- */
-function completeOperation(operation: Operation, route: { handler: object; controller: object } | undefined): void {
+// The guards, the URL checks, the body parser and the filter answer these whatever a route's decorators say.
+function completeOperation(path: string, operation: Operation, route: { handler: object; controller: object } | undefined): void {
   if (!operation.security) {
     const isPublic = !route || metadataOf(IS_PUBLIC, route) === true;
     operation.security = isPublic ? [] : [{ [BEARER]: [] }];
   }
   const schemes = new Set(operation.security.flatMap((requirement) => Object.keys(requirement)));
-  const codes: ErrorCode[] = [];
-  if (operation.requestBody) codes.push(ErrorCode.InvalidRequest, ErrorCode.RequestTimeout, ErrorCode.PayloadTooLarge);
+  const codes: ErrorCode[] = [ErrorCode.InvalidRequest];
+  if (operation.requestBody) codes.push(ErrorCode.RequestTimeout, ErrorCode.PayloadTooLarge);
+  if (path.includes('{')) codes.push(ErrorCode.NotFound);
   if (schemes.has(BEARER)) codes.push(ErrorCode.InvalidToken, ErrorCode.TokenExpired);
   if (schemes.has(BASIC)) codes.push(ErrorCode.InvalidClient, ErrorCode.TooManyRequests);
   if (route && metadataOf(RATE_LIMIT, route)) codes.push(ErrorCode.TooManyRequests);
@@ -59,11 +57,7 @@ function completeOperation(operation: Operation, route: { handler: object; contr
   operation.responses = Object.fromEntries(Object.entries(operation.responses).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/**
- * The OpenAPI document of the app's routes, the application's own included. An operation's id is
- * its handler's name, which a generated client turns into its call: two handlers of one name
- * would make two operations one, so that stops the app at start.
- */
+// A generated client names its calls by operation id: two handlers of one name would make one call, so the app stops.
 export function openApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(
     app,
@@ -93,7 +87,7 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
   for (const [path, operations] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(operations as Record<string, Operation>)) {
       const id = operation.operationId;
-      completeOperation(operation, id === undefined ? undefined : handlers.get(id));
+      completeOperation(path, operation, id === undefined ? undefined : handlers.get(id));
       if (!id) continue;
       const where = `${method.toUpperCase()} ${path}`;
       const other = seen.get(id);
@@ -104,7 +98,6 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
   return document;
 }
 
-/** Swagger UI at /api/docs, the OpenAPI document at /api/docs-json. */
 export function serveSwagger(app: INestApplication): void {
   SwaggerModule.setup(DOCS_PATH, app, openApiDocument(app), {
     jsonDocumentUrl: `${DOCS_PATH}-json`,

@@ -324,6 +324,8 @@ describe('the OpenAPI document, for client generators', () => {
     for (const { where, op } of operations()) {
       const statuses = Object.keys(op.responses);
       expect(statuses, `${where}: 500`).toContain('500');
+      expect(statuses, `${where}: 400, its URL can hold what is not text`).toContain('400');
+      if (where.includes('{')) expect(statuses, `${where}: 404, its id can name nothing`).toContain('404');
       if (op.requestBody) expect(statuses, `${where} takes a body: 400, 408, 413`).toEqual(expect.arrayContaining(['400', '408', '413']));
       const schemes = ((op.security ?? []) as Json[]).flatMap((requirement) => Object.keys(requirement));
       if (schemes.includes('bearer')) expect(statuses, `${where}: a token can be bad or expired`).toEqual(expect.arrayContaining(['401', '403']));
