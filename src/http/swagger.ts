@@ -49,7 +49,7 @@ function completeOperation(path: string, operation: Operation, route: { handler:
   if (path.includes('{')) codes.push(ErrorCode.NotFound);
   if (schemes.has(BEARER)) codes.push(ErrorCode.InvalidToken, ErrorCode.TokenExpired);
   if (schemes.has(BASIC)) codes.push(ErrorCode.InvalidClient, ErrorCode.TooManyRequests);
-  if (route && metadataOf(RATE_LIMIT, route)) codes.push(ErrorCode.TooManyRequests);
+  if (route && Reflect.getMetadata(RATE_LIMIT, route.handler)) codes.push(ErrorCode.TooManyRequests);
   codes.push(ErrorCode.Internal);
   for (const [status, { description, content }] of Object.entries(errorResponses(codes))) {
     operation.responses[status] ??= { description, content };

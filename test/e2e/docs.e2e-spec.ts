@@ -372,6 +372,27 @@ describe('the OpenAPI document, for client generators', () => {
     }
   });
 
+  it("documents an application's own route as its guard treats it, though its decorators say nothing of it", async () => {
+    @Controller('undocumented')
+    class UndocumentedController {
+      @Get()
+      undocumented() {
+        return {};
+      }
+    }
+    @Module({ controllers: [UndocumentedController] })
+    class UndocumentedModule {}
+    const own = await startApp({}, { modules: [UndocumentedModule] });
+    try {
+      const op = (await own.http().get('/api/docs-json').expect(200)).body.paths['/api/v1/undocumented'].get;
+      expect(op.security).toStrictEqual([{ bearer: [] }]);
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['400', '401', '403', '500']));
+      expect((await own.http().get('/api/v1/undocumented')).status).toBe(401);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('refuses to start when two handlers would share an operation id', async () => {
     @Controller('twice')
     class TwiceController {
