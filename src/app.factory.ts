@@ -1,9 +1,9 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import { Logger } from 'nestjs-pino';
-import { AppModule, type AppOptions } from './app.module.js';
+import { AppModule, type AppParts } from './app.module.js';
 import { corsOriginsOf, type Env } from './config/env.validation.js';
 import { enableCookies } from './http/cookies.js';
 import { allowOrigins } from './http/cors.js';
@@ -12,21 +12,31 @@ import { parseJsonBodies } from './http/json-body.js';
 import { addResponseHeaders } from './http/response-headers.js';
 import { serveSwagger } from './http/swagger.js';
 
-export type { AppOptions };
+export type { AppParts };
 
-/** Every route under /api/v1 but the probes, which orchestrators expect at the root. */
+// Orchestrators expect the probes at the root.
+const PROBES = ['health', 'health/live', 'health/ready', '.well-known/jwks.json'];
+
 export function prefixRoutes(app: INestApplication): void {
-  app.setGlobalPrefix('api/v1', { exclude: ['health', 'health/live', 'health/ready', '.well-known/jwks.json'] });
+  app.setGlobalPrefix('api/v1', { exclude: PROBES });
 }
 
-/** The app as it serves: used by main.ts, the tests and the bench alike. Not listening yet. */
-export async function createApp(env: Env, options: AppOptions = {}): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env, options), fastifyAdapter(env), {
+// Nest's per-controller line ("HealthController {/api/v1/health}:") carries the global prefix even
+// for the probes, which are excluded from it; the per-route "Mapped" lines that follow are right.
+function withoutControllerLines(logger: Logger): LoggerService {
+  return Object.assign(Object.create(logger) as Logger, {
+    log: (message: unknown, ...params: unknown[]) => (params.at(-1) === 'RoutesResolver' ? undefined : logger.log(message, ...params)),
+  });
+}
+
+/** Not listening yet: main.ts listens, the tests and the bench use it as it is. */
+export async function createApp(env: Env, parts: AppParts = {}): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env, parts), fastifyAdapter(env), {
     bodyParser: false,
     bufferLogs: true,
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(withoutControllerLines(app.get(Logger)));
   prefixRoutes(app);
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   parseJsonBodies(fastify);

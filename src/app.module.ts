@@ -5,6 +5,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { AccountsModule } from './accounts/accounts.module.js';
 import { AdminModule } from './admin/admin.module.js';
+import { APP_PARTS } from './app.parts.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import type { Env } from './config/env.validation.js';
@@ -28,13 +29,8 @@ const REDACTED = ['*.authorization', '*.cookie', '*.password', '*.token', '*.acc
 /** Whether request lines (pino-http logs them at `info`) reach the output at this level. */
 const logsRequests = (level: string): boolean => ['info', 'debug', 'trace'].includes(level);
 
-/**
- * An application's own modules, served beside auth under the same guards and filter, and the
- * migrations and entities of their tables, beside the project's. A fork lists its migrations in
- * migrations/index.ts and its entities in src/database/entities.ts instead, where
- * `npm run migrate` and the migration generator find them too (docs/extending.md).
- */
-export interface AppOptions {
+/** A team's own modules and their tables, served beside auth under the same guards and filter. */
+export interface AppParts {
   modules?: Array<Type | DynamicModule>;
   migrations?: Migration[];
   entities?: Entity[];
@@ -42,10 +38,8 @@ export interface AppOptions {
 
 @Module({})
 export class AppModule {
-  /**
-   * `env` is validated already (config/load-env.ts); the same object configures everything.
-   */
-  static forRoot(env: Env, { modules = [], migrations = [], entities = [] }: AppOptions = {}): DynamicModule {
+  /** src/app.parts.ts, plus `parts` (a test's module); data-source-options.ts adds the parts' tables. */
+  static forRoot(env: Env, { modules = [], migrations = [], entities = [] }: AppParts = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -87,7 +81,7 @@ export class AppModule {
         EventsModule,
         WebhooksModule,
         HealthModule,
-        ...modules,
+        ...new Set([...(APP_PARTS.modules ?? []), ...modules]),
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
