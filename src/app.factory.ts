@@ -1,4 +1,4 @@
-import type { INestApplication, LoggerService } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
@@ -21,14 +21,6 @@ export function prefixRoutes(app: INestApplication): void {
   app.setGlobalPrefix('api/v1', { exclude: PROBES });
 }
 
-// Nest's per-controller line ("HealthController {/api/v1/health}:") carries the global prefix even
-// for the probes, which are excluded from it; the per-route "Mapped" lines that follow are right.
-function withoutControllerLines(logger: Logger): LoggerService {
-  return Object.assign(Object.create(logger) as Logger, {
-    log: (message: unknown, ...params: unknown[]) => (params.at(-1) === 'RoutesResolver' ? undefined : logger.log(message, ...params)),
-  });
-}
-
 /** Not listening yet: main.ts listens, the tests and the bench use it as it is. */
 export async function createApp(env: Env, parts: AppParts = {}): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env, parts), fastifyAdapter(env), {
@@ -36,7 +28,7 @@ export async function createApp(env: Env, parts: AppParts = {}): Promise<NestFas
     bufferLogs: true,
     abortOnError: false,
   });
-  app.useLogger(withoutControllerLines(app.get(Logger)));
+  app.useLogger(app.get(Logger));
   prefixRoutes(app);
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   parseJsonBodies(fastify);

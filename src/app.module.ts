@@ -52,6 +52,13 @@ export class AppModule {
           forRoutes: logsRequests(env.LOG_LEVEL) ? [{ path: '/{*splat}', method: RequestMethod.ALL }] : [],
           pinoHttp: {
             level: env.LOG_LEVEL,
+            // Nest's per-controller line ("HealthController {/api/v1/health}:") shows the global
+            // prefix even on the probes it excludes; the per-route "Mapped" lines are right.
+            hooks: {
+              logMethod(args, write) {
+                if ((args[0] as { context?: unknown } | undefined)?.context !== 'RoutesResolver') write.apply(this, args);
+              },
+            },
             redact: { paths: REDACTED, censor: '[redacted]' },
             // Fastify's id (the client's X-Request-Id when sane), so logs and responses agree.
             genReqId: (req) => (req as { id?: string }).id ?? '',
