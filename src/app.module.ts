@@ -22,11 +22,9 @@ import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { ShutdownModule } from './shutdown/shutdown.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
-// Request logs carry no headers and no bodies (see the serializers below); these catch the same
-// secrets if they ever turn up in a logged object, such as an error.
+// Secrets that might turn up in a logged object, such as an error; request lines carry none.
 const REDACTED = ['*.authorization', '*.cookie', '*.password', '*.token', '*.accessToken', '*.refreshToken'];
 
-/** Whether request lines (pino-http logs them at `info`) reach the output at this level. */
 const logsRequests = (level: string): boolean => ['info', 'debug', 'trace'].includes(level);
 
 /** A team's own modules and their tables, served beside auth under the same guards and filter. */
@@ -45,10 +43,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => ({ ...env })] }),
         LoggerModule.forRoot({
-          // A wildcard Nest recognises, so it adds the prefix-excluded /health once. Above `info`
-          // no request line is ever written, and pino-http's per-request child logger, listeners
-          // and async context would cost a quarter of an authenticated request for nothing
-          // (docs/performance.md); errors are logged with their request id by the filter either way.
+          // Above `info` no request line is written, so pino-http would cost for nothing (docs/performance.md).
           forRoutes: logsRequests(env.LOG_LEVEL) ? [{ path: '/{*splat}', method: RequestMethod.ALL }] : [],
           pinoHttp: {
             level: env.LOG_LEVEL,

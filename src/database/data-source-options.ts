@@ -6,10 +6,9 @@ import { ENTITIES } from './entities.js';
 /** A `postgres://` URL, or a host (a socket directory for the embedded database) and port. */
 export type Connection = { url: string } | { host: string; port: number };
 
-/** A migration class: `up` and `down` on a query runner. */
 export type Migration = new () => MigrationInterface;
 
-/** An entity class, for the migration generator. */
+// Entities serve the migration generator only: queries go through repositories.
 export type Entity = new () => object;
 
 /** Shared by the app, `npm run migrate` and the TypeORM CLI, so all three see src/app.parts.ts. */
