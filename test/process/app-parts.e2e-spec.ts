@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -105,7 +105,24 @@ describe('a module declared in src/app.parts.ts', () => {
     const schema = await readFile(join(clone, 'schema.ts'), 'utf8');
     for (const path of ['/api/v1/notes', '/api/v1/notes/about', '/api/v1/notes/me', '/api/v1/notes/{id}']) expect(schema).toContain(`"${path}": {`);
     expect(schema).toMatch(/createNote: \{/);
-    expect(schema).toMatch(/NoteDto: \{/);
+
+    // The client's calls of its routes typecheck (openapi-fetch, as packages/client calls them), and a wrong body does not.
+    await writeFile(
+      join(clone, 'calls.ts'),
+      [
+        "import createClient from 'openapi-fetch';",
+        "import type { paths } from './schema.js';",
+        "const api = createClient<paths>({ baseUrl: 'http://localhost:3000' });",
+        "const created = await api.POST('/api/v1/notes', { body: { title: 'Lista de la compra' } });",
+        'export const title: string | undefined = created.data?.data.title;',
+        "await api.GET('/api/v1/notes/{id}', { params: { path: { id: 'x' } } });",
+        '// @ts-expect-error a body the route does not declare',
+        "await api.POST('/api/v1/notes', { body: { name: 'x' } });",
+      ].join('\n'),
+    );
+    const tsc = [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--ignoreConfig', '--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', 'calls.ts'];
+    const checked = await toTheEnd(process.execPath, tsc);
+    expect(checked).toStrictEqual({ code: 0, output: '' });
   }, 120_000);
 
   it('npm start applies its migration and serves its routes; prints its URL and real paths; stops on SIGTERM to npm', async () => {
@@ -141,7 +158,7 @@ describe('a module declared in src/app.parts.ts', () => {
   }, 120_000);
 
   it.skipIf(lacks('postgres', 'npm run migrate and the TypeORM CLI on a real PostgreSQL'))(
-    'npm run migrate and the migration CLI apply its migration; an instance without them says to run npm run migrate',
+    'npm run migrate and the migration CLI apply its migration and know its entity; an instance without them says to run npm run migrate',
     async () => {
       const database = await freshDatabase();
       const notesTable = async () => (await sql(database.DATABASE_URL, `SELECT to_regclass('notes') AS t`))[0].t;
@@ -156,7 +173,8 @@ describe('a module declared in src/app.parts.ts', () => {
       expect(await notesTable()).toBe('notes');
 
       // As `npm run migration:revert` and `migration:run` run it, after their `nest build`.
-      const typeorm = (command: string) => toTheEnd(process.execPath, [join(ROOT, 'node_modules', 'typeorm', 'cli.js'), command, '-d', 'dist/ormconfig.js'], database);
+      const typeorm = (command: string, ...args: string[]) =>
+        toTheEnd(process.execPath, [join(ROOT, 'node_modules', 'typeorm', 'cli.js'), command, '-d', 'dist/ormconfig.js', ...args], database);
       const reverted = await typeorm('migration:revert');
       expect(reverted).toMatchObject({ code: 0 });
       expect(reverted.output).toContain('Notes1790000000000');
@@ -165,6 +183,12 @@ describe('a module declared in src/app.parts.ts', () => {
       expect(ran).toMatchObject({ code: 0 });
       expect(ran.output).toContain('Notes1790000000000');
       expect(await notesTable()).toBe('notes');
+      // The generator knows its entity: a constraint gone from the table, it writes it back.
+      await sql(database.DATABASE_URL, 'ALTER TABLE notes DROP CONSTRAINT "UQ_notes_user_title"');
+      const generated = await typeorm('migration:generate', '--dryrun', 'src/notes/unique-title');
+      expect(generated).toMatchObject({ code: 0 });
+      expect(generated.output).toContain('CONSTRAINT "UQ_notes_user_title" UNIQUE');
+      await sql(database.DATABASE_URL, 'ALTER TABLE notes ADD CONSTRAINT "UQ_notes_user_title" UNIQUE (user_id, title)');
 
       const server = await npmStart({ ...database, MIGRATIONS_AT_START: 'false' });
       try {
