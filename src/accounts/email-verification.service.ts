@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { AuditRepository, type Requester } from '../audit/audit.repository.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import type { Env } from '../config/env.validation.js';
 import { Database } from '../database/database.js';
 import { AppException } from '../errors/app.exception.js';

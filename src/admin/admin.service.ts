@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AuditRepository, type AuditRow, type Requester } from '../audit/audit.repository.js';
+import { AuditRepository, type AuditRow } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import { Database } from '../database/database.js';
 import { decodeCursor, encodeCursor } from '../database/page-cursor.js';
 import { AppException } from '../errors/app.exception.js';

@@ -1,14 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database.js';
+import type { Requester } from '../http/requester.js';
 import type { AuditDetails, AuditEventName } from './audit-event.js';
 
-/** Who asked, as the audit row records it. */
-export interface Requester {
-  /** Null when what a trusted proxy forwarded is not an address. */
-  ip: string | null;
-  userAgent: string | null;
-  requestId: string;
-}
 
 /**
  * The one writer of `audit_events`. A change that is audited writes its row in the same

@@ -1,7 +1,7 @@
 import { createSecretKey, hkdfSync, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import type { Requester } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import type { Env } from '../config/env.validation.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { decodeRefreshToken, encodeRefreshToken, hashRefreshSecret, type RefreshToken, successorOf } from './refresh-token.js';

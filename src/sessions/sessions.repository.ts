@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { auditRequestId, INSERT_AUDIT, type Requester } from '../audit/audit.repository.js';
+import { auditRequestId, INSERT_AUDIT } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import { Database, type Statement } from '../database/database.js';
 import { RECORD_SESSION_ENDS } from '../events/session-events.repository.js';
 import type { PageKey } from '../database/page-cursor.js';

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type DataLoader from 'dataloader';
-import type { Requester } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import { Database } from '../database/database.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { ManyEndReason, SingleEndReason } from './end-reason.js';
