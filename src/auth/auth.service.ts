@@ -3,18 +3,17 @@ import { ConfigService } from '@nestjs/config';
 import type { Env } from '../config/env.validation.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { Requester } from '../http/requester.js';
-import { Database, isUniqueViolation } from '../database/database.js';
+import { Database } from '../database/database.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
-import { RefreshTokensService } from '../sessions/refresh-tokens.service.js';
 import type { ListedSession } from '../sessions/sessions.service.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { hashForUnknownUser, hashPassword, verifyPassword } from '../users/password-hasher.js';
 import { UsersRepository } from '../users/users.repository.js';
-import { EmailVerificationService } from '../accounts/email-verification.service.js';
 import { AccessTokenService } from './access-token.service.js';
 import type { LogoutDto } from './dto/logout.dto.js';
 import type { Principal } from './principal.js';
+import { SignInService, type SessionTokens } from './sign-in.service.js';
 
 export interface SessionPage {
   sessions: Array<ListedSession & { current: boolean }>;
@@ -29,15 +28,6 @@ export interface LogoutResult {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** What login and refresh answer: a new access token for the session, and its refresh token. */
-export interface SessionTokens {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: 'Bearer';
-  expiresIn: number;
-  sessionId: string;
-}
-
 @Injectable()
 export class AuthService implements OnModuleInit {
   /** REQUIRE_EMAIL_VERIFICATION: no login before the address is proven. */
@@ -48,10 +38,9 @@ export class AuthService implements OnModuleInit {
     private readonly database: Database,
     private readonly users: UsersRepository,
     private readonly sessions: SessionsService,
-    private readonly refreshTokens: RefreshTokensService,
     private readonly audit: AuditRepository,
     private readonly tokens: AccessTokenService,
-    private readonly verification: EmailVerificationService,
+    private readonly signIn: SignInService,
   ) {
     this.requireVerifiedEmail = config.get('REQUIRE_EMAIL_VERIFICATION', { infer: true });
   }
@@ -61,23 +50,7 @@ export class AuthService implements OnModuleInit {
     await hashForUnknownUser();
   }
 
-  async register(email: string, password: string, who: Requester): Promise<{ id: string; email: string }> {
-    const passwordHash = await hashPassword(password);
-    try {
-      return await this.database.transaction(async () => {
-        const user = await this.users.create(email, passwordHash);
-        await this.audit.record({ event: 'register', userId: user.id }, who);
-        await this.verification.sendLink(user.id, user.email);
-        return user;
-      });
-    } catch (err) {
-      // The unique index decides, so two simultaneous registrations cannot both succeed.
-      if (isUniqueViolation(err)) throw new AppException(ErrorCode.EmailTaken);
-      throw err;
-    }
-  }
-
-  async login(email: string, password: string, who: Requester): Promise<SessionTokens & { sessionEnds: Date }> {
+  async login(email: string, password: string, who: Requester): Promise<SessionTokens> {
     const user = await this.users.findForLogin(email);
     // Verify against a dummy hash for unknown emails: same work, same time, same answer.
     const valid = await verifyPassword(password, user?.passwordHash ?? (await hashForUnknownUser()));
@@ -88,31 +61,7 @@ export class AuthService implements OnModuleInit {
     // Only after the password: these answers must not tell an outsider that an account exists.
     if (user.locked) throw new AppException(ErrorCode.AccountLocked);
     if (this.requireVerifiedEmail && !user.emailVerified) throw new AppException(ErrorCode.EmailNotVerified);
-
-    const session = await this.sessions.open(user, who);
-    if (!session) throw await this.overtaken(email, user.id, who);
-    const access = await this.tokens.issue({ userId: user.id, sessionId: session.id }, session.accessExpiresAt);
-    return { ...access, refreshToken: session.refreshToken, tokenType: 'Bearer', sessionId: session.id, sessionEnds: session.expiresAt };
-  }
-
-  /**
-   * A login whose password was checked before its account was locked, deleted, or had every
-   * session ended opens nothing: it answers as a login that started after (403 for a lock, else
-   * 401, as for a password that no longer matches), and is audited as a failed login.
-   */
-  private async overtaken(email: string, userId: string, who: Requester): Promise<AppException> {
-    await this.audit.record({ event: 'login_failed', userId, details: { email, reason: 'sessions_ended' } }, who);
-    const now = await this.users.findForLogin(email);
-    return new AppException(now?.id === userId && now.locked ? ErrorCode.AccountLocked : ErrorCode.InvalidCredentials);
-  }
-
-  /** A rotated refresh token and a fresh access token for its session; 401 for anything else. */
-  async refresh(refreshToken: unknown, who: Requester): Promise<SessionTokens & { sessionEnds: Date }> {
-    const refreshed = await this.refreshTokens.rotate(refreshToken, who);
-    if (!refreshed) throw new AppException(ErrorCode.InvalidToken);
-    const { session } = refreshed;
-    const access = await this.tokens.issue({ userId: session.userId, sessionId: session.id }, refreshed.accessExpiresAt);
-    return { ...access, refreshToken: refreshed.refreshToken, tokenType: 'Bearer', sessionId: session.id, sessionEnds: session.expiresAt };
+    return this.signIn.signIn({ id: user.id, sessionEpoch: user.sessionEpoch, email }, who);
   }
 
   /** Answered from the guard's session lookup, which brought the user's email along. */
