@@ -20,7 +20,7 @@ export interface SessionPage {
   nextCursor?: string;
 }
 
-/** A logout's outcome: whether the caller's own session ended, and how many for `others` / `all`. */
+/** `ownSession`: the caller's own session ended, so its client should forget it. */
 export interface LogoutResult {
   ownSession: boolean;
   revokedSessions?: number;
@@ -30,7 +30,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class AuthService implements OnModuleInit {
-  /** REQUIRE_EMAIL_VERIFICATION: no login before the address is proven. */
   private readonly requireVerifiedEmail: boolean;
 
   constructor(
@@ -64,18 +63,11 @@ export class AuthService implements OnModuleInit {
     return this.signIn.signIn({ id: user.id, sessionEpoch: user.sessionEpoch, email }, who);
   }
 
-  /** Answered from the guard's session lookup, which brought the user's email along. */
   me({ userId, email, sessionId }: Principal): { id: string; email: string; sessionId: string } {
     return { id: userId, email, sessionId };
   }
 
-  /**
-   * `current`: ends the bearer's session, or the one of `bodyToken` when given. A body token is
-   * checked exactly like the bearer token and must belong to the same user. Losing a race to
-   * another logout of the same session answers 401, like any revoked token.
-   * `others` / `all`: how many sessions it ended. `ownSession`: the bearer's session is among
-   * those ended, so its client should forget it.
-   */
+  // Losing a race to another logout of the same session answers 401, like any revoked token.
   async logout(bearer: Principal, { token, scope = 'current' }: LogoutDto, who: Requester): Promise<LogoutResult> {
     if (scope !== 'current') {
       if (token !== undefined) {
@@ -93,27 +85,19 @@ export class AuthService implements OnModuleInit {
     return { ownSession: target.sessionId === bearer.sessionId };
   }
 
-  /** A page of the caller's sessions, each with its device and whether it is the caller's. */
   async listSessions(principal: Principal, state: 'live' | 'ended', limit: number, cursor?: string): Promise<SessionPage> {
     const page = await this.sessions.listPage(principal.userId, state, limit, cursor);
     if (!page) throw new AppException(ErrorCode.InvalidRequest, { errors: ['cursor no es válido'] });
     return { ...page, sessions: page.sessions.map((s) => ({ ...s, current: s.id === principal.sessionId })) };
   }
 
-  /**
-   * One 404 for every id that is not a live session of the caller's: no hint that it exists.
-   * True when the id was the caller's own session (a uuid in any case).
-   */
+  // One 404 for every id that is not a live session of the caller's: no hint that it exists.
   async endSessionById(principal: Principal, id: string, who: Requester): Promise<boolean> {
     const ended = UUID.test(id) && (await this.sessions.end(id, principal.userId, 'revoked_by_id', who));
     if (!ended) throw new AppException(ErrorCode.NotFound);
     return id.toLowerCase() === principal.sessionId;
   }
 
-  /**
-   * Checks the current password, then, in one transaction, stores the new hash and ends every
-   * other session of the user (audited): how many it ended. The caller's session goes on.
-   */
   async changePassword(principal: Principal, currentPassword: string, newPassword: string, who: Requester): Promise<number> {
     const stored = await this.users.passwordHashOf(principal.userId);
     if (!stored || !(await verifyPassword(currentPassword, stored))) throw new AppException(ErrorCode.InvalidCredentials);

@@ -6,21 +6,13 @@ import { ErrorCode } from '../errors/error-code.js';
 import { ClientAuthFailuresService } from '../rate-limit/client-auth-failures.service.js';
 import { introspectionClientOf, triedClientIdOf } from './introspection-client.js';
 
-/**
- * How those routes say, in Swagger, that they take it. Not a security scheme of the document:
- * Swagger UI's Authorize dialog submits all its schemes as one form, and a Basic scheme's
- * required fields would stop anyone authorizing the Bearer one.
- */
+// Not a security scheme: Swagger UI's Authorize dialog submits all schemes as one form, and Basic's
+// required fields would stop anyone authorizing the Bearer one.
 export const CLIENT_AUTH =
   'HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`). Repeated failures from one address: ' +
   '429 with Retry-After (THROTTLE_INTROSPECTION_FAILURE_LIMIT per THROTTLE_INTROSPECTION_FAILURE_TTL), for the rest of the window.';
 
-/**
- * The routes of other services (introspection, the session events): HTTP Basic with one of
- * INTROSPECTION_CLIENTS, else 401 invalid_client, counted per client address (429 past the
- * limit). None configured: every request is refused. Such routes are @Public(): they take no
- * user's bearer token.
- */
+/** With no INTROSPECTION_CLIENTS configured, every request is refused. */
 @Injectable()
 export class IntrospectionClientGuard implements CanActivate {
   private readonly clients: IntrospectionClient[];

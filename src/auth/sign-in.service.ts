@@ -8,7 +8,6 @@ import { type Authenticated, type OpenedSession, SessionsService } from '../sess
 import { UsersRepository } from '../users/users.repository.js';
 import { AccessTokenService } from './access-token.service.js';
 
-/** What a sign-in or a refresh answers; `sessionEnds` bounds the refresh cookie. */
 export interface SessionTokens {
   accessToken: string;
   refreshToken: string;
@@ -18,7 +17,6 @@ export interface SessionTokens {
   sessionEnds: Date;
 }
 
-/** A user whose proof (a password today) was just checked, under the session epoch read with it. */
 export interface SigningIn extends Authenticated {
   email: string;
 }
@@ -40,7 +38,6 @@ export class SignInService {
     return this.tokensOf(user.id, session, session.refreshToken, session.accessExpiresAt);
   }
 
-  /** 401 for any refresh token that does not rotate. */
   async refresh(refreshToken: unknown, who: Requester): Promise<SessionTokens> {
     const refreshed = await this.refreshTokens.rotate(refreshToken, who);
     if (!refreshed) throw new AppException(ErrorCode.InvalidToken);

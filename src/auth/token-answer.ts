@@ -23,7 +23,6 @@ export class TokenAnswer {
     return tokens;
   }
 
-  /** The refresh token a refresh presents: the body's, or in cookie mode the cookie's. */
   presented(bodyToken: unknown, request: FastifyRequest): unknown {
     if (!this.cookieMode) return bodyToken;
     // A cross-site form can send the cookie, but not a JSON body: one is required.
@@ -36,7 +35,6 @@ export class TokenAnswer {
     return refreshCookieOf(request);
   }
 
-  /** A refused refresh token's cookie is cleared, so the browser stops presenting it. */
   refused(err: unknown, reply: FastifyReply): void {
     if (this.cookieMode && err instanceof AppException && err.code === ErrorCode.InvalidToken) clearRefreshCookie(reply);
   }
