@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { auditRequestId, INSERT_AUDIT } from '../audit/audit.repository.js';
 import type { Requester } from '../http/requester.js';
 import { Database, type Statement } from '../database/database.js';
-import { RECORD_SESSION_ENDS } from '../events/session-events.repository.js';
 import type { PageKey } from '../database/page-cursor.js';
 import { END_REASONS, type ManyEndReason, type SingleEndReason } from './end-reason.js';
+import { RECORD_SESSION_ENDS } from './session-ended-events.js';
 import { SessionPolicy } from './session-policy.js';
 
 export interface LiveSession {
