@@ -6,8 +6,7 @@ import { ErrorCode } from '../errors/error-code.js';
 import { ClientAuthFailuresService } from '../rate-limit/client-auth-failures.service.js';
 import { introspectionClientOf, triedClientIdOf } from './introspection-client.js';
 
-// Not a security scheme: Swagger UI's Authorize dialog submits all schemes as one form, and Basic's
-// required fields would stop anyone authorizing the Bearer one.
+/** The description those routes give beside their `basic` security scheme. */
 export const CLIENT_AUTH =
   'HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`). Repeated failures from one address: ' +
   '429 with Retry-After (THROTTLE_INTROSPECTION_FAILURE_LIMIT per THROTTLE_INTROSPECTION_FAILURE_TTL), for the rest of the window.';

@@ -116,7 +116,8 @@ describe('your own module beside auth', () => {
     const created = doc.paths['/api/v1/notes'].post;
     expect(created.operationId).toBe('createNote');
     expect(created.tags).toStrictEqual(['notes']);
-    expect(created.responses[201].content['application/json'].schema.properties.data).toStrictEqual({ $ref: '#/components/schemas/NoteDto' });
+    expect(created.responses[201].content['application/json'].schema).toStrictEqual({ $ref: '#/components/schemas/CreateNoteResponse' });
+    expect(doc.components.schemas.CreateNoteResponse.properties.data).toStrictEqual({ $ref: '#/components/schemas/NoteDto' });
     expect(Object.keys(doc.components.schemas.NoteDto.properties)).toStrictEqual(['id', 'title']);
     expect(created.responses[403].content['application/json'].examples.FORBIDDEN.value.message).toBe('No tiene permiso para esta acción');
     expect(created.responses[409].description).toBe('Ya existe una nota con ese título');
