@@ -2,7 +2,7 @@ import { Body, Controller, Delete, HttpCode, HttpStatus, Res } from '@nestjs/com
 import { ConfigService } from '@nestjs/config';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Requester } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import { AUTH_MESSAGES } from '../auth/auth.messages.js';
 import type { Env } from '../config/env.validation.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';

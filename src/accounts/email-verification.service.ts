@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { AuditRepository, type Requester } from '../audit/audit.repository.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import type { Env } from '../config/env.validation.js';
 import { Database } from '../database/database.js';
 import { AppException } from '../errors/app.exception.js';
@@ -12,7 +13,6 @@ import { hashOf, newAccountToken } from './account-token.js';
 import { AccountTokensRepository } from './account-tokens.repository.js';
 import { INVALID_LINK } from './password-reset.service.js';
 
-/** Proving an address: a mailed link at registration, again on request. */
 @Injectable()
 export class EmailVerificationService {
   private readonly page: string;
@@ -37,7 +37,6 @@ export class EmailVerificationService {
     await this.outbox.enqueue('mail', emailVerificationMail(email, linkTo(this.page, token), this.ttl), userId);
   }
 
-  /** A new link, voiding the older ones; nothing for an address verified already. */
   async resend(userId: string): Promise<void> {
     const contact = await this.users.contactOf(userId);
     if (!contact || contact.emailVerified) return;

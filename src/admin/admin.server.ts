@@ -13,10 +13,7 @@ import { addResponseHeaders } from '../http/response-headers.js';
 import { AdminApiModule } from './admin-api.module.js';
 import { AdminService } from './admin.service.js';
 
-/**
- * The operator API on ADMIN_PORT (unset: none), never on the public port, with its Swagger UI at
- * /docs. It listens as the app starts (a taken port stops the start) and closes with it.
- */
+// Never on the public port. Listens as the app starts, so a taken port stops the start.
 @Injectable()
 export class AdminServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private app: NestFastifyApplication | null = null;
@@ -27,7 +24,6 @@ export class AdminServer implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly logger: Logger,
   ) {}
 
-  /** The port it listens on (ADMIN_PORT, or the one picked for 0); null when not serving. */
   get port(): number | null {
     return (this.app?.getHttpServer().address() as AddressInfo | null)?.port ?? null;
   }

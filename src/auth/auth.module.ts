@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
-import { AccountsModule } from '../accounts/accounts.module.js';
 import { AuditModule } from '../audit/audit.module.js';
 import type { Env } from '../config/env.validation.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
@@ -14,14 +13,15 @@ import { JwksController } from './jwks.controller.js';
 import { LogoutController } from './logout.controller.js';
 import { PasswordController } from './password.controller.js';
 import { SessionsController } from './sessions.controller.js';
+import { SignInService } from './sign-in.service.js';
 import { hs256KeyOf, SigningKeysService } from './signing-keys.service.js';
+import { TokenAnswer } from './token-answer.js';
 
 @Module({
   imports: [
     UsersModule,
     SessionsModule,
     AuditModule,
-    AccountsModule,
     JwtModule.registerAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<Env, true>) => ({
@@ -35,8 +35,8 @@ import { hs256KeyOf, SigningKeysService } from './signing-keys.service.js';
     }),
   ],
   controllers: [AuthController, LogoutController, SessionsController, PasswordController, IntrospectionController, JwksController],
-  providers: [AuthService, AccessTokenService, SigningKeysService],
-  // For the global JwtAuthGuard, registered in AppModule after the rate-limit guard.
-  exports: [AccessTokenService, SigningKeysService],
+  providers: [AuthService, SignInService, TokenAnswer, AccessTokenService, SigningKeysService],
+  // The guard's token services for AppModule; the sign-in seam for the other ways in.
+  exports: [AccessTokenService, SigningKeysService, SignInService, TokenAnswer],
 })
 export class AuthModule {}

@@ -3,7 +3,8 @@ import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationB
 import { Database } from '../database/database.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { CatchUpPages } from './catch-up-pages.js';
-import { SESSION_EVENTS_CHANNEL, type SessionEndedEvent, SessionEventsRepository } from './session-events.repository.js';
+import { SESSION_EVENTS_CHANNEL } from '../sessions/session-ended-events.js';
+import { type SessionEndedEvent, SessionEventsRepository } from './session-events.repository.js';
 
 /** How often a listener hears from the stream when nothing ends: what tells silence from quiet. */
 export const HEARTBEAT_MS = 250;
