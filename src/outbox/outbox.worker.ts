@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { type Delivered, type OutboxEntry, type OutboxKind, OutboxRepository } from './outbox.repository.js';
+import { PollingLoop } from './polling-loop.js';
 
 /** What a handler throws for a message that can never be delivered (a mailbox that does not exist). */
 export class PermanentFailure extends Error {}
@@ -61,8 +62,8 @@ interface Queue {
   inFlight: number;
   /** Deliveries in flight by destination (lanes with none are absent). */
   lanes: Map<string, number>;
-  /** The claim under way: whether it found all that was due outside `blocked`. */
-  claiming: Promise<boolean> | undefined;
+  /** Claims: resolves with whether all that was due outside `blocked` was taken. */
+  loop: PollingLoop<boolean>;
   /** The last claim found all that was due, but in `blocked`; polled again (POLL_MS) or released. */
   exhausted: boolean;
   /** Lanes that got all their room at the last claim: more may be due there once slots free. */
@@ -89,35 +90,36 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
   private readonly unsettled = new Map<string, Promise<void>>();
   private toRecord: Array<Delivered & { queue: Queue }> = [];
   private recording: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly heartbeat = new PollingLoop(() => this.extendLeases(), (LEASE_SECONDS / 3) * 1000);
+  private started = false;
   private stopped = false;
 
   constructor(private readonly outbox: OutboxRepository) {}
 
   handle(kind: OutboxKind, handler: OutboxHandler): void {
-    this.queues.set(kind, { kind, handler, inFlight: 0, lanes: new Map(), claiming: undefined, exhausted: false, blocked: new Set(), seen: new Set() });
+    const claim = () => {
+      queue.exhausted = false;
+      return this.claimWhileRoom(queue);
+    };
+    const queue: Queue = { kind, handler, inFlight: 0, lanes: new Map(), loop: new PollingLoop(claim, POLL_MS), exhausted: false, blocked: new Set(), seen: new Set() };
+    this.queues.set(kind, queue);
+    if (this.started) queue.loop.start();
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      for (const queue of this.queues.values()) {
-        queue.exhausted = false;
-        void this.fill(queue);
-      }
-    }, POLL_MS);
-    this.timer.unref();
-    this.heartbeat = setInterval(() => void this.extendLeases(), (LEASE_SECONDS / 3) * 1000);
-    this.heartbeat.unref();
+    this.started = true;
+    for (const queue of this.queues.values()) queue.loop.start();
+    this.heartbeat.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
+    // Not awaited: a claim hung on the database must not hold the shutdown.
+    for (const queue of this.queues.values()) void queue.loop.stop();
     // Each handler decides how long what is in flight may take (a mail past its DATA waits a little).
     for (const { handler } of this.queues.values()) handler.stop?.();
     await this.settledAll();
-    clearInterval(this.heartbeat);
+    void this.heartbeat.stop();
   }
 
   /** Delivers what is due now and waits until it is all recorded; the tests call it to skip the wait. */
@@ -125,16 +127,14 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
     for (;;) {
       const exhausted = await Promise.all([...this.queues.values()].map((queue) => this.fill(queue)));
       await this.settledAll();
-      const idle = [...this.queues.values()].every((queue) => !queue.claiming && queue.blocked.size === 0);
+      const idle = [...this.queues.values()].every((queue) => !queue.loop.busy && queue.blocked.size === 0);
       if ((exhausted.every(Boolean) && idle) || this.stopped) return;
     }
   }
 
   /** Claims while `queue` has room and more is due; resolves with whether all that was due was taken. */
   private fill(queue: Queue): Promise<boolean> {
-    if (this.stopped) return Promise.resolve(true);
-    queue.claiming ??= this.claimWhileRoom(queue).finally(() => (queue.claiming = undefined));
-    return queue.claiming;
+    return this.stopped ? Promise.resolve(true) : queue.loop.run();
   }
 
   private async claimWhileRoom(queue: Queue): Promise<boolean> {

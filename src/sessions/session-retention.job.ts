@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
+import { inBatches } from '../database/in-batches.js';
 import { SessionPolicy } from './session-policy.js';
 import { SessionsRepository } from './sessions.repository.js';
 
@@ -35,12 +36,9 @@ export class SessionRetentionJob {
   /** How many it deleted, or null when another instance is at it. */
   async purge(now = new Date()): Promise<number | null> {
     const endedBefore = new Date(now.getTime() - this.policy.retentionDays * 86_400_000);
-    let total = 0;
-    for (;;) {
+    return inBatches(BATCH, async () => {
       const { held, deleted } = await this.repository.purgeBatch(LOCK, endedBefore, BATCH);
-      if (!held) return total > 0 ? total : null;
-      total += deleted;
-      if (deleted < BATCH) return total;
-    }
+      return held ? deleted : null;
+    });
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { PollingLoop } from '../outbox/polling-loop.js';
 import { WebhookConfig } from './webhook-config.js';
 import { WebhooksRepository } from './webhooks.repository.js';
 
@@ -18,8 +19,7 @@ export const TOUCH_EVERY_SECONDS = 60;
 @Injectable()
 export class WebhookFanOut implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookFanOut.name);
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private readonly loop = new PollingLoop(() => this.fanOut(), POLL_MS);
   private stopped = false;
   private touchedAt = Date.now();
 
@@ -32,25 +32,17 @@ export class WebhookFanOut implements OnApplicationBootstrap, BeforeApplicationS
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.urls.length === 0) return;
     await this.repository.register(this.config.urls);
-    this.schedule();
+    this.loop.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   /** One pass: how many deliveries it queued. The tests call it to skip the wait. */
   run(): Promise<number> {
-    this.running ??= this.fanOut().finally(() => (this.running = undefined));
-    return this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.run().finally(() => this.schedule()), POLL_MS);
-    this.timer.unref();
+    return this.loop.run();
   }
 
   private async fanOut(): Promise<number> {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { Database } from '../database/database.js';
+import { inBatches } from '../database/in-batches.js';
 import { SessionEventsRepository } from '../events/session-events.repository.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { WebhookConfig } from './webhook-config.js';
@@ -42,19 +43,13 @@ export class WebhookRetentionJob {
   /** How many of each it deleted, or null when another instance is at it. */
   async purge(now = new Date()): Promise<{ deliveries: number; events: number } | null> {
     const before = new Date(now.getTime() - this.config.retentionDays * 86_400_000);
-    const deliveries = await this.inBatches(() => this.outbox.purge('webhook', before, BATCH));
+    const deliveries = await inBatches(BATCH, this.locked(() => this.outbox.purge('webhook', before, BATCH)));
     if (deliveries === null) return null;
-    const events = await this.inBatches(() => this.events.purge(before, BATCH));
+    const events = await inBatches(BATCH, this.locked(() => this.events.purge(before, BATCH)));
     return { deliveries, events: events ?? 0 };
   }
 
-  private async inBatches(batch: () => Promise<number>): Promise<number | null> {
-    let total = 0;
-    for (;;) {
-      const deleted = await this.database.transaction(async () => ((await this.webhooks.tryLock(LOCK)) ? batch() : null));
-      if (deleted === null) return total > 0 ? total : null;
-      total += deleted;
-      if (deleted < BATCH) return total;
-    }
+  private locked(batch: () => Promise<number>): () => Promise<number | null> {
+    return () => this.database.transaction(async () => ((await this.webhooks.tryLock(LOCK)) ? batch() : null));
   }
 }
