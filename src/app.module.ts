@@ -7,6 +7,7 @@ import { AccountsModule } from './accounts/accounts.module.js';
 import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+import { EnvModule } from './config/env.module.js';
 import type { Env } from './config/env.validation.js';
 import type { Entity, Migration } from './database/data-source-options.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -50,6 +51,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => ({ ...env })] }),
+        EnvModule.forRoot(env),
         LoggerModule.forRoot({
           // A wildcard Nest recognises, so it adds the prefix-excluded /health once. Above `info`
           // no request line is ever written, and pino-http's per-request child logger, listeners

@@ -1,9 +1,8 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, Res } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppException } from '../errors/app.exception.js';
-import type { Env } from '../config/env.validation.js';
+import { AuthConfig } from './auth.config.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
 import { ErrorCode } from '../errors/error-code.js';
@@ -28,9 +27,9 @@ export class AuthController {
 
   constructor(
     private readonly auth: AuthService,
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
   ) {
-    this.cookieMode = config.get('REFRESH_TOKEN_COOKIE', { infer: true });
+    this.cookieMode = config.REFRESH_TOKEN_COOKIE;
   }
 
   /** The body of a login or refresh answer; in cookie mode the refresh token goes to the cookie instead. */

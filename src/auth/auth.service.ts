@@ -1,6 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { Env } from '../config/env.validation.js';
+import { AuthConfig } from './auth.config.js';
 import { AuditRepository, type Requester } from '../audit/audit.repository.js';
 import { Database, isUniqueViolation } from '../database/database.js';
 import { AppException } from '../errors/app.exception.js';
@@ -43,7 +42,7 @@ export class AuthService implements OnModuleInit {
   private readonly requireVerifiedEmail: boolean;
 
   constructor(
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
     private readonly database: Database,
     private readonly users: UsersRepository,
     private readonly sessions: SessionsService,
@@ -52,7 +51,7 @@ export class AuthService implements OnModuleInit {
     private readonly tokens: AccessTokenService,
     private readonly verification: EmailVerificationService,
   ) {
-    this.requireVerifiedEmail = config.get('REQUIRE_EMAIL_VERIFICATION', { infer: true });
+    this.requireVerifiedEmail = config.REQUIRE_EMAIL_VERIFICATION;
   }
 
   /** Built at boot, or the first login for an unknown email would take twice as long. */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { introspectionClientsOf, signingKeysOf, validateEnv, webhookEndpointsOf } from './env.validation.js';
+import { introspectionClientsOf, signingKeysOf } from '../auth/auth.config.js';
+import { webhookEndpointsOf } from '../webhooks/webhooks.config.js';
+import { validateEnv } from './env.validation.js';
 
 const GOOD_SECRET = 'q8Vt2nZr6Lw0Xy4Bk1Hs9Dm3Fp7Jc5Ga';
 

@@ -1,9 +1,9 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { Env } from '../config/env.validation.js';
+import { AppConfig } from '../config/app.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { OutboxWorker, OutcomeUnknown, PermanentFailure } from '../outbox/outbox.worker.js';
+import { MailConfig } from './mail.config.js';
 import type { MailMessage } from './mail-message.js';
 import { classifySmtpFailure, type SmtpError } from './smtp-failure.js';
 import { type SmtpOptions, smtpOptions, SmtpSession } from './smtp-session.js';
@@ -41,16 +41,16 @@ export class Mailer implements OnModuleInit {
   private stopping = false;
 
   constructor(
-    config: ConfigService<Env, true>,
+    config: MailConfig,
+    app: AppConfig,
     private readonly worker: OutboxWorker,
     private readonly outbox: OutboxRepository,
     private readonly metrics: MetricsService,
   ) {
-    const url = config.get('SMTP_URL', { infer: true });
-    this.from = config.get('MAIL_FROM', { infer: true });
+    this.from = config.MAIL_FROM;
     this.domain = /@([^>\s]+)>?\s*$/.exec(this.from)?.[1] ?? 'localhost';
-    this.production = config.get('NODE_ENV', { infer: true }) === 'production';
-    this.smtp = url ? smtpOptions(url) : undefined;
+    this.production = app.NODE_ENV === 'production';
+    this.smtp = config.SMTP_URL ? smtpOptions(config.SMTP_URL) : undefined;
   }
 
   onModuleInit(): void {

@@ -1,8 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { Env } from '../config/env.validation.js';
+import { MetricsConfig } from './metrics.config.js';
 import { MetricsService } from './metrics.service.js';
 
 /**
@@ -17,7 +16,7 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     private readonly metrics: MetricsService,
-    private readonly config: ConfigService<Env, true>,
+    private readonly config: MetricsConfig,
   ) {}
 
   /** The port it listens on (METRICS_PORT, or the one picked for 0); null when not listening. */
@@ -46,12 +45,12 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.config.get('METRICS_PORT', { infer: true }), '0.0.0.0', () => {
+      server.listen(this.config.METRICS_PORT, '0.0.0.0', () => {
         server.off('error', reject);
         resolve();
       });
     }).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(`Cannot serve metrics on METRICS_PORT ${this.config.get('METRICS_PORT', { infer: true })}: ${err.code ?? err.message}`);
+      throw new Error(`Cannot serve metrics on METRICS_PORT ${this.config.METRICS_PORT}: ${err.code ?? err.message}`);
     });
     this.server = server;
   }

@@ -1,10 +1,9 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Env } from '../config/env.validation.js';
 import { Database } from '../database/database.js';
+import { MetricsConfig } from './metrics.config.js';
 
 /** The route label of a request no route matched (a 404): never its raw URL. */
 const UNMATCHED_ROUTE = '(unmatched)';
@@ -39,11 +38,11 @@ export class MetricsService implements OnModuleInit {
   private readonly instruments: Instruments | null;
 
   constructor(
-    config: ConfigService<Env, true>,
+    config: MetricsConfig,
     database: Database,
     private readonly adapterHost: HttpAdapterHost,
   ) {
-    this.instruments = config.get('METRICS_ENABLED', { infer: true }) ? createInstruments(database) : null;
+    this.instruments = config.METRICS_ENABLED ? createInstruments(database) : null;
   }
 
   /**

@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { InjectThrottlerStorage, normalizeIp, type ThrottlerStorage } from '@nestjs/throttler';
-import type { Env } from '../config/env.validation.js';
+import { RateLimitConfig } from './rate-limit.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 
 /** The storage's name for these counters, and the `limit` label of their 429s. */
@@ -26,12 +25,12 @@ export class ClientAuthFailuresService {
   private readonly blocked = new Map<string, number>();
 
   constructor(
-    config: ConfigService<Env, true>,
+    config: RateLimitConfig,
     @InjectThrottlerStorage() private readonly storage: ThrottlerStorage,
     private readonly metrics: MetricsService,
   ) {
-    this.limit = config.get('THROTTLE_INTROSPECTION_FAILURE_LIMIT', { infer: true });
-    this.ttl = config.get('THROTTLE_INTROSPECTION_FAILURE_TTL', { infer: true }) * 1000;
+    this.limit = config.THROTTLE_INTROSPECTION_FAILURE_LIMIT;
+    this.ttl = config.THROTTLE_INTROSPECTION_FAILURE_TTL * 1000;
   }
 
   /**

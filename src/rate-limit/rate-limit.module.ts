@@ -1,8 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
-import type { Env } from '../config/env.validation.js';
 import { ClientAuthFailuresService } from './client-auth-failures.service.js';
 import { MemoryThrottlerStorage } from './memory-throttler.storage.js';
+import type { RateLimitConfig } from './rate-limit.config.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 import { loginTracker, recipientTracker, refreshTracker } from './trackers.js';
 
@@ -14,7 +14,7 @@ import { loginTracker, recipientTracker, refreshTracker } from './trackers.js';
  */
 @Module({})
 export class RateLimitModule {
-  static forRoot(env: Env): DynamicModule {
+  static forRoot(env: RateLimitConfig): DynamicModule {
     return {
       module: RateLimitModule,
       global: true,

@@ -1,8 +1,7 @@
 import { createSecretKey, hkdfSync, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import type { Requester } from '../audit/audit.repository.js';
-import type { Env } from '../config/env.validation.js';
+import { AuthConfig } from '../auth/auth.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { decodeRefreshToken, encodeRefreshToken, hashRefreshSecret, type RefreshToken, successorOf } from './refresh-token.js';
 import { SessionPolicy } from './session-policy.js';
@@ -37,9 +36,9 @@ export class RefreshTokensService {
     private readonly sessions: SessionsService,
     private readonly policy: SessionPolicy,
     private readonly metrics: MetricsService,
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
   ) {
-    const secret = config.get('JWT_SECRET', { infer: true })!;
+    const secret = config.JWT_SECRET!;
     this.successorKey = createSecretKey(Buffer.from(hkdfSync('sha256', secret, 'auth-backend', 'refresh-token successor', 32)));
   }
 

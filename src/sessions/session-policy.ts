@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { Env } from '../config/env.validation.js';
+import { AuthConfig } from '../auth/auth.config.js';
+import { SessionsConfig } from './sessions.config.js';
 
 /** How often at most `last_used_at` is written per session (the touch statement says 60 seconds too). */
 const TOUCH_EVERY_SECONDS = 60;
@@ -22,12 +22,12 @@ export class SessionPolicy {
   /** How long an access token issued for a session lives (never past the session). */
   readonly accessSeconds: number;
 
-  constructor(config: ConfigService<Env, true>) {
-    this.idleSeconds = config.get('SESSION_IDLE_TTL', { infer: true }) + TOUCH_EVERY_SECONDS;
-    this.maxSeconds = config.get('SESSION_MAX_TTL', { infer: true });
-    this.graceSeconds = config.get('REFRESH_REUSE_GRACE', { infer: true });
-    this.retentionDays = config.get('SESSION_RETENTION_DAYS', { infer: true });
-    this.accessSeconds = config.get('JWT_ACCESS_TTL', { infer: true });
+  constructor(config: SessionsConfig, auth: AuthConfig) {
+    this.idleSeconds = config.SESSION_IDLE_TTL + TOUCH_EVERY_SECONDS;
+    this.maxSeconds = config.SESSION_MAX_TTL;
+    this.graceSeconds = config.REFRESH_REUSE_GRACE;
+    this.retentionDays = config.SESSION_RETENTION_DAYS;
+    this.accessSeconds = auth.JWT_ACCESS_TTL;
   }
 
   /** The expiry of an access token issued now, whole seconds like a JWT's `exp`; the session's end caps it. */

@@ -3,7 +3,8 @@ import DataLoader from 'dataloader';
 import { type SessionEndedEvent, SessionEventsRepository } from '../events/session-events.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { OutboxWorker, PermanentFailure } from '../outbox/outbox.worker.js';
-import { WebhookConfig } from './webhook-config.js';
+import { WebhookEndpoints } from './webhook-endpoints.js';
+import { WebhooksConfig } from './webhooks.config.js';
 import { TOUCH_EVERY_SECONDS } from './webhook-fan-out.worker.js';
 import { signedHeaders, webhookBody, webhookIdOf } from './webhook-message.js';
 import { WEBHOOK_GIVE_UP_AFTER_SECONDS, webhookRetryDelaySeconds } from './webhook-retry.js';
@@ -59,7 +60,8 @@ export class WebhookDeliveryHandler implements OnModuleInit {
 
   constructor(
     private readonly worker: OutboxWorker,
-    private readonly config: WebhookConfig,
+    private readonly configured: WebhookEndpoints,
+    private readonly config: WebhooksConfig,
     private readonly repository: WebhooksRepository,
     private readonly events: SessionEventsRepository,
     private readonly metrics: MetricsService,
@@ -82,7 +84,7 @@ export class WebhookDeliveryHandler implements OnModuleInit {
     const endpoint = await this.endpoints.load(endpointId);
     if (!endpoint) throw new PermanentFailure('The endpoint no longer exists');
     if (endpoint.disabledAt) throw new PermanentFailure(`The endpoint is disabled (${endpoint.disabledReason ?? 'by an operator'})`);
-    const signer = this.config.signerFor(endpoint.url);
+    const signer = this.configured.signerFor(endpoint.url);
     if (!signer) {
       if (endpoint.unseenSeconds > REMOVED_AFTER_SECONDS) throw new PermanentFailure('The endpoint was removed from WEBHOOK_ENDPOINTS');
       throw new Error('The endpoint is not in WEBHOOK_ENDPOINTS on this instance; left to one that has it');
@@ -93,7 +95,7 @@ export class WebhookDeliveryHandler implements OnModuleInit {
     if (!event) throw new Error(`Event ${eventId} not found`);
 
     const body = webhookBody(event);
-    const status = await post(endpoint.url, signedHeaders(signer, webhookIdOf(eventId), body, new Date()), body, this.config.timeoutMs, this.stopping.signal);
+    const status = await post(endpoint.url, signedHeaders(signer, webhookIdOf(eventId), body, new Date()), body, this.config.WEBHOOK_TIMEOUT * 1000, this.stopping.signal);
     if (status >= 200 && status < 300) return;
     if (status === 410) {
       await this.repository.disable(endpoint.id, 'The endpoint answered 410 Gone');

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { PollingLoop } from '../outbox/polling-loop.js';
-import { WebhookConfig } from './webhook-config.js';
+import { WebhookEndpoints } from './webhook-endpoints.js';
 import { WebhooksRepository } from './webhooks.repository.js';
 
 const POLL_MS = 1000;
@@ -24,14 +24,14 @@ export class WebhookFanOut implements OnApplicationBootstrap, BeforeApplicationS
   private touchedAt = Date.now();
 
   constructor(
-    private readonly config: WebhookConfig,
+    private readonly endpoints: WebhookEndpoints,
     private readonly repository: WebhooksRepository,
   ) {}
 
   /** Every instance registers its endpoints as it starts: a new one starts after the newest event. */
   async onApplicationBootstrap(): Promise<void> {
-    if (this.config.urls.length === 0) return;
-    await this.repository.register(this.config.urls);
+    if (this.endpoints.urls.length === 0) return;
+    await this.repository.register(this.endpoints.urls);
     this.loop.start();
   }
 
@@ -46,7 +46,7 @@ export class WebhookFanOut implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async fanOut(): Promise<number> {
-    const urls = this.config.urls;
+    const urls = this.endpoints.urls;
     if (urls.length === 0) return 0;
     let total = 0;
     try {

@@ -4,7 +4,7 @@ import { Database } from '../database/database.js';
 import { inBatches } from '../database/in-batches.js';
 import { SessionEventsRepository } from '../events/session-events.repository.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
-import { WebhookConfig } from './webhook-config.js';
+import { WebhooksConfig } from './webhooks.config.js';
 import { WebhooksRepository } from './webhooks.repository.js';
 
 const BATCH = 1000;
@@ -26,7 +26,7 @@ export class WebhookRetentionJob {
     private readonly webhooks: WebhooksRepository,
     private readonly outbox: OutboxRepository,
     private readonly events: SessionEventsRepository,
-    private readonly config: WebhookConfig,
+    private readonly config: WebhooksConfig,
   ) {}
 
   @Cron(CronExpression.EVERY_HOUR, { name: 'webhook-retention' })
@@ -42,7 +42,7 @@ export class WebhookRetentionJob {
 
   /** How many of each it deleted, or null when another instance is at it. */
   async purge(now = new Date()): Promise<{ deliveries: number; events: number } | null> {
-    const before = new Date(now.getTime() - this.config.retentionDays * 86_400_000);
+    const before = new Date(now.getTime() - this.config.WEBHOOK_RETENTION_DAYS * 86_400_000);
     const deliveries = await inBatches(BATCH, this.locked(() => this.outbox.purge('webhook', before, BATCH)));
     if (deliveries === null) return null;
     const events = await inBatches(BATCH, this.locked(() => this.events.purge(before, BATCH)));

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module.js';
 import { OutboxModule } from '../outbox/outbox.module.js';
-import { WebhookConfig } from './webhook-config.js';
+import { WebhookEndpoints } from './webhook-endpoints.js';
 import { WebhookDeliveryHandler } from './webhook-delivery.handler.js';
 import { WebhookFanOut } from './webhook-fan-out.worker.js';
 import { WebhookRetentionJob } from './webhook-retention.job.js';
@@ -15,7 +15,7 @@ import { WebhooksService } from './webhooks.service.js';
  */
 @Module({
   imports: [OutboxModule, EventsModule],
-  providers: [WebhookConfig, WebhooksRepository, WebhookFanOut, WebhookDeliveryHandler, WebhookRetentionJob, WebhooksService],
+  providers: [WebhookEndpoints, WebhooksRepository, WebhookFanOut, WebhookDeliveryHandler, WebhookRetentionJob, WebhooksService],
   exports: [WebhooksService, WebhookFanOut],
 })
 export class WebhooksModule {}

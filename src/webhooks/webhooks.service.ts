@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { WebhookConfig } from './webhook-config.js';
+import { WebhookEndpoints } from './webhook-endpoints.js';
 import { type DeliveryView, type EndpointView, WebhooksRepository } from './webhooks.repository.js';
 
 export type DeliveryStatus = 'pending' | 'dead';
@@ -28,11 +28,11 @@ function decodeCursor(cursor: string): bigint | undefined {
 export class WebhooksService {
   constructor(
     private readonly repository: WebhooksRepository,
-    private readonly config: WebhookConfig,
+    private readonly configured: WebhookEndpoints,
   ) {}
 
   async endpoints(): Promise<ListedEndpoint[]> {
-    return (await this.repository.list()).map((e) => ({ ...e, configured: this.config.signerFor(e.url) !== undefined }));
+    return (await this.repository.list()).map((e) => ({ ...e, configured: this.configured.signerFor(e.url) !== undefined }));
   }
 
   /** Newest first; undefined for a cursor that is not one. */
