@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
-/** One trusted proxy as Express names it: an IPv4/IPv6 address or CIDR range, or a named range. */
 const PROXY = '(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(/\\d{1,3})?)';
 
 export class AppConfig {
@@ -22,12 +21,11 @@ export class AppConfig {
   })
   TRUST_PROXY?: string;
 
-  /** Checked by corsOriginsOf: a wildcard is refused. */
   @IsOptional()
   @IsString()
   CORS_ORIGINS?: string;
 
-  /** Time for a load balancer to stop sending new connections before the listener closes. */
+  /** Time for a load balancer to stop sending new connections. */
   @IsInt()
   @Min(0)
   @Max(120, { message: 'must be at most 120 (two minutes)' })

@@ -37,9 +37,7 @@ export type Env = AppConfig &
   AdminConfig &
   WebhooksConfig &
   MetricsConfig & {
-    /** Set when validateEnv made JWT_SECRET up, so main.ts can warn. */
     jwtSecretGenerated: boolean;
-    /** Set when validateEnv generated the EdDSA key, so main.ts can warn. */
     jwtPrivateKeyGenerated: boolean;
   };
 
@@ -91,7 +89,6 @@ export function validateEnv(raw: Record<string, unknown>, { signsTokens = true }
   return env;
 }
 
-/** One feature's variables out of `present`, converted, defaulted and validated. */
 function parse<T extends object>(config: new () => T, present: Record<string, unknown>): T {
   const defaults = new config() as Record<string, unknown>;
   const names = [...new Set(getMetadataStorage().getTargetValidationMetadatas(config, '', true, false).map((m) => m.propertyName))];

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { IsOptional, IsString, Matches } from 'class-validator';
 
 export class MailConfig {
-  /** Unset outside production: mail is written to the log. */
   @IsOptional()
   @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string;

@@ -5,7 +5,6 @@ export class MetricsConfig {
   @IsBoolean({ message: 'must be true or false' })
   METRICS_ENABLED: boolean = false;
 
-  /** Never the public port: checked in validateEnv. */
   @IsInt()
   @Min(0)
   @Max(65535)

@@ -4,11 +4,7 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShut
 import { MetricsConfig } from './metrics.config.js';
 import { MetricsService } from './metrics.service.js';
 
-/**
- * GET /metrics on METRICS_PORT, a plain node:http server apart from the API: none of the API's
- * hooks, guards or logs, and never reachable on the public port. It listens as the app starts
- * (so a taken port stops the start, like PORT does) and closes once the app has drained.
- */
+/** A plain node:http server apart from the API: none of its hooks or guards, never on the public port. */
 @Injectable()
 export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(MetricsServer.name);
@@ -19,7 +15,6 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
     private readonly config: MetricsConfig,
   ) {}
 
-  /** The port it listens on (METRICS_PORT, or the one picked for 0); null when not listening. */
   get port(): number | null {
     return (this.server?.address() as AddressInfo | null)?.port ?? null;
   }

@@ -21,7 +21,6 @@ export class PollingLoop<T> {
     this.schedule();
   }
 
-  /** A pass now, or the one under way: a caller never starts a second. */
   run(): Promise<T> {
     this.running ??= this.pass().finally(() => (this.running = undefined));
     return this.running;

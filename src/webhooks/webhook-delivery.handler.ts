@@ -10,39 +10,21 @@ import { signedHeaders, webhookBody, webhookIdOf } from './webhook-message.js';
 import { WEBHOOK_GIVE_UP_AFTER_SECONDS, webhookRetryDelaySeconds } from './webhook-retry.js';
 import { type EndpointState, WebhooksRepository } from './webhooks.repository.js';
 
-/** What an outbox row of kind `webhook` carries: the rest is read when it is delivered. */
 export interface WebhookDelivery {
   eventId: string;
   endpointId: string;
 }
 
-/**
- * POSTs in flight at once to one endpoint, and to all of them: enough to keep pace with a fast
- * receiver (docs/performance.md), while one that hangs holds only its own slots.
- */
 const CONCURRENCY = { perDestination: 64, total: 256 };
-/**
- * An endpoint no running instance has configured (its seen_at is older than this): removed from
- * WEBHOOK_ENDPOINTS. Until then an instance that lacks it, the old side of a rolling deploy that
- * added it, leaves its deliveries to one that has it.
- */
+/** Until no running instance has an endpoint configured, one that lacks it (a rolling deploy) leaves its deliveries to one that has. */
 const REMOVED_AFTER_SECONDS = 5 * TOUCH_EVERY_SECONDS;
 
-/**
- * Delivers the outbox's `webhook` rows: POSTs the event, signed, to its endpoint. A 2xx is
- * delivered; a 410 disables the endpoint (the receiver says it is gone) and gives up; any other
- * answer, a timeout or a connection error is retried on webhook-retry.ts's schedule until 24 hours
- * after the event. Redirects are not followed: a moved receiver is reconfigured, not guessed.
- */
+/** Redirects are not followed: a moved receiver is reconfigured, not guessed. */
 @Injectable()
 export class WebhookDeliveryHandler implements OnModuleInit {
   private readonly logger = new Logger(WebhookDeliveryHandler.name);
-  /** Aborts the POSTs in flight when the instance stops (OutboxWorker calls stop()). */
   private readonly stopping = new AbortController();
-  /**
-   * The deliveries a claim starts together read their endpoints and events in one statement each.
-   * Not cached past that: a 410 disables an endpoint for the deliveries after it.
-   */
+  /** One statement for a claim's worth; not cached past it, as a 410 disables an endpoint for the deliveries after it. */
   private readonly endpoints = new DataLoader<string, EndpointState | undefined>(
     async (ids) => {
       const found = new Map((await this.repository.endpoints([...ids])).map((e) => [e.id, e]));
@@ -90,8 +72,7 @@ export class WebhookDeliveryHandler implements OnModuleInit {
       throw new Error('The endpoint is not in WEBHOOK_ENDPOINTS on this instance; left to one that has it');
     }
     const event = await this.sessionEvents.load(eventId);
-    // Events outlive their deliveries (kept WEBHOOK_RETENTION_DAYS, at least the 24 hours of
-    // retries), so a missing one is an anomaly: retried, and given up with the rest at 24 hours.
+    // Events outlive their deliveries, so a missing one is an anomaly: retried, and given up with the rest.
     if (!event) throw new Error(`Event ${eventId} not found`);
 
     const body = webhookBody(event);
@@ -106,7 +87,6 @@ export class WebhookDeliveryHandler implements OnModuleInit {
   }
 }
 
-/** One POST, its status; a timeout or a connection failure throws, with what happened. */
 async function post(url: string, headers: Record<string, string>, body: string, timeoutMs: number, stopping: AbortSignal): Promise<number> {
   let response: Response;
   try {

@@ -5,7 +5,6 @@ import { WebhooksConfig, webhookEndpointsOf } from './webhooks.config.js';
 /** WEBHOOK_ENDPOINTS parsed once, each endpoint's signer built once. */
 @Injectable()
 export class WebhookEndpoints {
-  /** As webhook_endpoints keys them. */
   readonly urls: string[];
   private readonly signers: Map<string, Webhook>;
 
@@ -15,7 +14,6 @@ export class WebhookEndpoints {
     this.signers = new Map(endpoints.map((e) => [e.url, new Webhook(e.secret)]));
   }
 
-  /** Undefined when this instance does not have `url` configured. */
   signerFor(url: string): Webhook | undefined {
     return this.signers.get(url);
   }

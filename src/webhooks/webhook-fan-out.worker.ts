@@ -4,18 +4,10 @@ import { WebhookEndpoints } from './webhook-endpoints.js';
 import { WebhooksRepository } from './webhooks.repository.js';
 
 const POLL_MS = 1000;
-/** Events queued per endpoint by one statement; a pass repeats it while an endpoint has more. */
 const BATCH = 500;
-/** How often a running instance marks its endpoints seen (see WebhookDeliveryHandler: removed endpoints). */
 export const TOUCH_EVERY_SECONDS = 60;
 
-/**
- * Turns session events into deliveries: every second, each instance queues in the outbox one
- * delivery per new event and enabled configured endpoint, and moves that endpoint's cursor, in
- * one transaction (WebhooksRepository.fanOut: one instance an endpoint at a time). The outbox
- * worker delivers them (webhook-delivery.handler.ts). An endpoint no longer configured gets no
- * new deliveries.
- */
+/** Queues one delivery per new event and endpoint, moving the endpoint's cursor in the same statement. */
 @Injectable()
 export class WebhookFanOut implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookFanOut.name);
@@ -28,7 +20,7 @@ export class WebhookFanOut implements OnApplicationBootstrap, BeforeApplicationS
     private readonly repository: WebhooksRepository,
   ) {}
 
-  /** Every instance registers its endpoints as it starts: a new one starts after the newest event. */
+  /** A new endpoint starts after the newest event: no replay of history. */
   async onApplicationBootstrap(): Promise<void> {
     if (this.endpoints.urls.length === 0) return;
     await this.repository.register(this.endpoints.urls);
@@ -40,7 +32,7 @@ export class WebhookFanOut implements OnApplicationBootstrap, BeforeApplicationS
     await this.loop.stop();
   }
 
-  /** One pass: how many deliveries it queued. The tests call it to skip the wait. */
+  /** The tests call it to skip the wait. */
   run(): Promise<number> {
     return this.loop.run();
   }

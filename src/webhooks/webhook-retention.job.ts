@@ -8,15 +8,10 @@ import { WebhooksConfig } from './webhooks.config.js';
 import { WebhooksRepository } from './webhooks.repository.js';
 
 const BATCH = 1000;
-/** pg_advisory locks of this job; any constant no other feature uses. */
+/** Any constant no other feature's advisory lock uses. */
 const LOCK = 0x3eb_400_c5n;
 
-/**
- * Every hour, on whichever instance takes the advisory lock: deletes webhook deliveries delivered
- * or given up more than WEBHOOK_RETENTION_DAYS ago, then the session events as old whose tokens
- * have all expired (no receiver needs them any more; a pending delivery is dead long before).
- * Each batch is one transaction holding the lock, so a failure deletes nothing half-way.
- */
+/** Events go once every token they could concern has expired; each batch holds the lock in its own transaction. */
 @Injectable()
 export class WebhookRetentionJob {
   private readonly logger = new Logger(WebhookRetentionJob.name);
@@ -40,7 +35,6 @@ export class WebhookRetentionJob {
     }
   }
 
-  /** How many of each it deleted, or null when another instance is at it. */
   async purge(now = new Date()): Promise<{ deliveries: number; events: number } | null> {
     const before = new Date(now.getTime() - this.config.WEBHOOK_RETENTION_DAYS * 86_400_000);
     const deliveries = await inBatches(BATCH, this.locked(() => this.outbox.purge('webhook', before, BATCH)));

@@ -8,11 +8,6 @@ import { WebhookRetentionJob } from './webhook-retention.job.js';
 import { WebhooksRepository } from './webhooks.repository.js';
 import { WebhooksService } from './webhooks.service.js';
 
-/**
- * Session events delivered as Standard Webhooks to WEBHOOK_ENDPOINTS, through the outbox: the
- * fan-out queues one delivery per event and endpoint, the outbox worker delivers them, a job
- * purges what is past retention. WebhooksService is what the operator API sees of it.
- */
 @Module({
   imports: [OutboxModule, EventsModule],
   providers: [WebhookEndpoints, WebhooksRepository, WebhookFanOut, WebhookDeliveryHandler, WebhookRetentionJob, WebhooksService],
