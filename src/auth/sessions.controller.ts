@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AuthConfig } from './auth.config.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
@@ -52,6 +52,7 @@ export class SessionsController {
       'like logout. The caller\'s own id is a logout: the 200 then carries `Clear-Site-Data` and, in ' +
       'cookie mode, clears the refresh cookie, as logout does; another session\'s id, neither.',
   })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @ApiSuccess(200, AUTH_MESSAGES.loggedOut, undefined, { headers: SIGN_OUT_HEADERS })
   @ApiErrors(ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.NotFound, ErrorCode.TooManyRequests, ErrorCode.Internal)
   async endSession(
