@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { Requester } from '../http/requester.js';
-import type { Env } from '../config/env.validation.js';
+import { AccountsConfig } from './accounts.config.js';
 import { Database } from '../database/database.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
@@ -19,15 +18,15 @@ export class EmailVerificationService {
   private readonly ttl: number;
 
   constructor(
-    config: ConfigService<Env, true>,
+    config: AccountsConfig,
     private readonly database: Database,
     private readonly users: UsersRepository,
     private readonly tokens: AccountTokensRepository,
     private readonly outbox: OutboxRepository,
     private readonly audit: AuditRepository,
   ) {
-    this.page = config.get('EMAIL_VERIFICATION_URL', { infer: true });
-    this.ttl = config.get('EMAIL_VERIFICATION_TTL', { infer: true });
+    this.page = config.EMAIL_VERIFICATION_URL;
+    this.ttl = config.EMAIL_VERIFICATION_TTL;
   }
 
   /** Inside the caller's transaction (registration's): the mail leaves only if it commits. */

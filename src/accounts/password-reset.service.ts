@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { Requester } from '../http/requester.js';
-import type { Env } from '../config/env.validation.js';
+import { AccountsConfig } from './accounts.config.js';
 import { Database } from '../database/database.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
@@ -23,7 +22,7 @@ export class PasswordResetService {
   private readonly ttl: number;
 
   constructor(
-    config: ConfigService<Env, true>,
+    config: AccountsConfig,
     private readonly database: Database,
     private readonly users: UsersRepository,
     private readonly tokens: AccountTokensRepository,
@@ -31,8 +30,8 @@ export class PasswordResetService {
     private readonly sessions: SessionsService,
     private readonly audit: AuditRepository,
   ) {
-    this.page = config.get('PASSWORD_RESET_URL', { infer: true });
-    this.ttl = config.get('PASSWORD_RESET_TTL', { infer: true });
+    this.page = config.PASSWORD_RESET_URL;
+    this.ttl = config.PASSWORD_RESET_TTL;
   }
 
   // Answers before looking anything up: neither body nor timing tells whether the address has an account.

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
-import type { Env } from '../config/env.validation.js';
+import { AuthConfig } from './auth.config.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { MAX_TOKEN_LENGTH } from './bearer-token.js';
 import type { Principal } from './principal.js';
@@ -20,9 +19,9 @@ export class AccessTokenService {
   constructor(
     private readonly keys: SigningKeysService,
     private readonly sessions: SessionsService,
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
   ) {
-    this.expiresIn = config.get('JWT_ACCESS_TTL', { infer: true });
+    this.expiresIn = config.JWT_ACCESS_TTL;
   }
 
   /** `expiresAt`: the expiry the session recorded for it (SessionPolicy.accessUntil, capped by the session). */

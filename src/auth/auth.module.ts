@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
 import { AuditModule } from '../audit/audit.module.js';
-import type { Env } from '../config/env.validation.js';
+import { AuthConfig } from './auth.config.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AccessTokenService } from './access-token.service.js';
@@ -23,13 +22,13 @@ import { TokenAnswer } from './token-answer.js';
     SessionsModule,
     AuditModule,
     JwtModule.registerAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<Env, true>) => ({
+      inject: [AuthConfig],
+      useFactory: (config: AuthConfig) => ({
         secret: hs256KeyOf(config),
         signOptions: {
           algorithm: 'HS256',
-          issuer: config.get('JWT_ISSUER', { infer: true }),
-          audience: config.get('JWT_AUDIENCE', { infer: true }),
+          issuer: config.JWT_ISSUER,
+          audience: config.JWT_AUDIENCE,
         },
       }),
     }),

@@ -1,6 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { Env } from '../config/env.validation.js';
+import { AuthConfig } from './auth.config.js';
 import { AuditRepository } from '../audit/audit.repository.js';
 import type { Requester } from '../http/requester.js';
 import { Database } from '../database/database.js';
@@ -33,7 +32,7 @@ export class AuthService implements OnModuleInit {
   private readonly requireVerifiedEmail: boolean;
 
   constructor(
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
     private readonly database: Database,
     private readonly users: UsersRepository,
     private readonly sessions: SessionsService,
@@ -41,7 +40,7 @@ export class AuthService implements OnModuleInit {
     private readonly tokens: AccessTokenService,
     private readonly signIn: SignInService,
   ) {
-    this.requireVerifiedEmail = config.get('REQUIRE_EMAIL_VERIFICATION', { infer: true });
+    this.requireVerifiedEmail = config.REQUIRE_EMAIL_VERIFICATION;
   }
 
   /** Built at boot, or the first login for an unknown email would take twice as long. */

@@ -1,6 +1,5 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { type Env, type IntrospectionClient, introspectionClientsOf } from '../config/env.validation.js';
+import { AuthConfig, type IntrospectionClient, introspectionClientsOf } from './auth.config.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { ClientAuthFailuresService } from '../rate-limit/client-auth-failures.service.js';
@@ -17,10 +16,10 @@ export class IntrospectionClientGuard implements CanActivate {
   private readonly clients: IntrospectionClient[];
 
   constructor(
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
     private readonly failures: ClientAuthFailuresService,
   ) {
-    this.clients = introspectionClientsOf({ INTROSPECTION_CLIENTS: config.get('INTROSPECTION_CLIENTS', { infer: true }) });
+    this.clients = introspectionClientsOf(config);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

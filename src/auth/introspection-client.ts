@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IntrospectionClient } from '../config/env.validation.js';
+import type { IntrospectionClient } from './auth.config.js';
 
 // `Basic <base64>`, scheme case-insensitive (RFC 7617).
 const BASIC = /^basic +([A-Za-z0-9+/]+=*)$/i;

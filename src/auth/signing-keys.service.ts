@@ -1,9 +1,8 @@
 import { createPublicKey, createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import { calculateJwkThumbprint, exportJWK, type JWK, SignJWT } from 'jose';
-import { type Env, signingKeysOf } from '../config/env.validation.js';
+import { AuthConfig, signingKeysOf } from './auth.config.js';
 import { verifyEdDsa } from './eddsa.js';
 import { verifyHs256 } from './hs256.js';
 import type { ClaimsOptions } from './jws.js';
@@ -12,14 +11,13 @@ export interface Jwks {
   keys: JWK[];
 }
 
-/** Built once: as a string, jsonwebtoken would parse it as a PEM on every use. */
-export const hs256KeyOf = (config: ConfigService<Env, true>): KeyObject =>
-  createSecretKey(Buffer.from(config.get('JWT_SECRET', { infer: true })!, 'utf8'));
+// Built once: as a string, jsonwebtoken would parse it as a PEM on every use.
+export const hs256KeyOf = (config: AuthConfig): KeyObject => createSecretKey(Buffer.from(config.JWT_SECRET!, 'utf8'));
 
 // One algorithm (JWT_ALGORITHM): a token of the other, or naming no known key, never verifies.
 @Injectable()
 export class SigningKeysService implements OnModuleInit {
-  readonly algorithm: Env['JWT_ALGORITHM'];
+  readonly algorithm: AuthConfig['JWT_ALGORITHM'];
   private readonly claims: ClaimsOptions;
   private readonly hs256Key: KeyObject | undefined;
   private readonly privateKey: KeyObject | undefined;
@@ -31,17 +29,14 @@ export class SigningKeysService implements OnModuleInit {
 
   constructor(
     private readonly jwt: JwtService,
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
   ) {
-    this.algorithm = config.get('JWT_ALGORITHM', { infer: true });
-    this.claims = { issuer: config.get('JWT_ISSUER', { infer: true }), audience: config.get('JWT_AUDIENCE', { infer: true }) };
+    this.algorithm = config.JWT_ALGORITHM;
+    this.claims = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
     if (this.algorithm === 'HS256') {
       this.hs256Key = hs256KeyOf(config);
     } else {
-      const { privateKey, previousPublicKeys } = signingKeysOf({
-        JWT_PRIVATE_KEY: config.get('JWT_PRIVATE_KEY', { infer: true }),
-        JWT_PREVIOUS_PUBLIC_KEYS: config.get('JWT_PREVIOUS_PUBLIC_KEYS', { infer: true }),
-      });
+      const { privateKey, previousPublicKeys } = signingKeysOf(config);
       this.privateKey = privateKey;
       this.publicKeys = [createPublicKey(privateKey), ...previousPublicKeys];
     }

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Env } from '../config/env.validation.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
+import { AuthConfig } from './auth.config.js';
 import { clearRefreshCookie, refreshCookieOf, setRefreshCookie } from './refresh-cookie.js';
 import type { SessionTokens } from './sign-in.service.js';
 
@@ -12,8 +11,8 @@ import type { SessionTokens } from './sign-in.service.js';
 export class TokenAnswer {
   private readonly cookieMode: boolean;
 
-  constructor(config: ConfigService<Env, true>) {
-    this.cookieMode = config.get('REFRESH_TOKEN_COOKIE', { infer: true });
+  constructor(config: AuthConfig) {
+    this.cookieMode = config.REFRESH_TOKEN_COOKIE;
   }
 
   /** The `data` of a sign-in or refresh answer; in cookie mode the refresh token is set as the cookie instead. */

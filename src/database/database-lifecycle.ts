@@ -1,7 +1,6 @@
 import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
-import type { Env } from '../config/env.validation.js';
+import { DatabaseConfig } from './database.config.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { runMigrations } from './migrate.js';
 
@@ -11,7 +10,7 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly dataSource: DataSource,
     private readonly embedded: EmbeddedPostgres,
-    private readonly config: ConfigService<Env, true>,
+    private readonly config: DatabaseConfig,
   ) {}
 
   /**
@@ -20,7 +19,7 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
    * lives in this process: nobody else can migrate it.
    */
   async onModuleInit(): Promise<void> {
-    if (this.embedded.running || this.config.get('MIGRATIONS_AT_START', { infer: true })) {
+    if (this.embedded.running || this.config.MIGRATIONS_AT_START) {
       await runMigrations(this.dataSource, { embedded: this.embedded.running });
       return;
     }

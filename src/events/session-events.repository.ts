@@ -38,28 +38,23 @@ const toEvent = (r: Row): SessionEndedEvent => ({
 export class SessionEventsRepository {
   constructor(private readonly database: Database) {}
 
-  /** Up to `limit` events after `after` (0: from the oldest kept), in commit order. */
   async after(after: bigint, limit: number): Promise<SessionEndedEvent[]> {
     return (await this.database.query<Row>(AFTER, [after.toString(), limit])).map(toEvent);
   }
 
-  /** The events of these ids that are kept, in no particular order. */
   async byIds(ids: string[]): Promise<SessionEndedEvent[]> {
     return (await this.database.query<Row>(BY_IDS, [ids])).map(toEvent);
   }
 
-  /** Of the events after `after`, those whose sessions' tokens may still be alive, in commit order: a new reader's deny list. */
   async denying(after: bigint, limit: number): Promise<SessionEndedEvent[]> {
     return (await this.database.query<Row>(DENYING, [after.toString(), limit])).map(toEvent);
   }
 
-  /** The newest event's id (0 when there is none). */
   async lastId(): Promise<bigint> {
     const [row] = await this.database.query<{ id: string }>(LAST);
     return BigInt(row!.id);
   }
 
-  /** Events older than `before` whose tokens are all expired, `limit` at a time: how many went. */
   async purge(before: Date, limit: number): Promise<number> {
     const rows = await this.database.query(
       `DELETE FROM session_events WHERE id IN (SELECT id FROM session_events WHERE created_at < $1 AND deny_until < now() ORDER BY id LIMIT $2) RETURNING 1`,

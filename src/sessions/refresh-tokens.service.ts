@@ -1,11 +1,10 @@
 import { createSecretKey, hkdfSync, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import type { Requester } from '../http/requester.js';
-import type { Env } from '../config/env.validation.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { decodeRefreshToken, encodeRefreshToken, hashRefreshSecret, type RefreshToken, successorOf } from './refresh-token.js';
 import { SessionPolicy } from './session-policy.js';
+import { SessionsConfig } from './sessions.config.js';
 import { type LiveSession, SessionsRepository } from './sessions.repository.js';
 import { SessionsService } from './sessions.service.js';
 
@@ -27,9 +26,9 @@ export class RefreshTokensService {
     private readonly sessions: SessionsService,
     private readonly policy: SessionPolicy,
     private readonly metrics: MetricsService,
-    config: ConfigService<Env, true>,
+    config: SessionsConfig,
   ) {
-    const secret = config.get('JWT_SECRET', { infer: true })!;
+    const secret = config.JWT_SECRET!;
     this.successorKey = createSecretKey(Buffer.from(hkdfSync('sha256', secret, 'auth-backend', 'refresh-token successor', 32)));
   }
 

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { Env } from '../config/env.validation.js';
+import { SessionsConfig } from './sessions.config.js';
 
 // As often at most as `last_used_at` is written (the touch statement says 60 seconds too).
 const TOUCH_EVERY_SECONDS = 60;
@@ -14,12 +13,12 @@ export class SessionPolicy {
   readonly retentionDays: number;
   readonly accessSeconds: number;
 
-  constructor(config: ConfigService<Env, true>) {
-    this.idleSeconds = config.get('SESSION_IDLE_TTL', { infer: true }) + TOUCH_EVERY_SECONDS;
-    this.maxSeconds = config.get('SESSION_MAX_TTL', { infer: true });
-    this.graceSeconds = config.get('REFRESH_REUSE_GRACE', { infer: true });
-    this.retentionDays = config.get('SESSION_RETENTION_DAYS', { infer: true });
-    this.accessSeconds = config.get('JWT_ACCESS_TTL', { infer: true });
+  constructor(config: SessionsConfig) {
+    this.idleSeconds = config.SESSION_IDLE_TTL + TOUCH_EVERY_SECONDS;
+    this.maxSeconds = config.SESSION_MAX_TTL;
+    this.graceSeconds = config.REFRESH_REUSE_GRACE;
+    this.retentionDays = config.SESSION_RETENTION_DAYS;
+    this.accessSeconds = config.JWT_ACCESS_TTL;
   }
 
   /** Whole seconds, like a JWT's `exp`; the caller caps it by the session's end. */
