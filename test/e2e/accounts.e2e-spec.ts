@@ -111,6 +111,7 @@ describe('accounts: recovery, verification, deletion', () => {
       expect(JSON.stringify(tokens)).not.toContain(token);
       await new Promise((resolve) => setTimeout(resolve, 300));
       const outbox = await t.dataSource.query(`SELECT status, payload::text AS payload FROM outbox WHERE user_id = $1`, [user.userId]);
+      expect(outbox.length).toBeGreaterThanOrEqual(1);
       expect(outbox.every((row: { status: string }) => row.status === 'sent')).toBe(true);
       expect(JSON.stringify(outbox)).not.toContain(token);
     });
