@@ -3,8 +3,7 @@ import { existsSync } from 'node:fs';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './src/database/data-source-options.js';
 
-// The DataSource of the TypeORM CLI (npm run migration:*). The server migrates itself at start;
-// the CLI is for a real PostgreSQL, and the embedded database lives inside the server process.
+// The TypeORM CLI's (npm run migration:*): a real PostgreSQL only, the embedded one lives in the server.
 if (existsSync('.env')) process.loadEnvFile('.env');
 const url = process.env.DATABASE_URL;
 if (!url) {

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import { Logger } from 'nestjs-pino';
-import { AppModule, type AppOptions } from './app.module.js';
+import { AppModule, type AppParts } from './app.module.js';
 import { corsOriginsOf, type Env } from './config/env.validation.js';
 import { enableCookies } from './http/cookies.js';
 import { allowOrigins } from './http/cors.js';
@@ -12,16 +12,18 @@ import { parseJsonBodies } from './http/json-body.js';
 import { addResponseHeaders } from './http/response-headers.js';
 import { serveSwagger } from './http/swagger.js';
 
-export type { AppOptions };
+export type { AppParts };
 
-/** Every route under /api/v1 but the probes, which orchestrators expect at the root. */
+// Orchestrators expect the probes at the root.
+const PROBES = ['health', 'health/live', 'health/ready', '.well-known/jwks.json'];
+
 export function prefixRoutes(app: INestApplication): void {
-  app.setGlobalPrefix('api/v1', { exclude: ['health', 'health/live', 'health/ready', '.well-known/jwks.json'] });
+  app.setGlobalPrefix('api/v1', { exclude: PROBES });
 }
 
-/** The app as it serves: used by main.ts, the tests and the bench alike. Not listening yet. */
-export async function createApp(env: Env, options: AppOptions = {}): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env, options), fastifyAdapter(env), {
+/** Not listening yet: main.ts listens, the tests and the bench use it as it is. */
+export async function createApp(env: Env, parts: AppParts = {}): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env, parts), fastifyAdapter(env), {
     bodyParser: false,
     bufferLogs: true,
     abortOnError: false,

@@ -5,6 +5,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { AccountsModule } from './accounts/accounts.module.js';
 import { AdminModule } from './admin/admin.module.js';
+import { APP_PARTS } from './app.parts.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import type { Env } from './config/env.validation.js';
@@ -21,20 +22,13 @@ import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { ShutdownModule } from './shutdown/shutdown.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
-// Request logs carry no headers and no bodies (see the serializers below); these catch the same
-// secrets if they ever turn up in a logged object, such as an error.
+// Secrets that might turn up in a logged object, such as an error; request lines carry none.
 const REDACTED = ['*.authorization', '*.cookie', '*.password', '*.token', '*.accessToken', '*.refreshToken'];
 
-/** Whether request lines (pino-http logs them at `info`) reach the output at this level. */
 const logsRequests = (level: string): boolean => ['info', 'debug', 'trace'].includes(level);
 
-/**
- * An application's own modules, served beside auth under the same guards and filter, and the
- * migrations and entities of their tables, beside the project's. A fork lists its migrations in
- * migrations/index.ts and its entities in src/database/entities.ts instead, where
- * `npm run migrate` and the migration generator find them too (docs/extending.md).
- */
-export interface AppOptions {
+/** A team's own modules and their tables, served beside auth under the same guards and filter. */
+export interface AppParts {
   modules?: Array<Type | DynamicModule>;
   migrations?: Migration[];
   entities?: Entity[];
@@ -42,22 +36,24 @@ export interface AppOptions {
 
 @Module({})
 export class AppModule {
-  /**
-   * `env` is validated already (config/load-env.ts); the same object configures everything.
-   */
-  static forRoot(env: Env, { modules = [], migrations = [], entities = [] }: AppOptions = {}): DynamicModule {
+  /** src/app.parts.ts, plus `parts` (a test's module); data-source-options.ts adds the parts' tables. */
+  static forRoot(env: Env, { modules = [], migrations = [], entities = [] }: AppParts = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => ({ ...env })] }),
         LoggerModule.forRoot({
-          // A wildcard Nest recognises, so it adds the prefix-excluded /health once. Above `info`
-          // no request line is ever written, and pino-http's per-request child logger, listeners
-          // and async context would cost a quarter of an authenticated request for nothing
-          // (docs/performance.md); errors are logged with their request id by the filter either way.
+          // Above `info` no request line is written, so pino-http would cost for nothing (docs/performance.md).
           forRoutes: logsRequests(env.LOG_LEVEL) ? [{ path: '/{*splat}', method: RequestMethod.ALL }] : [],
           pinoHttp: {
             level: env.LOG_LEVEL,
+            // Nest's per-controller line ("HealthController {/api/v1/health}:") shows the global
+            // prefix even on the probes it excludes; the per-route "Mapped" lines are right.
+            hooks: {
+              logMethod(args, write) {
+                if ((args[0] as { context?: unknown } | undefined)?.context !== 'RoutesResolver') write.apply(this, args);
+              },
+            },
             redact: { paths: REDACTED, censor: '[redacted]' },
             // Fastify's id (the client's X-Request-Id when sane), so logs and responses agree.
             genReqId: (req) => (req as { id?: string }).id ?? '',
@@ -87,7 +83,7 @@ export class AppModule {
         EventsModule,
         WebhooksModule,
         HealthModule,
-        ...modules,
+        ...new Set([...(APP_PARTS.modules ?? []), ...modules]),
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './app.factory.js';
 import { loadEnv } from './config/load-env.js';
+import { DOCS_PATH } from './http/swagger.js';
 import { stopOnSignals } from './shutdown/stop-on-signals.js';
 
 async function main(): Promise<void> {
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
   }
   stopOnSignals(app, env.SHUTDOWN_DELAY_SECONDS * 1000);
   await app.listen({ port: env.PORT, host: '0.0.0.0' });
+  const url = `http://localhost:${env.PORT}`;
+  app.get(Logger).log(`Listening on ${url}, Swagger UI at ${url}/${DOCS_PATH}`);
 }
 
 main().catch((err: unknown) => {

@@ -4,11 +4,8 @@ import { loadEnv } from './config/load-env.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { runMigrations } from './database/migrate.js';
 
-// `npm run migrate` (node dist/src/migrate.js): applies pending migrations to DATABASE_URL and
-// exits, for deployments that run them as a job before the instances (MIGRATIONS_AT_START=false).
-// Needs only the production dependencies and DATABASE_URL: no JWT_SECRET, even in production.
-// Instances starting meanwhile take turns on the same lock
-// (two connections: one holds the advisory lock while the other migrates).
+// A job before the instances (MIGRATIONS_AT_START=false): no JWT_SECRET needed, even in production.
+// Two connections: one holds the advisory lock that instances starting meanwhile wait on.
 async function migrate(): Promise<void> {
   const env = loadEnv({}, { signsTokens: false });
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required: the embedded database migrates itself at start');

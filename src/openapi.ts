@@ -7,9 +7,8 @@ import { validateEnv } from './config/env.validation.js';
 import { fastifyAdapter } from './http/fastify-adapter.js';
 import { openApiDocument } from './http/swagger.js';
 
-// `npm run openapi` (and so `npm run build`): writes openapi.json, the document /api/docs-json
-// serves, for client generators (packages/client). In preview mode Nest reads the routes and
-// their metadata without starting a provider: no database, no secret needed.
+// Preview mode reads the routes (src/app.parts.ts's included) without starting a provider: no
+// database, no secret.
 async function writeOpenApi(file = process.argv[2] ?? 'openapi.json'): Promise<void> {
   const env = validateEnv({ JWT_SECRET: 'only-the-routes-are-read-here-not-the-secret', LOG_LEVEL: 'silent' });
   const app = await NestFactory.create(AppModule.forRoot(env), fastifyAdapter(env), { preview: true, logger: false, abortOnError: false });

@@ -6,11 +6,7 @@ import { ErrorCode } from '../errors/error-code.js';
 import { ClientAuthFailuresService } from '../rate-limit/client-auth-failures.service.js';
 import { introspectionClientOf, triedClientIdOf } from './introspection-client.js';
 
-/**
- * How those routes say, in Swagger, that they take it. Not a security scheme of the document:
- * Swagger UI's Authorize dialog submits all its schemes as one form, and a Basic scheme's
- * required fields would stop anyone authorizing the Bearer one.
- */
+/** The description those routes give beside their `basic` security scheme. */
 export const CLIENT_AUTH =
   'HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`). Repeated failures from one address: ' +
   '429 with Retry-After (THROTTLE_INTROSPECTION_FAILURE_LIMIT per THROTTLE_INTROSPECTION_FAILURE_TTL), for the rest of the window.';

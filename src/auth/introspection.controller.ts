@@ -1,10 +1,11 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import { ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBasicAuth, ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { OAUTH_ERROR_BODY } from '../errors/all-exceptions.filter.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { FORM_BODY } from '../http/json-body.js';
+import { BASIC } from '../http/swagger.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { AccessTokenService } from './access-token.service.js';
 import { IntrospectDto, IntrospectionDto, OAuthErrorDto } from './dto/introspection.dto.js';
@@ -38,11 +39,14 @@ export class IntrospectionController {
     summary: 'Introspect an access token (RFC 7662), for other services',
     description: `${CLIENT_AUTH} Form-encoded or JSON. Answers RFC 7662 JSON, not the envelope.`,
   })
+  @ApiBasicAuth(BASIC)
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiBody({ type: IntrospectDto })
   @ApiResponse({ status: 200, description: 'Active, with its claims; or `{ "active": false }` for every token that would not pass', type: IntrospectionDto })
   @ApiResponse({ status: 400, description: 'No token, or a body that is not a form or JSON', type: OAuthErrorDto })
   @ApiResponse({ status: 401, description: 'Bad client credentials', type: OAuthErrorDto })
+  @ApiResponse({ status: 408, description: 'The body came too slowly: `{ "error": "invalid_request" }`', type: OAuthErrorDto })
+  @ApiResponse({ status: 413, description: 'The body is over the limit: `{ "error": "invalid_request" }`', type: OAuthErrorDto })
   @ApiResponse({
     status: 429,
     description: 'Too many failed client authentications from this address: `{ "error": "temporarily_unavailable" }`, with Retry-After',

@@ -1,5 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { JwksDto } from './dto/jwks.dto.js';
 import { Public } from './public.decorator.js';
 import { type Jwks, SigningKeysService } from './signing-keys.service.js';
 
@@ -16,7 +17,7 @@ export class JwksController {
   @Get('jwks.json')
   @Header('cache-control', 'public, max-age=300')
   @ApiOperation({ summary: 'The public keys that verify access tokens (JWKS)' })
-  @ApiResponse({ status: 200, description: 'A JSON Web Key Set', schema: { type: 'object', properties: { keys: { type: 'array', items: { type: 'object' } } } } })
+  @ApiResponse({ status: 200, description: 'A JSON Web Key Set', type: JwksDto })
   jwks(): Jwks {
     return this.keys.publicJwks();
   }

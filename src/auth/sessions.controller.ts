@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Query, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Env } from '../config/env.validation.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
@@ -53,6 +53,7 @@ export class SessionsController {
       'like logout. The caller\'s own id is a logout: the 200 then carries `Clear-Site-Data` and, in ' +
       'cookie mode, clears the refresh cookie, as logout does; another session\'s id, neither.',
   })
+  @ApiParam({ name: 'id', format: 'uuid' })
   @ApiSuccess(200, AUTH_MESSAGES.loggedOut, undefined, { headers: SIGN_OUT_HEADERS })
   @ApiErrors(ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.NotFound, ErrorCode.TooManyRequests, ErrorCode.Internal)
   async endSession(

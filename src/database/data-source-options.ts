@@ -1,17 +1,17 @@
 import type { DataSourceOptions, MigrationInterface } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
+import { APP_PARTS } from '../app.parts.js';
 import { ENTITIES } from './entities.js';
 
 /** A `postgres://` URL, or a host (a socket directory for the embedded database) and port. */
 export type Connection = { url: string } | { host: string; port: number };
 
-/** A migration class: `up` and `down` on a query runner. */
 export type Migration = new () => MigrationInterface;
 
-/** An entity class, for the migration generator. */
+// Entities serve the migration generator only: queries go through repositories.
 export type Entity = new () => object;
 
-/** Shared by the app (database.module.ts) and the TypeORM CLI (ormconfig.ts). */
+/** Shared by the app, `npm run migrate` and the TypeORM CLI, so all three see src/app.parts.ts. */
 export function dataSourceOptions(
   connection: Connection,
   { embedded = false, poolSize = 10, migrations = [] as Migration[], entities = [] as Entity[] } = {},
@@ -20,8 +20,8 @@ export function dataSourceOptions(
     type: 'postgres',
     ...connection,
     ...(embedded && { username: 'postgres', database: 'postgres' }),
-    entities: [...ENTITIES, ...entities],
-    migrations: [...MIGRATIONS, ...migrations],
+    entities: [...new Set([...ENTITIES, ...(APP_PARTS.entities ?? []), ...entities])],
+    migrations: [...new Set([...MIGRATIONS, ...(APP_PARTS.migrations ?? []), ...migrations])],
     migrationsTransactionMode: 'all',
     synchronize: false,
     // Query errors reach our exception filter and are logged there, with the request id.

@@ -1,15 +1,12 @@
 import type { DataSource } from 'typeorm';
 
-/** Any constant works; it only has to be the same for every instance of this app. */
+// Any constant, as long as every instance uses the same.
 const MIGRATION_LOCK_KEY = 7_316_240_511;
 
-/**
- * Applies pending migrations. On a shared server, instances that start together take turns
- * through an advisory lock instead of racing to create the same tables.
- */
+/** Instances that start together on one server take turns through an advisory lock. */
 export async function runMigrations(dataSource: DataSource, { embedded = false } = {}): Promise<void> {
   if (embedded) {
-    // A private, single-connection database: nobody to race, and no second connection for a lock.
+    // Private and single-connection: nobody to race, and no second connection for a lock.
     await dataSource.runMigrations();
     return;
   }

@@ -4,7 +4,6 @@ import { AppException } from './app.exception.js';
 import { ERRORS, ErrorCode, OAUTH_ERRORS, OAUTH_SERVER_ERROR, OTHER_CLIENT_ERROR, STATUS_MESSAGES, TOKEN_ERRORS } from './error-code.js';
 import type { Envelope } from '../http/envelope.js';
 
-/** The code, and so the standard message and headers, of an HttpException's status. */
 const STATUS_TO_CODE: Partial<Record<number, ErrorCode>> = {
   [HttpStatus.BAD_REQUEST]: ErrorCode.InvalidRequest,
   [HttpStatus.UNAUTHORIZED]: ErrorCode.InvalidToken,
@@ -19,12 +18,7 @@ const STATUS_TO_CODE: Partial<Record<number, ErrorCode>> = {
 /** What Nest says when a guard returns false: its words, not the application's. */
 const GUARD_REFUSAL = 'Forbidden resource';
 
-/**
- * Every HttpException that reaches the filter was thrown by the application (the errors Fastify
- * and the router raise are turned into AppExceptions by the adapter, http/fastify-adapter.ts):
- * it keeps its status, and its own message when it was given one, as in
- * `new ConflictException('Ese título ya existe')`, but never in a 5xx.
- */
+// Only applications throw HttpExceptions (the adapter maps the framework's): keep their status and words, never in a 5xx.
 function applicationError(exception: HttpException): ErrorAnswer {
   const status = exception.getStatus();
   const named = STATUS_TO_CODE[status];
@@ -37,10 +31,7 @@ function applicationError(exception: HttpException): ErrorAnswer {
   return { code, status, message: message && message !== GUARD_REFUSAL ? message : standard, errors };
 }
 
-/**
- * Nest wraps a given message as `{ message, error, statusCode }` and leaves `error` out when none
- * was given; a list of messages (a validation pipe's) becomes `errors`.
- */
+// Nest leaves `error` out of `{ message, error, statusCode }` when no message was given: then `message` is Nest's own.
 function ownWords(response: string | object): { message?: string; errors?: string[] } {
   if (typeof response === 'string') return { message: response };
   const { message, error, statusCode } = response as Record<string, unknown>;
@@ -49,25 +40,19 @@ function ownWords(response: string | object): { message?: string; errors?: strin
   return typeof message === 'string' && (!wrapped || error !== undefined) ? { message } : {};
 }
 
-/**
- * What of an unexpected error may be logged. A database error's message and detail can quote the
- * values the query was given, and TypeORM's error carries the query and its parameters (a password
- * hash, an email): only the driver's code, constraint and table are kept. Any other error is a bug
- * and keeps its message and stack.
- */
+// A database error's text and TypeORM's query parameters can quote a hash or an email: log only its code and place.
 export function loggableError(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { type: typeof err };
   const cause = (err as { driverError?: unknown }).driverError;
   const db = (cause ?? err) as Record<string, unknown>;
   const { code, constraint, table, routine } = db;
-  // An error the server sent (it has a severity) may quote values; the driver's own ("Query read
-  // timeout", "Connection terminated") do not, and say what happened.
+  // The server's errors (with a severity) may quote values; the driver's own ("Connection terminated") do not.
   if ('severity' in db) return { type: err.name, code, constraint, table, routine };
   if (cause instanceof Error) return { type: err.name, code, message: cause.message };
   return { type: err.name, code, message: err.message, stack: err.stack };
 }
 
-/** The client hung up mid-request (often mid-body): nobody to answer, and no fault of ours. */
+// Nobody to answer, and no fault of ours: not worth an error log.
 function clientWentAway(exception: unknown, request: FastifyRequest | undefined): boolean {
   const code = (exception as { code?: unknown } | null)?.code;
   return request?.raw?.destroyed === true && (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE');
@@ -77,18 +62,17 @@ interface ErrorAnswer {
   code: ErrorCode;
   errors?: string[];
   retryAfter?: number;
-  /** An application's HttpException: its status and message. */
   status?: number;
   message?: string;
 }
 
-/** Routes marked so (`@RouteConfig(OAUTH_ERROR_BODY)`) answer errors in OAuth's words, not the envelope. */
+/** `@RouteConfig(OAUTH_ERROR_BODY)`: OAuth clients read `{ error }` (RFC 6749 5.2), not the envelope. */
 export const OAUTH_ERROR_BODY = { errorBody: 'oauth' } as const;
 
 const answersInOAuthWords = (reply: FastifyReply) =>
   (reply.request?.routeOptions?.config as { errorBody?: string } | undefined)?.errorBody === OAUTH_ERROR_BODY.errorBody;
 
-/** Writes an error envelope with its headers. The filter's answer, and the router's (http/router-errors.ts). */
+// Shared with the hooks and the router, which answer before the filter can.
 export function sendError(reply: FastifyReply, requestId: string | undefined, answer: ErrorAnswer): void {
   const { code, errors, retryAfter } = answer;
   const status = answer.status ?? ERRORS[code].status;
@@ -100,15 +84,12 @@ export function sendError(reply: FastifyReply, requestId: string | undefined, an
   if (code === ErrorCode.InvalidClient) reply.header('www-authenticate', 'Basic realm="auth-backend"');
   if (retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
   reply.header('cache-control', 'no-store');
-  // Usually set already by the onRequest hook, which routing errors never reach.
+  // Routing errors never reach the onRequest hook that sets it.
   if (requestId) reply.header('x-request-id', requestId);
   reply.status(status).type('application/json; charset=utf-8').send(body);
 }
 
-/**
- * Turns every error into the contract's envelope. Nothing from the error itself (message, stack,
- * SQL, driver text) reaches the client; unexpected errors are logged with the request id.
- */
+// Nothing of the error itself (message, stack, SQL, driver text) reaches the client.
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger(AllExceptionsFilter.name);
@@ -122,8 +103,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return;
     }
     let answer = this.classify(exception);
-    // No route matched, yet Fastify judged the request's headers first (a method whose
-    // Content-Type is missing or no media type): routing answers first, with the one 404.
+    // Fastify judges a Content-Type before routing; an unknown route still gets the one 404.
     if (request?.is404 && answer.code === ErrorCode.InvalidRequest) answer = { code: ErrorCode.NotFound };
 
     if (answer.code === ErrorCode.Internal) {

@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 
-/** Every failure the API can answer with. Statuses and messages live here and nowhere else. */
+// Statuses and messages live here and nowhere else: the filter, Swagger and the raw-socket answers read them.
 export enum ErrorCode {
   InvalidRequest = 'INVALID_REQUEST',
   InvalidToken = 'INVALID_TOKEN',
@@ -40,11 +40,7 @@ export const ERRORS: Record<ErrorCode, { status: HttpStatus; message: string }> 
   [ErrorCode.Internal]: { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Error interno del servidor' },
 };
 
-/**
- * The messages of statuses that an application's own HttpException may carry and the table above
- * does not name (its own message, when it gave one, wins for a 4xx). Others: `Solicitud rechazada`
- * for a 4xx, `Error interno del servidor` for a 5xx.
- */
+// For an application's own HttpException of a status the table does not name, when it gave no message.
 export const STATUS_MESSAGES: Readonly<Partial<Record<number, string>>> = {
   [HttpStatus.NOT_ACCEPTABLE]: 'Formato de respuesta no aceptable',
   [HttpStatus.CONFLICT]: 'Conflicto con el estado actual del recurso',
@@ -57,10 +53,7 @@ export const STATUS_MESSAGES: Readonly<Partial<Record<number, string>>> = {
 };
 export const OTHER_CLIENT_ERROR = 'Solicitud rechazada';
 
-/**
- * The `error` of routes that answer in OAuth's words instead of the envelope (introspection, RFC
- * 7662 and RFC 6749 5.2): `{ "error": "invalid_client" }`.
- */
+// Introspection answers in OAuth's words (RFC 6749 5.2), as its clients expect.
 export const OAUTH_ERRORS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.InvalidClient]: 'invalid_client',
   [ErrorCode.InvalidRequest]: 'invalid_request',
@@ -71,5 +64,5 @@ export const OAUTH_ERRORS: Partial<Record<ErrorCode, string>> = {
 };
 export const OAUTH_SERVER_ERROR = 'server_error';
 
-/** Codes caused by the presented token; their answers carry `WWW-Authenticate` (RFC 6750). */
+// Their answers carry `WWW-Authenticate: Bearer` (RFC 6750).
 export const TOKEN_ERRORS: ReadonlySet<ErrorCode> = new Set([ErrorCode.InvalidToken, ErrorCode.TokenExpired]);

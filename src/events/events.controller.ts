@@ -1,5 +1,5 @@
 import { Controller, Get, Headers, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBasicAuth, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CLIENT_AUTH, IntrospectionClientGuard } from '../auth/introspection-client.guard.js';
 import { Public } from '../auth/public.decorator.js';
@@ -7,6 +7,7 @@ import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
+import { BASIC } from '../http/swagger.js';
 import { EVENT_ID, FeedQueryDto } from './dto/feed-query.dto.js';
 import { FeedPageDto } from './dto/session-event.dto.js';
 import { EventStreamService } from './event-stream.service.js';
@@ -17,6 +18,7 @@ const DEFAULT_LIMIT = 100;
 
 /** The session events, for the services beside this server (HTTP Basic, INTROSPECTION_CLIENTS). */
 @ApiTags('events')
+@ApiBasicAuth(BASIC)
 @Public()
 @UseGuards(IntrospectionClientGuard)
 @Controller('events')
@@ -47,7 +49,7 @@ export class EventsController {
       'Resumes after `Last-Event-ID`; without it, starts with every event whose tokens may still be alive. ' +
       '`event: session.ended` (id, data: the event) and `event: heartbeat` (data: `{ time, lagMs }`) about every 250 ms.',
   })
-  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last event received' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last event received', schema: { type: 'string', pattern: EVENT_ID.source } })
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } })
   @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidClient, ErrorCode.TooManyRequests)

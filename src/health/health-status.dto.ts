@@ -1,6 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-/** `data` of /health and /health/ready: what was checked, as @nestjs/terminus reports it. */
 export class HealthStatusDto {
   @ApiProperty({ example: 'ok' })
   status: string;

@@ -20,7 +20,6 @@ export class HealthController {
     private readonly shutdown: ShutdownState,
   ) {}
 
-  /** 503 (through the exception filter) when the database does not answer within 1.5 s. */
   @Public()
   @Get()
   @HealthCheck({ swaggerDocumentation: false })
@@ -31,7 +30,7 @@ export class HealthController {
     return this.pingDatabase();
   }
 
-  /** Touches nothing: a database outage must not get a healthy process restarted. */
+  // Touches nothing: a database outage must not get a healthy process restarted.
   @Public()
   @Get('live')
   @ApiOperation({ summary: 'Liveness: 200 while the process serves requests, whatever the database does' })

@@ -1,5 +1,5 @@
 import { applyDecorators, type Type } from '@nestjs/common';
-import { ApiExtraModels, ApiResponse, type ApiResponseOptions, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiResponse, type ApiResponseOptions, getSchemaPath } from '@nestjs/swagger';
 import { ERRORS, ErrorCode } from '../errors/error-code.js';
 import { ErrorEnvelopeDto } from './error-envelope.dto.js';
 
@@ -7,45 +7,40 @@ const EXAMPLE_DETAILS: Partial<Record<ErrorCode, string[]>> = {
   [ErrorCode.InvalidRequest]: ['El cuerpo no es JSON válido'],
 };
 
-/**
- * Documents a success envelope: its exact message, and `data` typed by a class whose properties
- * carry @ApiProperty, so that a client generator types it. `optionalData`: `data` only sometimes.
- * `headers`: the response headers worth documenting.
- */
+const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+
+// A named component per handler (`LoginResponse`), so that generators name its type; operation ids are unique, so are these.
+function envelopeClass(name: string, message: string, data: Type<unknown> | undefined, optionalData: boolean): Type<unknown> {
+  const envelope = { [name]: class {} }[name]!;
+  ApiProperty({ type: Boolean, enum: [true] })(envelope.prototype, 'success');
+  ApiProperty({ type: String, example: message })(envelope.prototype, 'message');
+  if (data) ApiProperty({ type: () => data, required: !optionalData })(envelope.prototype, 'data');
+  return envelope;
+}
+
 export function ApiSuccess(
   status: number,
   message: string,
   data?: Type<unknown>,
   { optionalData = false, headers }: { optionalData?: boolean; headers?: ApiResponseOptions['headers'] } = {},
-) {
-  const required = data && !optionalData ? ['success', 'message', 'data'] : ['success', 'message'];
-  const schema = {
-    type: 'object' as const,
-    required,
-    properties: {
-      success: { type: 'boolean' as const, enum: [true] },
-      message: { type: 'string' as const, example: message },
-      ...(data && { data: { $ref: getSchemaPath(data) } }),
-    },
+): MethodDecorator {
+  return (target, key, descriptor) => {
+    const envelope = envelopeClass(`${pascal(String(key))}Response`, message, data, optionalData);
+    applyDecorators(
+      ApiExtraModels(envelope),
+      ApiResponse({ status, description: message, type: envelope, ...(headers && { headers }) }),
+    )(target, key, descriptor);
   };
-  return applyDecorators(
-    ...(data ? [ApiExtraModels(data)] : []),
-    ApiResponse({ status, description: message, ...(headers && { headers }), content: { 'application/json': { schema } } }),
-  );
 }
 
-/**
- * Documents error envelopes, taking status and message from the one table the filter uses. Codes
- * that share a status (401 for a token and for credentials) become examples of one response.
- */
-export function ApiErrors(...codes: ErrorCode[]) {
+// Codes sharing a status (401 for a token and for credentials) become examples of one response.
+export function errorResponses(codes: readonly ErrorCode[]): Record<number, ApiResponseOptions & { description: string }> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(ERRORS[code].status, [...(byStatus.get(ERRORS[code].status) ?? []), code]);
-  return applyDecorators(
-    ApiExtraModels(ErrorEnvelopeDto),
-    ...[...byStatus].map(([status, sharing]) =>
-      ApiResponse({
-        status,
+  return Object.fromEntries(
+    [...byStatus].map(([status, sharing]) => [
+      status,
+      {
         description: sharing.map((code) => ERRORS[code].message).join(' / '),
         content: {
           'application/json': {
@@ -59,7 +54,14 @@ export function ApiErrors(...codes: ErrorCode[]) {
             ),
           },
         },
-      }),
-    ),
+      },
+    ]),
+  );
+}
+
+export function ApiErrors(...codes: ErrorCode[]) {
+  return applyDecorators(
+    ApiExtraModels(ErrorEnvelopeDto),
+    ...Object.entries(errorResponses(codes)).map(([status, response]) => ApiResponse({ status: Number(status), ...response })),
   );
 }

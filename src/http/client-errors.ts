@@ -3,28 +3,20 @@ import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ERRORS, ErrorCode } from '../errors/error-code.js';
 
-/**
- * Requests Node's HTTP parser rejects (oversized headers, malformed HTTP, a request too slow to
- * arrive) never reach Fastify's router or the exception filter; they still get an envelope, not
- * Fastify's own wording, written straight to the socket.
- */
+// What Node's HTTP parser rejects never reaches Fastify or the filter: the envelope is written to the socket here.
 type HttpSocket = Duplex & {
-  /** The response to the request being read, from its headers until it is sent (Node's own handler reads it too). */
   _httpMessage?: { headersSent: boolean; req?: IncomingMessage & { id?: string } } | null;
-  /** The last request whose headers were read. */
   parser?: { incoming?: IncomingMessage | null } | null;
 };
 
-/** Fastify's `clientErrorHandler`. */
 export function answerClientError(err: Error & { code?: string; rawPacket?: unknown }, socket: HttpSocket): void {
   const current = socket._httpMessage;
-  // Answered already, but the body it announced never came (a HEAD with a Content-Length): a
-  // second, unsolicited response would be read as garbage, so the connection just closes.
+  // Answered already (its body never came): a second response would be read as garbage.
   const answered = current ? current.headersSent : socket.parser?.incoming?.complete === false;
   if (!socket.writable || answered) return void socket.destroy();
   const { status, body } = clientErrorAnswer(err.code);
   const text = JSON.stringify(body);
-  // An answer to HEAD has headers only; a body after them would be read as a broken response.
+  // A body after a HEAD answer's headers would be read as a broken response.
   const head =
     current?.req?.method === 'HEAD' ||
     (Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ');

@@ -5,7 +5,6 @@ import { sendError } from '../errors/all-exceptions.filter.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { SECURITY_HEADERS } from './response-headers.js';
 
-/** Browser apps on these origins may call the API with credentials; none: no CORS headers at all. */
 export async function allowOrigins(app: NestFastifyApplication, origins: string[]): Promise<void> {
   if (origins.length === 0) return;
   await app.register(fastifyCors, {
@@ -18,12 +17,7 @@ export async function allowOrigins(app: NestFastifyApplication, origins: string[
   });
 }
 
-/**
- * No route of the API serves OPTIONS: an OPTIONS request that is not a CORS preflight (`Origin`
- * and `Access-Control-Request-Method`) gets the 404 any other method a route lacks gets, in the
- * envelope. @fastify/cors would answer it a plain-text 400 when CORS_ORIGINS is set; this hook
- * runs before its own. Preflights go on to @fastify/cors, or, without CORS_ORIGINS, to the 404.
- */
+// @fastify/cors would answer a plain OPTIONS (not a preflight) a plain-text 400: it gets the envelope's 404.
 export function answerPlainOptions(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     const { headers } = request;

@@ -1,4 +1,3 @@
-/** The shape of every response body the API sends. */
 export interface Envelope<T extends object = object> {
   success: boolean;
   message: string;

@@ -1,6 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
-/** The body of every error answer (errors/all-exceptions.filter.ts writes it). */
 export class ErrorEnvelopeDto {
   @ApiProperty({ enum: [false] })
   success: false;

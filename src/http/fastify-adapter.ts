@@ -14,15 +14,10 @@ import { refuseUnreadableUrls } from './url-text.js';
 
 export const BODY_LIMIT = 16 * 1024;
 
-/**
- * How long a client may take: to send a whole request (headers and body, which is 16 KiB at
- * most), and to stay silent on a connection mid-request. Without them, a request whose body never
- * arrives holds its connection, and a file descriptor, for ever.
- */
+// Without them, a request whose body never arrives holds its connection, and a file descriptor, for ever.
 const REQUEST_TIMEOUT_MS = 10_000;
 const CONNECTION_TIMEOUT_MS = 30_000;
 
-/** A 4xx that Fastify raised before any handler ran (a body too large, a bad Content-Length), in the API's codes. */
 export function frameworkError(status: number): AppException {
   switch (status) {
     case HttpStatus.NOT_FOUND:
@@ -39,11 +34,7 @@ export function frameworkError(status: number): AppException {
   }
 }
 
-/**
- * Nest's adapter turns Fastify's errors, and the router's 404, into HttpExceptions carrying
- * framework wording ("Cannot GET /x"). Here they become the API's own codes instead, so that every
- * HttpException the exception filter sees is an application's, whose status and message it keeps.
- */
+// Fastify's errors become the API's codes, not framework words ("Cannot GET /x"): every HttpException left is an application's.
 class ApiFastifyAdapter extends FastifyAdapter {
   override mapException(error: unknown): unknown {
     const status = (error as { statusCode?: unknown } | null)?.statusCode;
@@ -60,20 +51,15 @@ class ApiFastifyAdapter extends FastifyAdapter {
   }
 }
 
-/**
- * The adapter of every app this server runs (the API and the operator API): with it come the
- * checks every route needs before anything of its own runs (url-text.ts, cors.ts).
- */
+// The API and the operator API share it, so every route gets these checks before anything of its own.
 export function fastifyAdapter(env: Pick<Env, 'TRUST_PROXY'>): FastifyAdapter {
   const adapter = new ApiFastifyAdapter({
     bodyLimit: BODY_LIMIT,
     requestTimeout: REQUEST_TIMEOUT_MS,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
-    // Node checks those timeouts every 30 s by default, which would let a stalled request live
-    // for 40 s; headers get the same bound as the whole request.
+    // Node checks the timeouts every 30 s by default: a stalled request would live 40 s.
     http: { connectionsCheckingInterval: 1000, headersTimeout: REQUEST_TIMEOUT_MS },
-    // While closing, requests on open connections are still answered (with Connection: close),
-    // not with Fastify's own 503 body, which is no envelope.
+    // Fastify's closing 503 is no envelope; open connections are answered, with Connection: close.
     return503OnClosing: false,
     trustProxy: trustProxyOf(env),
     genReqId: requestIdOf,

@@ -3,10 +3,7 @@ import type { IncomingMessage } from 'node:http';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:+/=-]{1,128}$/;
 
-/**
- * Fastify's `genReqId`: the client's X-Request-Id when it is sane, otherwise a new one. Set on the
- * raw request too, where pino-http and the raw-socket answers (client-errors.ts) read it.
- */
+// Set on the raw request too: pino-http and the raw-socket answers read it there.
 export function requestIdOf(req: IncomingMessage): string {
   const sent = req.headers['x-request-id'];
   const id = typeof sent === 'string' && SANE_REQUEST_ID.test(sent) ? sent : randomUUID();

@@ -15,10 +15,7 @@ const HELMET = {
   },
 };
 
-/**
- * helmet's headers depend on its options only, so they are computed once, here. @fastify/helmet
- * built the whole helmet middleware again on every request (docs/performance.md).
- */
+// Computed once: they depend on the options only, and @fastify/helmet rebuilt them per request (docs/performance.md).
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = (() => {
   const headers: Record<string, string> = {};
   const response = {
@@ -29,10 +26,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = (() => {
   return Object.freeze(headers);
 })();
 
-/**
- * Every response: the security headers, its request id, and `Cache-Control: no-store` (but on
- * Swagger UI's files). One callback hook, not an async one: no promise per request.
- */
+// A callback hook, not an async one: no promise per request.
 export function addResponseHeaders(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.headers(SECURITY_HEADERS);

@@ -2,12 +2,7 @@ import { type BeforeApplicationShutdown, Injectable, type OnModuleInit } from '@
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 
-/**
- * Whether the app has begun to shut down: from then on it is not ready (GET /health/ready answers
- * 503, so a load balancer stops sending it traffic) and every response closes its connection.
- * Set by Nest before the HTTP server closes, and by Fastify's preClose in case Fastify is closed
- * on its own.
- */
+/** Once shutting down: /health/ready answers 503 and every response closes its connection. */
 @Injectable()
 export class ShutdownState implements OnModuleInit, BeforeApplicationShutdown {
   private closing = false;
@@ -26,11 +21,7 @@ export class ShutdownState implements OnModuleInit, BeforeApplicationShutdown {
     this.begin();
   }
 
-  /**
-   * Fastify adds Connection: close to requests that arrive once closing has begun; requests
-   * already in flight would otherwise keep their keep-alive connection, and so the close, open
-   * for up to Keep-Alive's 72 s.
-   */
+  // Requests already in flight would keep their keep-alive connection, and the close, open.
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
     if (!fastify) return;

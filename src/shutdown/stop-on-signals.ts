@@ -2,19 +2,13 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { ShutdownState } from './shutdown.state.js';
 
-/** In-flight requests get this long to finish after SIGTERM or SIGINT; then their connections are cut. */
 const DRAIN_MS = 7_000;
-/** The process is gone by then (after the delay) whatever clients or the database do: inside Docker's default 10 s grace. */
+// Inside Docker's default 10 s grace, whatever clients or the database do.
 const EXIT_MS = 9_000;
 
 /**
- * Instead of Nest's enableShutdownHooks, which waits as long as any client holds a connection:
- * stop accepting, let in-flight requests finish (answered with Connection: close, see
- * shutdown.state.ts), close the pool and the embedded database, and exit within EXIT_MS
- * regardless. A second signal exits at once. With a `delayMs` (SHUTDOWN_DELAY_SECONDS), the
- * instance first answers not ready while still serving for that long, so that a load balancer
- * (or Kubernetes, which removes endpoints after the signal, not before) stops sending it new
- * connections before the listener closes.
+ * Not Nest's enableShutdownHooks, which waits as long as any client holds a connection. The
+ * delay (SHUTDOWN_DELAY_SECONDS) answers not ready while serving, for load balancers to notice.
  */
 export function stopOnSignals(app: NestFastifyApplication, delayMs = 0): void {
   const logger = app.get(Logger);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../support/listen.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { MESSAGES } from '../support/messages.js';
+import { INTROSPECTION_CLIENT, INTROSPECTION_CLIENTS } from '../support/introspection.js';
 import { API } from '../support/requests.js';
 import { CHROMIUM_PATH, lacks } from '../support/requirements.js';
 import { uniqueEmail } from '../support/users.js';
@@ -16,6 +17,7 @@ const OPERATIONS = {
   logout: '#operations-auth-logout',
   me: '#operations-auth-me',
   sessions: '#operations-sessions-listSessions',
+  feed: '#operations-events-feed',
 } as const;
 
 interface Shown {
@@ -53,21 +55,25 @@ describe.skipIf(lacks('chromium', 'Swagger UI in a browser'))('Swagger UI at /ap
     return { token: res.body.data.accessToken as string, sessionId: res.body.data.sessionId as string };
   };
 
-  /** Top "Authorize" button, Bearer field, Authorize, Close; logs the previous token out of the UI first. */
-  async function authorize(token: string): Promise<void> {
+  /** Top "Authorize" button, then one scheme's form: fill it, Authorize, Close; logs the previous credentials out of the UI first. */
+  async function authorizeWith(scheme: 'bearer' | 'basic', fill: (form: Locator) => Promise<void>): Promise<void> {
     await page.locator('.scheme-container .btn.authorize').click();
     const dialog = page.locator('.dialog-ux .modal-ux');
     await dialog.waitFor();
-    const buttons = dialog.locator('.auth-btn-wrapper button');
+    // Swagger UI gives each scheme its own form, headed by the scheme's name.
+    const form = dialog.locator('.auth-container').filter({ has: page.locator('h4 code', { hasText: new RegExp(`^${scheme}$`) }) });
+    const buttons = form.locator('.auth-btn-wrapper button');
     const logoutOfUi = buttons.filter({ hasText: /^Logout$/ });
     if ((await logoutOfUi.count()) > 0) await logoutOfUi.click();
-    await dialog.locator('.auth-container input').fill(token);
+    await fill(form);
     await buttons.filter({ hasText: /^Authorize$/ }).click();
-    // Authorized: the dialog now offers to log the token out of the UI.
+    // Authorized: the form now offers to log the credentials out of the UI.
     await logoutOfUi.waitFor();
     await buttons.filter({ hasText: /^Close$/ }).click();
     await dialog.waitFor({ state: 'detached' });
   }
+
+  const authorize = (token: string) => authorizeWith('bearer', (form) => form.locator('input').fill(token));
 
   /** The operation, expanded and in "Try it out" mode. */
   async function tryOut(id: string): Promise<Locator> {
@@ -101,7 +107,7 @@ describe.skipIf(lacks('chromium', 'Swagger UI in a browser'))('Swagger UI at /ap
   }
 
   beforeAll(async () => {
-    t = await startApp();
+    t = await startApp({ INTROSPECTION_CLIENTS });
     base = await listen(t);
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
@@ -113,7 +119,7 @@ describe.skipIf(lacks('chromium', 'Swagger UI in a browser'))('Swagger UI at /ap
     });
     page.on('pageerror', (error) => complaints.push(`pageerror: ${error.message}`));
     page.on('request', (request) => {
-      if (new URL(request.url()).pathname.startsWith(API)) sentAuthorizations.push(request.headers()['authorization']);
+      if (new URL(request.url()).pathname.startsWith('/api/v1/')) sentAuthorizations.push(request.headers()['authorization']);
     });
 
     const registered = await api('/register', { body: { email: uniqueEmail(), password: 'password-123' } });
@@ -182,6 +188,26 @@ describe.skipIf(lacks('chromium', 'Swagger UI in a browser'))('Swagger UI at /ap
     expect(await execute(sessions)).toEqual({ status: 401, body: { success: false, message: MESSAGES.invalidToken } });
     // Only that session ended: the other one still answers.
     expect((await api('/me', { token: other.token })).status).toBe(200);
+  });
+
+  it('authorizes an introspection client with Basic beside the Bearer token, and GET /events sends it: 200', async () => {
+    await authorizeWith('basic', async (form) => {
+      await form.locator('input[name="username"]').fill(INTROSPECTION_CLIENT.id);
+      await form.locator('input[name="password"]').fill(INTROSPECTION_CLIENT.secret);
+    });
+    const feed = await tryOut(OPERATIONS.feed);
+    const shown = await execute(feed);
+    expect(shown.status).toBe(200);
+    expect(shown.body.success).toBe(true);
+    expect(Array.isArray(shown.body.data.events)).toBe(true);
+    const basic = `Basic ${Buffer.from(`${INTROSPECTION_CLIENT.id}:${INTROSPECTION_CLIENT.secret}`).toString('base64')}`;
+    expect(sentAuthorizations.at(-1)).toBe(basic);
+
+    // The Bearer form still authorizes on its own, and a bearer route still gets the token.
+    const { token } = await logIn();
+    await authorize(token);
+    expect(await execute(await tryOut(OPERATIONS.me))).toMatchObject({ status: 200, body: { success: true } });
+    expect(sentAuthorizations.at(-1)).toBe(`Bearer ${token}`);
   });
 
   it('raised no console error and no uncaught error beyond the failed requests it was asked to make', () => {

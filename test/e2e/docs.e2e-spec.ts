@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Controller, Get, Module } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERRORS } from '../../src/errors/error-code.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { MESSAGES } from '../support/messages.js';
 
@@ -106,6 +107,11 @@ function exampleOf(doc: Json, response: Json | undefined): Json | undefined {
   return fromSchema(doc, media.schema);
 }
 
+/** A schema with its `$ref` followed. */
+function schemaOf(doc: Json, schema: Json): Json {
+  return schema.$ref ? doc.components.schemas[schema.$ref.split('/').pop()] : schema;
+}
+
 function fromSchema(doc: Json, schema: Json | undefined): any {
   if (!schema) return undefined;
   if (schema.$ref) return fromSchema(doc, doc.components.schemas[schema.$ref.split('/').pop()]);
@@ -195,7 +201,7 @@ describe('API documentation', () => {
     expect(typeof login.expiresIn).toBe('number');
     expect(Object.keys(ok('/api/v1/auth/me', 'get', 200)!.data).sort()).toEqual(['email', 'id', 'sessionId']);
     // data only with a scope: { revokedSessions }.
-    const logout = doc.paths['/api/v1/auth/logout'].post.responses[200].content['application/json'].schema;
+    const logout = schemaOf(doc, doc.paths['/api/v1/auth/logout'].post.responses[200].content['application/json'].schema);
     expect(logout.required).toStrictEqual(['success', 'message']);
     expect(Object.keys(ok('/api/v1/auth/logout', 'post', 200)!.data)).toEqual(['revokedSessions']);
   });
@@ -264,12 +270,127 @@ describe('the OpenAPI document, for client generators', () => {
         expect(schema, `${where} ${status}`).toBeDefined();
         const errorBody = where === 'POST /api/v1/auth/introspect' ? 'OAuthErrorDto' : 'ErrorEnvelopeDto';
         if (Number(status) >= 400) expect(schema.$ref, `${where} ${status}`).toBe(`#/components/schemas/${errorBody}`);
-        else if (schema.properties?.data) expect(schema.properties.data.$ref, `${where} ${status} data`).toMatch(/^#\/components\/schemas\//);
+        else if (type === 'application/json') {
+          // A named component, so that a generator names its type: no inline success object.
+          expect(schema.$ref, `${where} ${status} is a named component`).toMatch(/^#\/components\/schemas\/\w+$/);
+          const data = schemaOf(doc, schema).properties?.data;
+          if (data) expect(data.$ref, `${where} ${status} data`).toMatch(/^#\/components\/schemas\//);
+        }
       }
     }
     const tokens = doc.components.schemas.TokensDto;
     expect(tokens.required.sort()).toStrictEqual(['accessToken', 'expiresIn', 'sessionId', 'tokenType']);
     expect(tokens.properties.refreshToken.type).toBe('string');
+  });
+
+  it('names each success envelope after its handler, with its message and typed data', () => {
+    const login = doc.components.schemas.LoginResponse;
+    expect(login.required).toStrictEqual(['success', 'message', 'data']);
+    expect(login.properties.success).toStrictEqual({ type: 'boolean', enum: [true] });
+    expect(login.properties.message.example).toBe(MESSAGES.loggedIn);
+    expect(login.properties.data.$ref).toBe('#/components/schemas/TokensDto');
+    expect(doc.paths['/api/v1/auth/login'].post.responses[200].content['application/json'].schema.$ref).toBe('#/components/schemas/LoginResponse');
+  });
+
+  it('types every limit as an integer with its bounds, and every id, user and session as a uuid', () => {
+    const limits = operations().flatMap(({ where, op }) => ((op.parameters ?? []) as Json[]).filter((p) => p.name === 'limit').map((p) => ({ where, p })));
+    expect(limits.length).toBeGreaterThan(1);
+    for (const { where, p } of limits) {
+      expect(p.schema.type, `${where} limit`).toBe('integer');
+      expect(p.schema.minimum, `${where} limit`).toBe(1);
+      expect(p.schema.maximum, `${where} limit`).toBeGreaterThanOrEqual(100);
+    }
+    const sessionsLimit = limits.find(({ where }) => where === 'GET /api/v1/auth/sessions')!.p.schema;
+    expect([sessionsLimit.minimum, sessionsLimit.maximum, sessionsLimit.default]).toStrictEqual([1, 100, 50]);
+
+    for (const { where, op } of operations()) {
+      for (const p of (op.parameters ?? []) as Json[]) {
+        if (p.in === 'path' && /^(id|\w+Id)$/.test(p.name)) expect(p.schema.format, `${where} ${p.name}`).toBe('uuid');
+      }
+    }
+    expect(doc.paths['/api/v1/auth/sessions/{id}'].delete.parameters.find((p: Json) => p.name === 'id').schema.format).toBe('uuid');
+    for (const [name, schema] of Object.entries(doc.components.schemas as Json)) {
+      for (const [property, value] of Object.entries((schema.properties ?? {}) as Json)) {
+        if (/^(userId|sessionId|sub|sid)$/.test(property)) expect(value.format, `${name}.${property}`).toBe('uuid');
+        if (/At$|^(timestamp|denyUntil)$/.test(property)) expect(value.format, `${name}.${property}`).toBe('date-time');
+        if (value.type === 'number') throw new Error(`${name}.${property} is a number: say integer, or why not`);
+      }
+    }
+  });
+
+  it('lists on every operation the errors any route of its kind answers, with the statuses and messages of the error table', () => {
+    const byStatus = new Map<string, Set<string>>();
+    for (const { status, message } of Object.values(ERRORS)) byStatus.set(String(status), new Set([...(byStatus.get(String(status)) ?? []), message]));
+    for (const { where, op } of operations()) {
+      const statuses = Object.keys(op.responses);
+      expect(statuses, `${where}: 500`).toContain('500');
+      expect(statuses, `${where}: 400, its URL can hold what is not text`).toContain('400');
+      if (where.includes('{')) expect(statuses, `${where}: 404, its id can name nothing`).toContain('404');
+      if (op.requestBody) expect(statuses, `${where} takes a body: 400, 408, 413`).toEqual(expect.arrayContaining(['400', '408', '413']));
+      const schemes = ((op.security ?? []) as Json[]).flatMap((requirement) => Object.keys(requirement));
+      if (schemes.includes('bearer')) expect(statuses, `${where}: a token can be bad or expired`).toEqual(expect.arrayContaining(['401', '403']));
+      if (schemes.includes('basic')) expect(statuses, `${where}: bad client credentials, repeated`).toEqual(expect.arrayContaining(['401', '429']));
+      for (const [status, response] of Object.entries(op.responses as Json)) {
+        const examples = response.content?.['application/json']?.examples;
+        if (Number(status) < 400 || !examples) continue;
+        for (const example of Object.values(examples as Json)) {
+          expect(byStatus.get(status)?.has(example.value.message), `${where} ${status} "${example.value.message}" is in the error table`).toBe(true);
+        }
+      }
+    }
+    for (const where of ['POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'DELETE /api/v1/auth/sessions/{id}', 'POST /api/v1/auth/password/forgot']) {
+      const [method, path] = where.split(' ') as [string, string];
+      expect(Object.keys(doc.paths[path][method.toLowerCase()].responses), `${where} is rate limited`).toContain('429');
+    }
+    for (const path of ['/health', '/health/ready']) expect(Object.keys(doc.paths[path].get.responses), path).toContain('503');
+  });
+
+  it('declares on each operation the credentials it really asks for: asked without any, it answers 401 exactly when it declares a scheme', async () => {
+    const schemes = doc.components.securitySchemes as Json;
+    expect(schemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(schemes.basic).toStrictEqual(expect.objectContaining({ type: 'http', scheme: 'basic' }));
+    // Its credential is the refresh token in the body (or cookie), not an Authorization scheme.
+    const bodyCredential = new Set(['refresh']);
+    for (const { where, op } of operations()) {
+      const [method, path] = where.split(' ') as [string, string];
+      let req = t.http()[method.toLowerCase() as 'get'](path.replace(/\{\w+\}/g, '6f1c2b4e-2a47-4d0e-9a53-6f0f3c1d2e8b'));
+      if (op.requestBody) req = req.set('Content-Type', 'application/json').send('{}');
+      const res = await req;
+      const declared: string[] = ((op.security ?? doc.security ?? []) as Json[]).flatMap((requirement) => Object.keys(requirement));
+      expect(declared.length, `${where} declares at most one scheme`).toBeLessThanOrEqual(1);
+      if (bodyCredential.has(op.operationId)) {
+        expect([where, declared]).toStrictEqual([where, []]);
+        continue;
+      }
+      if (declared.length === 0) {
+        expect(res.status, `${where} declares no credentials but answers 401 without them`).not.toBe(401);
+        continue;
+      }
+      expect(res.status, `${where} declares ${declared[0]} but answers without credentials`).toBe(401);
+      const challenge = String(res.headers['www-authenticate'] ?? '').split(' ')[0]!.toLowerCase();
+      expect(challenge, `${where}: the 401 asks for the scheme declared`).toBe(schemes[declared[0]!].scheme);
+    }
+  });
+
+  it("documents an application's own route as its guard treats it, though its decorators say nothing of it", async () => {
+    @Controller('undocumented')
+    class UndocumentedController {
+      @Get()
+      undocumented() {
+        return {};
+      }
+    }
+    @Module({ controllers: [UndocumentedController] })
+    class UndocumentedModule {}
+    const own = await startApp({}, { modules: [UndocumentedModule] });
+    try {
+      const op = (await own.http().get('/api/docs-json').expect(200)).body.paths['/api/v1/undocumented'].get;
+      expect(op.security).toStrictEqual([{ bearer: [] }]);
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['400', '401', '403', '500']));
+      expect((await own.http().get('/api/v1/undocumented')).status).toBe(401);
+    } finally {
+      await own.close();
+    }
   });
 
   it('refuses to start when two handlers would share an operation id', async () => {

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../support/app.js';
 import { bearer, logoutRequest } from '../support/requests.js';
 import { registerAndLogin } from '../support/users.js';
-import { Notes1790000000000 } from './your-module/1790000000000-notes.js';
-import { Note } from './your-module/note.entity.js';
-import { NotesModule } from './your-module/notes.module.js';
+import { asInClone, placeInClone, ROOT, yourModuleFiles } from '../support/your-module.js';
+import { APP_PARTS } from './your-module/app.parts.js';
 
-// An application's own module served beside auth (docs/extending.md): under the same guard,
-// filter and validation, with the principal and its roles from the one session lookup, and a
-// table of its own from its own migration.
+// The module docs/extending.md builds, served beside auth through its app.parts.ts: under the same
+// guard, filter and validation, with the principal and its roles from the one session lookup, and
+// a table of its own from its own migration. test/process/app-parts.e2e-spec.ts runs it as a clone.
 
 const FORBIDDEN = { success: false, message: 'No tiene permiso para esta acción' };
 
@@ -20,7 +21,7 @@ describe('your own module beside auth', () => {
   const create = (token: string, title: unknown) => t.http().post('/api/v1/notes').set(bearer(token)).send({ title });
 
   beforeAll(async () => {
-    t = await startApp({}, { modules: [NotesModule], migrations: [Notes1790000000000], entities: [Note] });
+    t = await startApp({}, APP_PARTS);
   });
   afterAll(() => t.close());
 
@@ -116,9 +117,34 @@ describe('your own module beside auth', () => {
     const created = doc.paths['/api/v1/notes'].post;
     expect(created.operationId).toBe('createNote');
     expect(created.tags).toStrictEqual(['notes']);
-    expect(created.responses[201].content['application/json'].schema.properties.data).toStrictEqual({ $ref: '#/components/schemas/NoteDto' });
+    expect(created.responses[201].content['application/json'].schema).toStrictEqual({ $ref: '#/components/schemas/CreateNoteResponse' });
+    expect(doc.components.schemas.CreateNoteResponse.properties.data).toStrictEqual({ $ref: '#/components/schemas/NoteDto' });
     expect(Object.keys(doc.components.schemas.NoteDto.properties)).toStrictEqual(['id', 'title']);
     expect(created.responses[403].content['application/json'].examples.FORBIDDEN.value.message).toBe('No tiene permiso para esta acción');
     expect(created.responses[409].description).toBe('Ya existe una nota con ese título');
+  });
+});
+
+describe('docs/extending.md', () => {
+  it('shows this very module: each snippet is in the file it names, in order, and each file is shown whole', async () => {
+    const doc = await readFile(join(ROOT, 'docs', 'extending.md'), 'utf8');
+    const files = new Map<string, string>();
+    for (const file of await yourModuleFiles()) files.set(placeInClone(file), asInClone(file, await readFile(file, 'utf8')));
+    const snippets = [...doc.matchAll(/^```ts\n\/\/ (\S+)\n([\s\S]*?)^```$/gm)].map(([, path, body]) => ({ path, body }));
+    expect(snippets.length, 'every ts snippet starts with a comment naming its file').toBe(doc.split('```ts').length - 1);
+
+    for (const { path, body } of snippets) {
+      expect([...files.keys()], 'a file of the example module').toContain(path);
+      const file = files.get(path)!;
+      let from = 0;
+      // A line `// …` stands for lines of the file the snippet leaves out.
+      for (const piece of body.split(/^\/\/ …\n/m)) {
+        expect(file, `in ${path}`).toContain(piece);
+        const at = file.indexOf(piece, from);
+        expect(at, `${path}: the pieces of a snippet in the file's order`).toBeGreaterThanOrEqual(0);
+        from = at + piece.length;
+      }
+    }
+    for (const [path, file] of files) expect(snippets.map(({ body }) => body), `${path} shown whole`).toContain(file);
   });
 });

@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { type AppOptions, createApp } from '../../src/app.factory.js';
+import { type AppParts, createApp } from '../../src/app.factory.js';
 import { loadEnv } from '../../src/config/load-env.js';
 
 // The app under test, in this process: startApp() and which database the run uses.
@@ -28,7 +28,7 @@ export interface TestApp {
  * embedded database (or TEST_DATABASE_URL on the postgres run) and generous rate limits unless
  * a test asks otherwise. The real environment and `.env` do not leak in.
  */
-export async function startApp(overrides: Record<string, string | undefined> = {}, options: AppOptions = {}): Promise<TestApp> {
+export async function startApp(overrides: Record<string, string | undefined> = {}, parts: AppParts = {}): Promise<TestApp> {
   const env = loadEnv(
     {
       NODE_ENV: 'test',
@@ -53,7 +53,7 @@ export async function startApp(overrides: Record<string, string | undefined> = {
     },
     { envFile: '' },
   );
-  const app = await createApp(env, options);
+  const app = await createApp(env, parts);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return {

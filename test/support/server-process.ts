@@ -1,24 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { transformFile } from '@swc/core';
 import request from 'supertest';
 import { AUDIENCE, ISSUER, TEST_SECRET } from './app.js';
+import { compileFile, sources } from './compile.js';
 import { freePort } from './ports.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // Inside the project, so the compiled files resolve packages from its node_modules.
 const OUT = join(ROOT, 'node_modules', '.cache', 'auth-backend-e2e');
-
-async function* sources(dir: string): AsyncGenerator<string> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* sources(path);
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) yield path;
-  }
-}
 
 let compiled: Promise<string> | undefined;
 
@@ -27,18 +18,7 @@ function compileServer(): Promise<string> {
   compiled ??= (async () => {
     for (const folder of ['src', 'migrations']) {
       for await (const file of sources(join(ROOT, folder))) {
-        const { code } = await transformFile(file, {
-          jsc: {
-            parser: { syntax: 'typescript', decorators: true },
-            transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-            target: 'es2022',
-            keepClassNames: true,
-          },
-          module: { type: 'es6' },
-        });
-        const target = join(OUT, relative(ROOT, file)).replace(/\.ts$/, '.js');
-        await mkdir(dirname(target), { recursive: true });
-        await writeFile(target, code);
+        await compileFile(file, join(OUT, relative(ROOT, file)).replace(/\.ts$/, '.js'));
       }
     }
     return join(OUT, 'src', 'main.js');

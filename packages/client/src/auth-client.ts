@@ -11,11 +11,7 @@ export type SignedOutReason = 'logout' | 'session-ended' | 'other-tab';
 export interface AuthClientOptions {
   /** Where the API is served, without `/api/v1`: `https://auth.example.com`. */
   baseUrl: string;
-  /**
-   * `bearer` (the default): the refresh token comes in bodies and is kept in memory.
-   * `cookie`: the server runs with REFRESH_TOKEN_COOKIE=true; the refresh token is an HttpOnly
-   * cookie, and the tabs of one origin share the session.
-   */
+  /** `bearer` (default): refresh token in bodies, kept in memory; `cookie`: REFRESH_TOKEN_COOKIE=true, tabs share it. */
   mode?: 'bearer' | 'cookie';
   /** Seconds before the access token's expiry at which a call refreshes it first; default a fifth of its life, at most 60. */
   refreshBefore?: number;
@@ -41,13 +37,6 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 /** A refresh whose answer was lost is sent once more: the server answers a retry with the same successor. */
 const REFRESH_RETRY_MS = 250;
 
-/**
- * The API's typed client (`api`) and the session it calls with. The access token stays in memory;
- * a call made shortly before it expires refreshes it first, a call answered 403 "El token ha
- * expirado" refreshes and is sent once more; one refresh runs at a time and concurrent calls wait
- * for it. A 401 "Token no proporcionado o inválido" means the session is over: the tokens are
- * dropped and `onSignedOut` listeners hear it, in every tab of the origin in cookie mode.
- */
 export class AuthClient {
   /** Typed calls of every operation in openapi.json: `api.GET('/api/v1/auth/me')`. */
   readonly api: Client<paths>;
@@ -90,20 +79,13 @@ export class AuthClient {
     return tokens;
   }
 
-  /**
-   * Cookie mode, on page load: signs in from the refresh cookie if its session still lives (true),
-   * or stays signed out (false). Bearer mode: whether the client holds a session.
-   */
+  /** Cookie mode, on page load: signed in from the refresh cookie if its session lives; bearer mode: `signedIn`. */
   async restore(): Promise<boolean> {
     if (this.options.mode !== 'cookie') return this.signedIn;
     return (await this.refresh()) !== undefined;
   }
 
-  /**
-   * Ends the session on the server (`scope`: this one by default, `others`, `all`) and, unless
-   * `others`, here and in every tab. A 401 means it had ended already. Any other failure throws
-   * and keeps the session, so that the app can try again.
-   */
+  /** A 401 means it had ended already; any other failure throws and keeps the session, for the app to retry. */
   async logout(scope: 'current' | 'others' | 'all' = 'current'): Promise<void> {
     const response = await this.fetch(this.url('/api/v1/auth/logout'), {
       method: 'POST',
@@ -128,11 +110,7 @@ export class AuthClient {
     return this.settle(response, token);
   };
 
-  /**
-   * A new access token (undefined when the session is over). One at a time: calls made meanwhile
-   * get the same answer. `stale`, the token found wanting: if a call or another tab replaced it
-   * already, the replacement is the answer, with no request.
-   */
+  /** One at a time; `stale`, the token found wanting: if something replaced it already, that is the answer. */
   refresh(stale?: string): Promise<string | undefined> {
     if (this.refreshing) return this.refreshing;
     const replaced = () => stale !== undefined && this.accessToken !== undefined && this.accessToken !== stale && this.fresh();

@@ -413,6 +413,13 @@ export interface components {
              */
             email: string;
         };
+        RegisterResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Usuario registrado exitosamente */
+            message: string;
+            data: components["schemas"]["RegisteredUserDto"];
+        };
         RegisterDto: {
             /**
              * @description local@domain: the local part letters, digits and `_ + - '` in dot-separated atoms (64 bytes at most); the domain a hostname with a dot, an IDN in punycode (`xn--`). No quotes, comments, IP literals, `%` or `!`.
@@ -449,6 +456,13 @@ export interface components {
              */
             sessionId: string;
         };
+        LoginResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Inicio de sesión exitoso */
+            message: string;
+            data: components["schemas"]["TokensDto"];
+        };
         LoginDto: {
             /**
              * @description local@domain: the local part letters, digits and `_ + - '` in dot-separated atoms (64 bytes at most); the domain a hostname with a dot, an IDN in punycode (`xn--`). No quotes, comments, IP literals, `%` or `!`.
@@ -457,6 +471,13 @@ export interface components {
             email: string;
             /** @example correct horse battery */
             password: string;
+        };
+        RefreshResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Token renovado exitosamente */
+            message: string;
+            data: components["schemas"]["TokensDto"];
         };
         RefreshDto: {
             /**
@@ -483,9 +504,23 @@ export interface components {
              */
             sessionId: string;
         };
+        MeResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Usuario autenticado */
+            message: string;
+            data: components["schemas"]["MeDto"];
+        };
         RevokedSessionsDto: {
             /** @example 2 */
             revokedSessions: number;
+        };
+        LogoutResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Sesión cerrada exitosamente */
+            message: string;
+            data?: components["schemas"]["RevokedSessionsDto"];
         };
         LogoutDto: {
             /**
@@ -561,6 +596,26 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             nextCursor?: string;
         };
+        ListSessionsResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Sesiones del usuario */
+            message: string;
+            data: components["schemas"]["SessionListDto"];
+        };
+        EndSessionResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Sesión cerrada exitosamente */
+            message: string;
+        };
+        ChangePasswordResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Contraseña actualizada exitosamente */
+            message: string;
+            data: components["schemas"]["RevokedSessionsDto"];
+        };
         ChangePasswordDto: {
             /** @example correct horse battery */
             currentPassword: string;
@@ -618,12 +673,46 @@ export interface components {
              */
             error: "invalid_client" | "invalid_request" | "server_error" | "temporarily_unavailable";
         };
+        JwkDto: {
+            /** @enum {string} */
+            kty: "OKP";
+            /** @enum {string} */
+            crv: "Ed25519";
+            /**
+             * @description The public key, base64url
+             * @example 11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo
+             */
+            x: string;
+            /** @description Its RFC 7638 thumbprint, the `kid` of the tokens it verifies */
+            kid: string;
+            /** @enum {string} */
+            alg: "EdDSA";
+            /** @enum {string} */
+            use: "sig";
+        };
+        JwksDto: {
+            /** @description The current key first; empty with HS256 */
+            keys: components["schemas"]["JwkDto"][];
+        };
+        ForgotPasswordResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Si el correo está registrado, recibirá un enlace para restablecer la contraseña */
+            message: string;
+        };
         ForgotPasswordDto: {
             /**
              * @description local@domain: the local part letters, digits and `_ + - '` in dot-separated atoms (64 bytes at most); the domain a hostname with a dot, an IDN in punycode (`xn--`). No quotes, comments, IP literals, `%` or `!`.
              * @example ana@example.com
              */
             email: string;
+        };
+        ResetPasswordResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Contraseña restablecida exitosamente */
+            message: string;
+            data: components["schemas"]["RevokedSessionsDto"];
         };
         ResetPasswordDto: {
             /**
@@ -634,12 +723,30 @@ export interface components {
             /** @example staple battery horse correct */
             newPassword: string;
         };
+        VerifyEmailResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Correo verificado exitosamente */
+            message: string;
+        };
         VerifyEmailDto: {
             /**
              * @description The `token` of the link the mail carried.
              * @example Jr0wq3n1m2XvXk8c4b7a5Q0yH9s2L6e1T4u8W3z5R7o
              */
             token: string;
+        };
+        ResendVerificationResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Si el correo no está verificado, recibirá un enlace para verificarlo */
+            message: string;
+        };
+        DeleteAccountResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Cuenta eliminada exitosamente */
+            message: string;
         };
         DeleteAccountDto: {
             /** @example correct horse battery */
@@ -690,6 +797,13 @@ export interface components {
              */
             cursor?: string | null;
         };
+        FeedResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Eventos de sesión */
+            message: string;
+            data: components["schemas"]["FeedPageDto"];
+        };
         HealthStatusDto: {
             /** @example ok */
             status: string;
@@ -705,6 +819,26 @@ export interface components {
                     status?: string;
                 };
             };
+        };
+        CheckHealthResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Servicio disponible */
+            message: string;
+            data: components["schemas"]["HealthStatusDto"];
+        };
+        LivenessResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Servicio disponible */
+            message: string;
+        };
+        ReadinessResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Servicio disponible */
+            message: string;
+            data: components["schemas"]["HealthStatusDto"];
         };
     };
     responses: never;
@@ -734,17 +868,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Usuario registrado exitosamente */
-                        message: string;
-                        data: components["schemas"]["RegisteredUserDto"];
-                    };
+                    "application/json": components["schemas"]["RegisterResponse"];
                 };
             };
             /** @description Solicitud inválida */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -809,13 +946,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Inicio de sesión exitoso */
-                        message: string;
-                        data: components["schemas"]["TokensDto"];
-                    };
+                    "application/json": components["schemas"]["LoginResponse"];
                 };
             };
             /** @description Solicitud inválida */
@@ -829,6 +960,15 @@ export interface operations {
             };
             /** @description Credenciales inválidas */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -884,13 +1024,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Token renovado exitosamente */
-                        message: string;
-                        data: components["schemas"]["TokensDto"];
-                    };
+                    "application/json": components["schemas"]["RefreshResponse"];
                 };
             };
             /** @description Solicitud inválida */
@@ -904,6 +1038,15 @@ export interface operations {
             };
             /** @description Token no proporcionado o inválido */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -955,13 +1098,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Usuario autenticado */
-                        message: string;
-                        data: components["schemas"]["MeDto"];
-                    };
+                    "application/json": components["schemas"]["MeResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
             /** @description Token no proporcionado o inválido */
@@ -1016,13 +1162,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Sesión cerrada exitosamente */
-                        message: string;
-                        data?: components["schemas"]["RevokedSessionsDto"];
-                    };
+                    "application/json": components["schemas"]["LogoutResponse"];
                 };
             };
             /** @description Solicitud inválida */
@@ -1045,6 +1185,15 @@ export interface operations {
             };
             /** @description El token ha expirado */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1102,13 +1251,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Sesiones del usuario */
-                        message: string;
-                        data: components["schemas"]["SessionListDto"];
-                    };
+                    "application/json": components["schemas"]["ListSessionsResponse"];
                 };
             };
             /** @description Solicitud inválida */
@@ -1170,12 +1313,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Sesión cerrada exitosamente */
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["EndSessionResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
             /** @description Token no proporcionado o inválido */
@@ -1244,13 +1391,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Contraseña actualizada exitosamente */
-                        message: string;
-                        data: components["schemas"]["RevokedSessionsDto"];
-                    };
+                    "application/json": components["schemas"]["ChangePasswordResponse"];
                 };
             };
             /** @description Solicitud inválida */
@@ -1273,6 +1414,15 @@ export interface operations {
             };
             /** @description El token ha expirado */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1350,6 +1500,24 @@ export interface operations {
                     "application/json": components["schemas"]["OAuthErrorDto"];
                 };
             };
+            /** @description The body came too slowly: `{ "error": "invalid_request" }` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
+            /** @description The body is over the limit: `{ "error": "invalid_request" }` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthErrorDto"];
+                };
+            };
             /** @description Too many failed client authentications from this address: `{ "error": "temporarily_unavailable" }`, with Retry-After */
             429: {
                 headers: {
@@ -1385,9 +1553,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        keys?: Record<string, never>[];
-                    };
+                    "application/json": components["schemas"]["JwksDto"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
         };
@@ -1411,16 +1595,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Si el correo está registrado, recibirá un enlace para restablecer la contraseña */
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["ForgotPasswordResponse"];
                 };
             };
             /** @description Solicitud inválida */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1439,6 +1627,15 @@ export interface operations {
             };
             /** @description Demasiadas solicitudes, intente más tarde */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1467,17 +1664,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Contraseña restablecida exitosamente */
-                        message: string;
-                        data: components["schemas"]["RevokedSessionsDto"];
-                    };
+                    "application/json": components["schemas"]["ResetPasswordResponse"];
                 };
             };
             /** @description Solicitud inválida */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1533,16 +1733,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Correo verificado exitosamente */
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["VerifyEmailResponse"];
                 };
             };
             /** @description Solicitud inválida */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1594,12 +1798,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Si el correo no está verificado, recibirá un enlace para verificarlo */
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["ResendVerificationResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
             /** @description Token no proporcionado o inválido */
@@ -1663,12 +1871,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Cuenta eliminada exitosamente */
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["DeleteAccountResponse"];
                 };
             };
             /** @description Solicitud inválida */
@@ -1691,6 +1894,24 @@ export interface operations {
             };
             /** @description El token ha expirado */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1721,7 +1942,7 @@ export interface operations {
     feed: {
         parameters: {
             query?: {
-                /** @description An event's id: the events after it. Absent: from the oldest kept. */
+                /** @description An event's id (`1042`): the events after it. Absent: from the oldest kept. */
                 after?: string;
                 limit?: number;
             };
@@ -1737,13 +1958,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Eventos de sesión */
-                        message: string;
-                        data: components["schemas"]["FeedPageDto"];
-                    };
+                    "application/json": components["schemas"]["FeedResponse"];
                 };
             };
             /** @description Solicitud inválida */
@@ -1832,6 +2047,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     checkHealth: {
@@ -1849,13 +2073,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Servicio disponible */
-                        message: string;
-                        data: components["schemas"]["HealthStatusDto"];
-                    };
+                    "application/json": components["schemas"]["CheckHealthResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
             /** @description Servicio no disponible */
@@ -1884,12 +2120,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Servicio disponible */
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["LivenessResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
         };
@@ -1909,13 +2158,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {boolean} */
-                        success: true;
-                        /** @example Servicio disponible */
-                        message: string;
-                        data: components["schemas"]["HealthStatusDto"];
-                    };
+                    "application/json": components["schemas"]["ReadinessResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
             /** @description Servicio no disponible */

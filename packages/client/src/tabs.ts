@@ -1,5 +1,4 @@
-// Tabs of one origin share a cookie-mode session: what one learns (fresh tokens, the end of the
-// session), the others hear, and only one of them refreshes at a time.
+// Tabs of one origin share a cookie-mode session: the others hear what one learns, one refreshes at a time.
 
 export type TabMessage = { type: 'tokens'; accessToken: string; expiresAt: number } | { type: 'signed-out' };
 
@@ -27,10 +26,7 @@ export function openTabs(name: string, onMessage: (message: TabMessage) => void)
   };
 }
 
-/**
- * The next tab granted the lock must find the tokens this one just told: the lock is kept a moment
- * after `fn` settles, for the message to arrive, while `fn`'s caller has its answer at once.
- */
+/** The lock outlives `fn` this long, so that the next tab granted it has heard the tokens this one told. */
 const HOLD_MS = 100;
 
 function holdingOn<T>(locks: LockManagerLike, name: string, fn: () => Promise<T>): Promise<T> {

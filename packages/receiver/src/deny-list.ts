@@ -13,10 +13,7 @@ const INFERRED = Number.NEGATIVE_INFINITY;
 export class DenyList {
   private readonly entries = new Map<string, Entry>();
 
-  /**
-   * @param graceMs added to every `denyUntil`: a token is accepted until its `exp` plus the clock
-   * tolerance, so its session must be refused as long.
-   */
+  // graceMs, the clock tolerance: a token is accepted until its `exp` plus it, so its session is refused as long.
   constructor(
     private readonly graceMs: number,
     private readonly now: () => number = Date.now,
@@ -26,7 +23,7 @@ export class DenyList {
     return this.entries.size;
   }
 
-  /** Applies an event; one with a version not above the stored one changes nothing. */
+  /** An event whose version is not above the stored one changes nothing: a late one never undoes a newer. */
   apply(event: SessionEndedEvent): void {
     const { sessionId, version } = event.data;
     const denyUntil = Date.parse(event.data.denyUntil) + this.graceMs;
@@ -53,7 +50,6 @@ export class DenyList {
     return entry !== undefined && this.now() < entry.denyUntil;
   }
 
-  /** Forgets the sessions whose tokens have all expired. */
   sweep(): void {
     const now = this.now();
     for (const [sessionId, entry] of this.entries) if (entry.denyUntil <= now) this.entries.delete(sessionId);

@@ -15,10 +15,7 @@ const BACKOFF_MAX_MS = 2000;
 /** Far above any event or heartbeat: a stream sending more is not the auth server's. */
 const MAX_MESSAGE_CHARS = 1 << 20;
 
-/**
- * Keeps the server's stream of session ends open: catches up from the feed after a break, replays
- * from the last cursor, and reconnects when the stream ends, fails or falls silent.
- */
+/** Reconnects when the stream ends, fails or falls silent, after catching up from the feed. */
 export class EventStream {
   /** The last event applied: where a reconnection resumes. */
   cursor: string | null = null;

@@ -4,21 +4,15 @@ import type { Introspection } from './wire.js';
 /** The server's answer, or `unavailable` when there was none to trust. */
 export type IntrospectionAnswer = Introspection | 'unavailable';
 
-/** A request under way, and when it was sent. */
 interface Asked {
   answer: Promise<IntrospectionAnswer>;
   sentAt: number;
 }
 
-/**
- * RFC 7662 introspection; concurrent questions about one token share one request, answers are
- * never kept. A question joins a request only if that request was sent within `stalenessMs`: an
- * older one may answer for an instant before a logout the bound says must already be refused.
- */
+// A request is shared only if sent within `stalenessMs`: an older one may predate a logout that must be refused.
 export class IntrospectionClient {
   private readonly inFlight = new Map<string, Asked>();
   private readonly closing = new AbortController();
-  /** Requests sent, for the metrics. */
   requests = 0;
 
   constructor(private readonly options: ResolvedOptions) {}

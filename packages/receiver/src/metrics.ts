@@ -1,7 +1,6 @@
 import type { RefusalReason } from './result.js';
 
 export interface ReceiverMetrics {
-  /** The event stream is open. */
   connected: boolean;
   /** Tokens are not accepted locally now: see `whenStale`. */
   stale: boolean;

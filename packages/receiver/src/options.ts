@@ -1,4 +1,3 @@
-/** What a service tells the receiver about the auth server and the bound it declares. */
 export interface ReceiverOptions {
   /** The auth server's base URL, without `/api/v1`: `https://auth.example.com`. */
   url: string;
@@ -11,10 +10,7 @@ export interface ReceiverOptions {
   audience?: string;
   /** Base URL of the feed and the stream only; default `url`. */
   eventsUrl?: string;
-  /**
-   * The declared bound: a token is accepted locally only while the receiver has heard from the
-   * server within this many milliseconds; default 1000. Keep it well above the heartbeat interval.
-   */
+  /** The declared bound in ms (default 1000); keep it well above the ~250 ms heartbeat interval. */
   stalenessMs?: number;
   /** When stale: ask the server (`introspect`, default) or refuse (`refuse`). */
   whenStale?: 'introspect' | 'refuse';
@@ -91,7 +87,6 @@ function withSlash(base: string): string {
   return parsed.href;
 }
 
-/** `path` (relative, no leading slash) under `base`. */
 export function endpoint(base: string, path: string): URL {
   return new URL(path, base);
 }

@@ -10,11 +10,7 @@ import type { Heartbeat, SessionEndedEvent } from './wire.js';
 /** Forgetting expired entries is only about memory: lookups check `denyUntil` themselves. */
 const SWEEP_INTERVAL_MS = 10_000;
 
-/**
- * Accepts the auth server's access tokens in another service. A token is accepted locally only
- * while the receiver has heard, within `stalenessMs`, every session end the server committed;
- * otherwise it asks the server or refuses. It never accepts a token it cannot vouch for.
- */
+/** Accepts a token locally only while it has heard every session end within `stalenessMs`; else asks or refuses. */
 export class Receiver {
   private readonly options: ResolvedOptions;
   private readonly tokens: TokenVerifier;
@@ -42,10 +38,7 @@ export class Receiver {
     });
   }
 
-  /**
-   * Loads the key set and opens the event stream. Resolves once the first heartbeat came, or after
-   * `startTimeoutMs` (the receiver is then stale until it comes). Never rejects.
-   */
+  /** Resolves on the first heartbeat, or after `startTimeoutMs` (stale until one comes); never rejects. */
   start(): Promise<void> {
     this.starting ??= this.begin();
     return this.starting;

@@ -31,10 +31,10 @@ export class IntrospectionDto {
   @ApiPropertyOptional({ description: 'The session id', format: 'uuid' })
   sid?: string;
 
-  @ApiPropertyOptional({ description: 'Expiry (seconds since the epoch)', example: 1767225600 })
+  @ApiPropertyOptional({ type: 'integer', description: 'Expiry (seconds since the epoch)', example: 1767225600 })
   exp?: number;
 
-  @ApiPropertyOptional({ description: 'Issued at (seconds since the epoch)', example: 1767224700 })
+  @ApiPropertyOptional({ type: 'integer', description: 'Issued at (seconds since the epoch)', example: 1767224700 })
   iat?: number;
 
   @ApiPropertyOptional({ example: 'auth-backend' })

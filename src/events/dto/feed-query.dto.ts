@@ -5,12 +5,12 @@ import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 export const EVENT_ID = /^(0|[1-9]\d{0,17})$/;
 
 export class FeedQueryDto {
-  @ApiPropertyOptional({ description: "An event's id: the events after it. Absent: from the oldest kept.", example: '1042' })
+  @ApiPropertyOptional({ pattern: EVENT_ID.source, description: "An event's id (`1042`): the events after it. Absent: from the oldest kept." })
   @IsOptional()
   @Matches(EVENT_ID, { message: 'after debe ser el id de un evento' })
   after?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100 })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'limit debe ser un número entero' })

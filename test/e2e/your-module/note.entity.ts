@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
 import { User } from '../../../src/users/user.entity.js';
 
-// For the migration generator only (docs/extending.md, step 6): queries go through NotesRepository.
+// For the migration generator only: queries go through NotesRepository.
 @Entity('notes')
 @Unique('UQ_notes_user_title', ['userId', 'title'])
 export class Note {

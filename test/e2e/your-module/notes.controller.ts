@@ -21,9 +21,6 @@ import { ok } from '../../../src/http/envelope.js';
 import { CreateNoteDto } from './create-note.dto.js';
 import { NotesRepository } from './notes.repository.js';
 
-// The module docs/extending.md builds, step by step: public, authenticated and role-restricted
-// routes, errors of its own, a table of its own. test/e2e/your-module.e2e-spec.ts serves it.
-
 export class NoteDto {
   @ApiProperty({ format: 'uuid' })
   id: string;

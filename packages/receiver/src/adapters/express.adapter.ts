@@ -8,10 +8,7 @@ export interface ExpressRequestLike {
   auth?: ReceiverClaims;
 }
 
-/**
- * Express middleware: sets `req.auth` to the token's claims and calls `next()`, or answers the
- * refusal. Errors go to `next(err)`, which Express 4 needs for a promise.
- */
+/** Errors go to `next(err)`: Express 4 does not catch a rejected promise. */
 export function receiverMiddleware(receiver: Receiver) {
   return (req: ExpressRequestLike, res: NodeResponseLike, next: (err?: unknown) => void): void => {
     receiver.authenticate(req.headers.authorization).then((result) => {

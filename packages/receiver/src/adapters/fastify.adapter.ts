@@ -15,10 +15,7 @@ export interface FastifyReplyLike {
   send(payload?: unknown): FastifyReplyLike;
 }
 
-/**
- * An async `onRequest` (or `preHandler`) hook: sets `request.auth` to the token's claims, or sends
- * the refusal and returns the reply, which ends the request there.
- */
+/** Returns the reply it sent a refusal on: that ends the request in an async hook. */
 export function receiverHook(receiver: Receiver) {
   return async (request: FastifyRequestLike, reply: FastifyReplyLike): Promise<FastifyReplyLike | undefined> => {
     const result = await receiver.authenticate(request.headers.authorization);

@@ -18,18 +18,10 @@ interface ResponseLike {
   setHeader?(name: string, value: string): unknown;
 }
 
-/**
- * Turns a refusal into what the application's exception layer answers with; with Nest:
- * `(refusal) => new HttpException(refusal.body, refusal.status)`.
- */
+/** With Nest: `(refusal) => new HttpException(refusal.body, refusal.status)`. */
 export type RefusalToException = (refusal: Refusal) => unknown;
 
-/**
- * A Nest guard (structurally `CanActivate`): sets `request.auth` to the token's claims, or sets the
- * refusal's headers on the response and throws what `toException` makes of it. This package cannot
- * import `@nestjs/common`, and Nest answers with a status only for its own HttpException, so the
- * application passes the exception to throw.
- */
+/** Structurally `CanActivate`: without `@nestjs/common` here, the application says which exception to throw. */
 export class ReceiverGuard {
   constructor(
     private readonly receiver: Receiver,
@@ -54,7 +46,6 @@ export class ReceiverGuard {
   }
 }
 
-/** `@UseGuards(createReceiverGuard(receiver, (r) => new HttpException(r.body, r.status)))`. */
 export function createReceiverGuard(receiver: Receiver, toException: RefusalToException): ReceiverGuard {
   return new ReceiverGuard(receiver, toException);
 }

@@ -8,10 +8,6 @@ export interface NodeResponseLike {
   end(body: string): unknown;
 }
 
-/**
- * Answers a refused request: 401, 403 or 503 with the auth server's JSON envelope.
- * `const result = await receiver.authenticate(req.headers.authorization); if (!result.ok) return refuse(res, result);`
- */
 export function refuse(res: NodeResponseLike, result: Refused): void {
   const { status, headers, body } = refusalOf(result.reason);
   res.statusCode = status;

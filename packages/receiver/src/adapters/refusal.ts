@@ -1,6 +1,5 @@
 import type { RefusalReason } from '../result.js';
 
-/** How an HTTP service answers a refused token. */
 export interface Refusal {
   status: 401 | 403 | 503;
   headers: Record<string, string>;
@@ -10,11 +9,7 @@ export interface Refusal {
 
 const INVALID_TOKEN = 'Bearer error="invalid_token"';
 
-/**
- * 401 when the token is bad or its session ended (the client must sign in again), 403 when it
- * expired (the client refreshes, as with the auth server), 503 when the receiver cannot vouch for
- * it now (stale or the server unreachable): the user is not signed out for our outage.
- */
+// 503 when the receiver cannot vouch for a token now: a 401 would sign the user out for our outage.
 export function refusalOf(reason: RefusalReason): Refusal {
   switch (reason) {
     case 'invalid':
