@@ -8,6 +8,7 @@ import { AdminModule } from './admin/admin.module.js';
 import { APP_PARTS } from './app.parts.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+import { EnvModule } from './config/env.module.js';
 import type { Env } from './config/env.validation.js';
 import type { Entity, Migration } from './database/data-source-options.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -42,6 +43,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, skipProcessEnv: true, load: [() => ({ ...env })] }),
+        EnvModule.forRoot(env),
         LoggerModule.forRoot({
           // Above `info` no request line is written, so pino-http would cost for nothing (docs/performance.md).
           forRoutes: logsRequests(env.LOG_LEVEL) ? [{ path: '/{*splat}', method: RequestMethod.ALL }] : [],

@@ -2,12 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database.js';
 import type { TokenPurpose } from './account-token.js';
 
-/** The account_tokens table's one writer: statements, no decisions. */
+/** The one writer of `account_tokens`; no app logic. */
 @Injectable()
 export class AccountTokensRepository {
   constructor(private readonly database: Database) {}
 
-  /** Stores a new token's hash and voids the user's older unused ones of the same purpose. */
+  /** Voids the user's older unused tokens of the same purpose. */
   async issue(userId: string, purpose: TokenPurpose, hash: Buffer, ttlSeconds: number): Promise<void> {
     await this.database.query('UPDATE account_tokens SET used_at = now() WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL', [userId, purpose]);
     await this.database.query(
@@ -16,7 +16,6 @@ export class AccountTokensRepository {
     );
   }
 
-  /** Whether a token is live (known, unspent, unexpired), without spending it. */
   async isLive(purpose: TokenPurpose, hash: Buffer): Promise<boolean> {
     const rows = await this.database.query(
       'SELECT 1 FROM account_tokens WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()',
@@ -25,10 +24,7 @@ export class AccountTokensRepository {
     return rows.length > 0;
   }
 
-  /**
-   * Spends a live token: its user, or undefined for an unknown, spent or expired one. One
-   * statement, so that of two simultaneous uses exactly one gets the user.
-   */
+  /** One statement, so that of two simultaneous uses exactly one gets the user. */
   async spend(purpose: TokenPurpose, hash: Buffer): Promise<string | undefined> {
     const [row] = await this.database.query<{ userId: string }>(
       `UPDATE account_tokens SET used_at = now()

@@ -1,10 +1,9 @@
 import { Body, Controller, Delete, HttpCode, HttpStatus, Res } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Requester } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import { AUTH_MESSAGES } from '../auth/auth.messages.js';
-import type { Env } from '../config/env.validation.js';
+import { AuthConfig } from '../auth/auth.config.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { SIGN_OUT_HEADERS, signOutOf } from '../auth/sign-out.js';
 import { ErrorCode } from '../errors/error-code.js';
@@ -23,7 +22,7 @@ export class AccountController {
 
   constructor(
     private readonly deletion: AccountDeletionService,
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
   ) {
     this.signOut = signOutOf(config);
   }

@@ -10,12 +10,12 @@ import { EmailVerificationController } from './email-verification.controller.js'
 import { EmailVerificationService } from './email-verification.service.js';
 import { PasswordResetService } from './password-reset.service.js';
 import { RecoveryController } from './recovery.controller.js';
+import { RegistrationController } from './registration.controller.js';
+import { RegistrationService } from './registration.service.js';
 
-/** Accounts that can be recovered, verified and deleted: the links mailed, and what they do. */
 @Module({
   imports: [UsersModule, SessionsModule, AuditModule, OutboxModule],
-  controllers: [RecoveryController, EmailVerificationController, AccountController],
-  providers: [AccountTokensRepository, PasswordResetService, EmailVerificationService, AccountDeletionService],
-  exports: [EmailVerificationService],
+  controllers: [RegistrationController, RecoveryController, EmailVerificationController, AccountController],
+  providers: [RegistrationService, AccountTokensRepository, PasswordResetService, EmailVerificationService, AccountDeletionService],
 })
 export class AccountsModule {}

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Requester } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import { AUTH_MESSAGES } from '../auth/auth.messages.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { Public } from '../auth/public.decorator.js';

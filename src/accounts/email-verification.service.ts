@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { AuditRepository, type Requester } from '../audit/audit.repository.js';
-import type { Env } from '../config/env.validation.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
+import { AccountsConfig } from './accounts.config.js';
 import { Database } from '../database/database.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
@@ -12,22 +12,21 @@ import { hashOf, newAccountToken } from './account-token.js';
 import { AccountTokensRepository } from './account-tokens.repository.js';
 import { INVALID_LINK } from './password-reset.service.js';
 
-/** Proving an address: a mailed link at registration, again on request. */
 @Injectable()
 export class EmailVerificationService {
   private readonly page: string;
   private readonly ttl: number;
 
   constructor(
-    config: ConfigService<Env, true>,
+    config: AccountsConfig,
     private readonly database: Database,
     private readonly users: UsersRepository,
     private readonly tokens: AccountTokensRepository,
     private readonly outbox: OutboxRepository,
     private readonly audit: AuditRepository,
   ) {
-    this.page = config.get('EMAIL_VERIFICATION_URL', { infer: true });
-    this.ttl = config.get('EMAIL_VERIFICATION_TTL', { infer: true });
+    this.page = config.EMAIL_VERIFICATION_URL;
+    this.ttl = config.EMAIL_VERIFICATION_TTL;
   }
 
   /** Inside the caller's transaction (registration's): the mail leaves only if it commits. */
@@ -37,7 +36,6 @@ export class EmailVerificationService {
     await this.outbox.enqueue('mail', emailVerificationMail(email, linkTo(this.page, token), this.ttl), userId);
   }
 
-  /** A new link, voiding the older ones; nothing for an address verified already. */
   async resend(userId: string): Promise<void> {
     const contact = await this.users.contactOf(userId);
     if (!contact || contact.emailVerified) return;

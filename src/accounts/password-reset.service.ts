@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { AuditRepository, type Requester } from '../audit/audit.repository.js';
-import type { Env } from '../config/env.validation.js';
+import { AuditRepository } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
+import { AccountsConfig } from './accounts.config.js';
 import { Database } from '../database/database.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
@@ -15,7 +15,6 @@ import { AccountTokensRepository } from './account-tokens.repository.js';
 
 export const INVALID_LINK = 'El enlace no es válido o ha caducado';
 
-/** Password recovery by a mailed link: ask for one, then spend it on a new password. */
 @Injectable()
 export class PasswordResetService {
   private readonly logger = new Logger(PasswordResetService.name);
@@ -23,7 +22,7 @@ export class PasswordResetService {
   private readonly ttl: number;
 
   constructor(
-    config: ConfigService<Env, true>,
+    config: AccountsConfig,
     private readonly database: Database,
     private readonly users: UsersRepository,
     private readonly tokens: AccountTokensRepository,
@@ -31,14 +30,11 @@ export class PasswordResetService {
     private readonly sessions: SessionsService,
     private readonly audit: AuditRepository,
   ) {
-    this.page = config.get('PASSWORD_RESET_URL', { infer: true });
-    this.ttl = config.get('PASSWORD_RESET_TTL', { infer: true });
+    this.page = config.PASSWORD_RESET_URL;
+    this.ttl = config.PASSWORD_RESET_TTL;
   }
 
-  /**
-   * Answers before looking anything up: the caller learns nothing, in its body or its time, of
-   * whether the address has an account. The work goes on after the answer; a failure is logged.
-   */
+  // Answers before looking anything up: neither body nor timing tells whether the address has an account.
   requestReset(email: string, who: Requester): void {
     setImmediate(() => {
       this.sendLink(email, who).catch((err: unknown) => this.logger.error({ err: String(err), requestId: who.requestId }, 'Could not prepare a password reset mail'));
@@ -56,12 +52,7 @@ export class PasswordResetService {
     });
   }
 
-  /**
-   * Spends the token and, in the same transaction, stores the new password and ends every session
-   * of the user (`password_reset`, audited): how many. Following the link proves the mailbox too.
-   * A token that is not live costs a lookup, not a hash: made-up tokens cannot buy scrypt time.
-   * The spend stays conditional, so of simultaneous resets with one token exactly one succeeds.
-   */
+  // A token that is not live costs a lookup, not a hash: made-up tokens cannot buy scrypt time.
   async reset(token: string, newPassword: string, who: Requester): Promise<number> {
     const tokenHash = hashOf(token);
     if (!(await this.tokens.isLive('password_reset', tokenHash))) throw new AppException(ErrorCode.InvalidRequest, { errors: [INVALID_LINK] });

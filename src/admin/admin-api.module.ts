@@ -6,11 +6,7 @@ import { ADMIN_TOKENS, AdminTokenGuard } from './admin-token.guard.js';
 import { AdminController } from './admin.controller.js';
 import { AdminService } from './admin.service.js';
 
-/**
- * The operator API as an app of its own (admin.server.ts serves it on ADMIN_PORT): its controller,
- * guard, filter and validation, around the main app's AdminService, so that it shares the main
- * app's one pool and nothing else.
- */
+// An app of its own around the main app's AdminService: it shares the one pool and nothing else.
 @Module({})
 export class AdminApiModule {
   static forRoot(service: AdminService, tokens: readonly string[]): DynamicModule {

@@ -7,7 +7,6 @@ import { fingerprintOf, matchingToken } from './admin-token.js';
 
 export const ADMIN_TOKENS = Symbol('ADMIN_TOKENS');
 
-/** The operator API's one guard: a Bearer token of ADMIN_TOKENS, or the token envelope's 401. */
 @Injectable()
 export class AdminTokenGuard implements CanActivate {
   constructor(@Inject(ADMIN_TOKENS) private readonly tokens: readonly string[]) {}

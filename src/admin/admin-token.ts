@@ -2,12 +2,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
-/** How an audit row names the admin token that acted: never the token itself. */
+/** How an audit row names the admin token: never the token itself. */
 export function fingerprintOf(token: string): string {
   return digest(token).toString('hex').slice(0, 16);
 }
 
-/** Compares digests in constant time, so that neither a token's length nor its prefix leaks. */
+// Digests compared in constant time: neither a token's length nor its prefix leaks.
 export function matchingToken(presented: string, tokens: readonly string[]): string | undefined {
   const given = digest(presented);
   let found: string | undefined;

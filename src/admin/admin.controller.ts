@@ -9,7 +9,6 @@ import { requesterOf } from '../http/requester.decorator.js';
 import { AuditQuery, FindUsersQuery, SetRolesDto, WebhookDeliveriesQuery } from './admin.dto.js';
 import { AdminService, type Operator } from './admin.service.js';
 
-/** The request and the fingerprint of its admin token (set by AdminTokenGuard). */
 const CurrentOperator = createParamDecorator((_: unknown, ctx: ExecutionContext): Operator => {
   const request = ctx.switchToHttp().getRequest<FastifyRequest & { admin: string }>();
   return { ...requesterOf(request), admin: request.admin };

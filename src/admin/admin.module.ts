@@ -6,7 +6,6 @@ import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { AdminServer } from './admin.server.js';
 import { AdminService } from './admin.service.js';
 
-/** Operators' actions, served by their own app on ADMIN_PORT (admin.server.ts). */
 @Module({
   imports: [UsersModule, SessionsModule, AuditModule, WebhooksModule],
   providers: [AdminService, AdminServer],

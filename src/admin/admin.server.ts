@@ -1,43 +1,40 @@
 import type { AddressInfo } from 'node:net';
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import { Logger } from 'nestjs-pino';
-import { adminTokensOf, type Env } from '../config/env.validation.js';
+import { AppConfig } from '../config/app.config.js';
 import { fastifyAdapter } from '../http/fastify-adapter.js';
 import { parseJsonBodies } from '../http/json-body.js';
 import { addResponseHeaders } from '../http/response-headers.js';
 import { AdminApiModule } from './admin-api.module.js';
+import { AdminConfig, adminTokensOf } from './admin.config.js';
 import { AdminService } from './admin.service.js';
 
-/**
- * The operator API on ADMIN_PORT (unset: none), never on the public port, with its Swagger UI at
- * /docs. It listens as the app starts (a taken port stops the start) and closes with it.
- */
+// Never on the public port. Listens as the app starts, so a taken port stops the start.
 @Injectable()
 export class AdminServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private app: NestFastifyApplication | null = null;
 
   constructor(
-    private readonly config: ConfigService<Env, true>,
+    private readonly config: AdminConfig,
+    private readonly appConfig: AppConfig,
     private readonly service: AdminService,
     private readonly logger: Logger,
   ) {}
 
-  /** The port it listens on (ADMIN_PORT, or the one picked for 0); null when not serving. */
   get port(): number | null {
     return (this.app?.getHttpServer().address() as AddressInfo | null)?.port ?? null;
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const port = this.config.get('ADMIN_PORT', { infer: true });
+    const port = this.config.ADMIN_PORT;
     if (port === undefined) return;
     const app = await NestFactory.create<NestFastifyApplication>(
-      AdminApiModule.forRoot(this.service, adminTokensOf({ ADMIN_PORT: port, ADMIN_TOKENS: this.config.get('ADMIN_TOKENS', { infer: true }) })),
-      fastifyAdapter({ TRUST_PROXY: this.config.get('TRUST_PROXY', { infer: true }) }),
+      AdminApiModule.forRoot(this.service, adminTokensOf(this.config)),
+      fastifyAdapter(this.appConfig),
       { bodyParser: false, abortOnError: false, logger: false },
     );
     app.useLogger(this.logger);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AuditRepository, type AuditRow, type Requester } from '../audit/audit.repository.js';
+import { AuditRepository, type AuditRow } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import { Database } from '../database/database.js';
 import { decodeCursor, encodeCursor } from '../database/page-cursor.js';
 import { AppException } from '../errors/app.exception.js';
@@ -9,7 +10,6 @@ import { type AdminUserView, UsersRepository } from '../users/users.repository.j
 import type { DeliveryView } from '../webhooks/webhooks.repository.js';
 import { type DeliveryStatus, type ListedEndpoint, WebhooksService } from '../webhooks/webhooks.service.js';
 
-/** Who acted: the request, and the fingerprint of the admin token it carried. */
 export interface Operator extends Requester {
   admin: string;
 }
@@ -18,10 +18,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const notFound = () => new AppException(ErrorCode.NotFound);
 const badCursor = () => new AppException(ErrorCode.InvalidRequest, { errors: ['after no es válido'] });
 
-/**
- * What operators do to accounts: each action one transaction with an `admin_action` audit row
- * naming the admin token by its fingerprint; whatever ends access ends every session at once.
- */
+// Each action one transaction with its `admin_action` audit row; whatever ends access ends every session.
 @Injectable()
 export class AdminService {
   constructor(
@@ -61,7 +58,6 @@ export class AdminService {
     });
   }
 
-  /** Locked: every session ends, login answers 403, refresh 401, until unlocked. */
   async lock(userId: string, who: Operator): Promise<number> {
     return this.database.transaction(async () => {
       if (!(UUID.test(userId) && (await this.users.setLocked(userId, true)))) throw notFound();
@@ -78,7 +74,6 @@ export class AdminService {
     });
   }
 
-  /** Read by the user's next request's session lookup: no token carries them. */
   async setRoles(userId: string, roles: string[], who: Operator): Promise<void> {
     await this.database.transaction(async () => {
       if (!(UUID.test(userId) && (await this.users.setRoles(userId, roles)))) throw notFound();

@@ -1,4 +1,4 @@
-/** Every audit event name, the one list: the `audit_events.event` column holds one of these. */
+/** The one list of event names. */
 export const AUDIT_EVENTS = [
   'register',
   'login',
@@ -16,5 +16,4 @@ export const AUDIT_EVENTS = [
 
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 
-/** Flat facts about the event: scope, sessions ended, the email a login was tried for. */
 export type AuditDetails = Record<string, string | number | boolean | null>;

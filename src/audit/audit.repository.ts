@@ -1,23 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database.js';
+import type { Requester } from '../http/requester.js';
 import type { AuditDetails, AuditEventName } from './audit-event.js';
 
-/** Who asked, as the audit row records it. */
-export interface Requester {
-  /** Null when what a trusted proxy forwarded is not an address. */
-  ip: string | null;
-  userAgent: string | null;
-  requestId: string;
-}
 
-/**
- * The one writer of `audit_events`. A change that is audited writes its row in the same
- * statement (sessions.repository.ts embeds INSERT_AUDIT) or the same transaction (`record` inside
- * `Database.transaction`), so the row commits with what it records.
- */
+// The one writer of `audit_events`: embedded in the statement it audits, or `record` in its
+// transaction, so the row commits with what it records.
 export const INSERT_AUDIT = 'INSERT INTO audit_events (event, user_id, session_id, ip, user_agent, request_id, details)';
 
-/** A request id as the column holds it. */
 export const auditRequestId = (requestId: string): string => requestId.slice(0, 128);
 
 const RECORD = {
@@ -36,7 +26,6 @@ export interface AuditEntry {
 export class AuditRepository {
   constructor(private readonly database: Database) {}
 
-  /** The operators' audit log: newest first, filtered, `limit` rows after a (time, id) key. */
   list(filter: { userId?: string; event?: string; after?: { at: string; id: string } }, limit: number): Promise<AuditRow[]> {
     return this.database.query<AuditRow>(
       `SELECT id, event, user_id AS "userId", session_id AS "sessionId", ip, user_agent AS "userAgent", request_id AS "requestId",
@@ -73,6 +62,6 @@ export interface AuditRow {
   requestId: string | null;
   details: AuditDetails;
   createdAt: Date;
-  /** Where the next page starts after this row: its time as text, exact to the microsecond. */
+  /** Text, so that the microseconds survive the round trip. */
   pageKey: string;
 }

@@ -1,12 +1,11 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
-import type { Env } from '../config/env.validation.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import { AccessTokenService } from './access-token.service.js';
+import type { AuthConfig } from './auth.config.js';
 import { SigningKeysService } from './signing-keys.service.js';
 
 const SECRET = 'k3Y9x-unit-test-secret-0123456789abcdef';
@@ -14,17 +13,13 @@ const ISSUER = 'auth-backend';
 const AUDIENCE = 'auth-backend-clients';
 const TTL = 900;
 
-const settings = {
+const fakeConfig = {
   JWT_SECRET: SECRET,
   JWT_ISSUER: ISSUER,
   JWT_AUDIENCE: AUDIENCE,
   JWT_ACCESS_TTL: TTL,
   JWT_ALGORITHM: 'HS256',
-} as Record<string, unknown>;
-
-const fakeConfig = {
-  get: (key: string) => settings[key],
-} as unknown as ConfigService<Env, true>;
+} as AuthConfig;
 
 /** As AuthModule registers it. */
 const jwtServiceWith = (overrides: { secret?: string; issuer?: string; audience?: string } = {}) =>

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
-import type { Env } from '../config/env.validation.js';
+import { AuthConfig } from './auth.config.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { MAX_TOKEN_LENGTH } from './bearer-token.js';
 import type { Principal } from './principal.js';
@@ -12,10 +11,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const invalidToken = () => new AppException(ErrorCode.InvalidToken);
 
-/**
- * Issues access tokens and verifies them: the one verification path, for the bearer token (the
- * global guard) and the logout body token alike.
- */
+/** The one verification path: the bearer token (the global guard) and the logout body token alike. */
 @Injectable()
 export class AccessTokenService {
   readonly expiresIn: number;
@@ -23,43 +19,35 @@ export class AccessTokenService {
   constructor(
     private readonly keys: SigningKeysService,
     private readonly sessions: SessionsService,
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
   ) {
-    this.expiresIn = config.get('JWT_ACCESS_TTL', { infer: true });
+    this.expiresIn = config.JWT_ACCESS_TTL;
   }
 
-  /**
-   * A token for the session expiring at `expiresAt`, the expiry its session recorded for it
-   * (JWT_ACCESS_TTL from now, never past the session's end: SessionPolicy.accessUntil).
-   * `expiresIn`: its lifetime in seconds, as the login and refresh answers give it.
-   */
+  /** `expiresAt`: the expiry the session recorded for it (SessionPolicy.accessUntil, capped by the session). */
   async issue(principal: Pick<Principal, 'userId' | 'sessionId'>, expiresAt: Date): Promise<{ accessToken: string; expiresIn: number }> {
     const now = Math.floor(Date.now() / 1000);
     const exp = Math.floor(expiresAt.getTime() / 1000);
     return { accessToken: await this.sign(principal, new Date(exp * 1000)), expiresIn: Math.max(0, exp - now) };
   }
 
-  /** A token for the session expiring at `expiresAt`. */
   sign(principal: Pick<Principal, 'userId' | 'sessionId'>, expiresAt: Date): Promise<string> {
     return this.keys.sign({ sid: principal.sessionId, exp: Math.floor(expiresAt.getTime() / 1000) }, principal.userId);
   }
 
-  /** The principal of a token, from the Authorization header or anywhere else: 401, 403, or a database fault. */
   async verify(token: unknown): Promise<Principal> {
     return (await this.inspect(token)).principal;
   }
 
-  /** `verify`, with the token's claims too: what introspection answers. */
   async inspect(token: unknown): Promise<{ principal: Principal; claims: Record<string, unknown> }> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalidToken();
-    // Signature, algorithm, issuer, audience and `nbf` first: a token failing any of those
-    // answers 401 even when it has also expired (claims, then expiry, then session).
+    // Signature and claims first: a token failing them answers 401 even when it has also expired.
     const claims = this.keys.verify(token);
     if (!claims) throw invalidToken();
     return { principal: await this.authenticate(claims), claims };
   }
 
-  /** Claims, then expiry (403), then the session (401). A database fault propagates (500). */
+  /** A database fault propagates (500), never a pass. */
   async authenticate(payload: unknown): Promise<Principal> {
     const { sub, sid, exp } = (payload ?? {}) as Record<string, unknown>;
     if (typeof sub !== 'string' || !UUID.test(sub) || typeof sid !== 'string' || !UUID.test(sid)) {

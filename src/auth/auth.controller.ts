@@ -1,54 +1,31 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, Res } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppException } from '../errors/app.exception.js';
-import type { Env } from '../config/env.validation.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
-import type { Requester } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import { CurrentRequester } from '../http/requester.decorator.js';
 import { AUTH_MESSAGES } from './auth.messages.js';
-import { AuthService, type SessionTokens } from './auth.service.js';
-import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
-import { MeDto, RegisteredUserDto } from './dto/account.dto.js';
+import { AuthService } from './auth.service.js';
+import { LoginDto } from './dto/credentials.dto.js';
+import { MeDto } from './dto/account.dto.js';
 import { RefreshDto } from './dto/refresh.dto.js';
 import { TokensDto } from './dto/tokens.dto.js';
-import { clearRefreshCookie, refreshCookieOf, setRefreshCookie } from './refresh-cookie.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
 import { Public } from './public.decorator.js';
+import { SignInService } from './sign-in.service.js';
+import { TokenAnswer } from './token-answer.js';
 
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {
-  /** REFRESH_TOKEN_COOKIE: the refresh token travels in an HttpOnly cookie, never in bodies. */
-  private readonly cookieMode: boolean;
-
   constructor(
     private readonly auth: AuthService,
-    config: ConfigService<Env, true>,
-  ) {
-    this.cookieMode = config.get('REFRESH_TOKEN_COOKIE', { infer: true });
-  }
-
-  /** The body of a login or refresh answer; in cookie mode the refresh token goes to the cookie instead. */
-  private answer({ sessionEnds, refreshToken, ...tokens }: SessionTokens & { sessionEnds: Date }, reply: FastifyReply) {
-    if (!this.cookieMode) return { ...tokens, refreshToken };
-    setRefreshCookie(reply, refreshToken, sessionEnds);
-    return tokens;
-  }
-
-  @Public()
-  @RateLimit('account')
-  @Post('register')
-  @ApiOperation({ summary: 'Create an account', description: 'Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL).' })
-  @ApiSuccess(201, AUTH_MESSAGES.registered, RegisteredUserDto)
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.EmailTaken, ErrorCode.PayloadTooLarge, ErrorCode.TooManyRequests, ErrorCode.Internal)
-  async register(@Body() dto: RegisterDto, @CurrentRequester() who: Requester) {
-    return ok(AUTH_MESSAGES.registered, await this.auth.register(dto.email, dto.password, who));
-  }
+    private readonly signIn: SignInService,
+    private readonly answer: TokenAnswer,
+  ) {}
 
   @Public()
   @RateLimit('login')
@@ -64,7 +41,7 @@ export class AuthController {
     ErrorCode.Internal,
   )
   async login(@Body() dto: LoginDto, @CurrentRequester() who: Requester, @Res({ passthrough: true }) reply: FastifyReply) {
-    return ok(AUTH_MESSAGES.loggedIn, this.answer(await this.auth.login(dto.email, dto.password, who), reply));
+    return ok(AUTH_MESSAGES.loggedIn, this.answer.send(await this.auth.login(dto.email, dto.password, who), reply));
   }
 
   @Public()
@@ -88,21 +65,11 @@ export class AuthController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    let token = dto.refreshToken;
-    if (this.cookieMode) {
-      // A cross-site form can send the cookie, but not a JSON body: one is required.
-      if (request.body === undefined || !/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
-        throw new AppException(ErrorCode.InvalidRequest, { errors: ['El cuerpo debe enviarse como application/json'] });
-      }
-      if (token !== undefined) {
-        throw new AppException(ErrorCode.InvalidRequest, { errors: ['refreshToken viaja en la cookie, no en el cuerpo'] });
-      }
-      token = refreshCookieOf(request);
-    }
+    const token = this.answer.presented(dto.refreshToken, request);
     try {
-      return ok(AUTH_MESSAGES.refreshed, this.answer(await this.auth.refresh(token, who), reply));
+      return ok(AUTH_MESSAGES.refreshed, this.answer.send(await this.signIn.refresh(token, who), reply));
     } catch (err) {
-      if (this.cookieMode && err instanceof AppException && err.code === ErrorCode.InvalidToken) clearRefreshCookie(reply);
+      this.answer.refused(err, reply);
       throw err;
     }
   }

@@ -1,12 +1,8 @@
 import { type KeyObject, verify } from 'node:crypto';
 import { type ClaimsOptions, claimsHolding, COMPACT_JWS, parseJson } from './jws.js';
 
-/**
- * The payload of an EdDSA (Ed25519) token signed by the key its `kid` names, whose issuer,
- * audience and `nbf` hold; null for anything else. The header is read for `alg` and `kid` only:
- * a key it embeds or points at (`jwk`, `jku`, `x5u`, `x5c`) is never used, and a header asking
- * for extensions (`crit`, `b64`) is refused. eddsa.spec.ts checks it against jose's jwtVerify.
- */
+// The header is read for `alg` and `kid` only: `jwk`, `jku`, `x5u`, `x5c` are never followed and
+// `crit`/`b64` are refused. eddsa.spec.ts checks it against jose's jwtVerify.
 export function verifyEdDsa(token: string, keys: ReadonlyMap<string, KeyObject>, options: ClaimsOptions): Record<string, unknown> | null {
   if (!COMPACT_JWS.test(token)) return null;
   const [header, payload, signature] = token.split('.') as [string, string, string];

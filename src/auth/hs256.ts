@@ -1,13 +1,8 @@
 import { createHmac, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { type ClaimsOptions, claimsHolding, COMPACT_JWS, parseJson } from './jws.js';
 
-/**
- * The payload of an HS256 token whose signature, algorithm, issuer, audience and `nbf` hold; null
- * for anything else. It accepts exactly what `jsonwebtoken.verify(token, key, { algorithms:
- * ['HS256'], issuer, audience, ignoreExpiration: true })` accepts (hs256.spec.ts checks that on
- * generated tokens), without the layers of jws and jwa around one HMAC, which were most of the
- * cost of verifying a token on every request. Expiry is the caller's (AccessTokenService).
- */
+// Accepts exactly what jsonwebtoken.verify does (hs256.spec.ts checks it), without the jws and jwa
+// layers around one HMAC that were most of a request's verification cost. Expiry is the caller's.
 export function verifyHs256(token: string, key: KeyObject, options: ClaimsOptions): Record<string, unknown> | null {
   if (!COMPACT_JWS.test(token)) return null;
   const [header, payload, signature] = token.split('.') as [string, string, string];

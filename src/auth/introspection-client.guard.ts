@@ -1,6 +1,5 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { type Env, type IntrospectionClient, introspectionClientsOf } from '../config/env.validation.js';
+import { AuthConfig, type IntrospectionClient, introspectionClientsOf } from './auth.config.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { ClientAuthFailuresService } from '../rate-limit/client-auth-failures.service.js';
@@ -11,21 +10,16 @@ export const CLIENT_AUTH =
   'HTTP Basic with an INTROSPECTION_CLIENTS id and secret (`curl -u id:secret`). Repeated failures from one address: ' +
   '429 with Retry-After (THROTTLE_INTROSPECTION_FAILURE_LIMIT per THROTTLE_INTROSPECTION_FAILURE_TTL), for the rest of the window.';
 
-/**
- * The routes of other services (introspection, the session events): HTTP Basic with one of
- * INTROSPECTION_CLIENTS, else 401 invalid_client, counted per client address (429 past the
- * limit). None configured: every request is refused. Such routes are @Public(): they take no
- * user's bearer token.
- */
+/** With no INTROSPECTION_CLIENTS configured, every request is refused. */
 @Injectable()
 export class IntrospectionClientGuard implements CanActivate {
   private readonly clients: IntrospectionClient[];
 
   constructor(
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
     private readonly failures: ClientAuthFailuresService,
   ) {
-    this.clients = introspectionClientsOf({ INTROSPECTION_CLIENTS: config.get('INTROSPECTION_CLIENTS', { infer: true }) });
+    this.clients = introspectionClientsOf(config);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -1,16 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IntrospectionClient } from '../config/env.validation.js';
+import type { IntrospectionClient } from './auth.config.js';
 
 // `Basic <base64>`, scheme case-insensitive (RFC 7617).
 const BASIC = /^basic +([A-Za-z0-9+/]+=*)$/i;
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
-/**
- * The id of the introspection client whose `id:secret` the Authorization header carries as HTTP
- * Basic, or undefined. Every configured client is compared, each in constant time, so neither
- * which one matched nor how much of it leaks.
- */
+// Every client compared, each in constant time: neither which one matched nor how much of it leaks.
 export function introspectionClientOf(header: unknown, clients: readonly IntrospectionClient[]): string | undefined {
   const credentials = basicCredentialsOf(header);
   if (credentials === undefined) return undefined;
@@ -20,14 +16,13 @@ export function introspectionClientOf(header: unknown, clients: readonly Introsp
   return found;
 }
 
-/** The client id a failed HTTP Basic header tried, for the log: never its secret. */
+/** For the log: never the secret. */
 export function triedClientIdOf(header: unknown): string | undefined {
   const credentials = basicCredentialsOf(header);
   const colon = credentials?.indexOf(':') ?? -1;
   return colon < 0 ? undefined : credentials!.slice(0, Math.min(colon, 64));
 }
 
-/** `id:secret` as the header carries it, decoded, or undefined when it is not HTTP Basic. */
 function basicCredentialsOf(header: unknown): string | undefined {
   if (typeof header !== 'string' || header.length > 1024) return undefined;
   const encoded = BASIC.exec(header)?.[1];

@@ -26,10 +26,7 @@ export class IntrospectionController {
     private readonly metrics: MetricsService,
   ) {}
 
-  /**
-   * RFC 7662 for the services beside this server: the token is checked exactly as a request to
-   * /me would check it at this instant (the same verification, the same coalesced session lookup).
-   */
+  // Checked exactly as a request to /me would be at this instant.
   @Public()
   @UseGuards(IntrospectionClientGuard)
   @RouteConfig({ ...OAUTH_ERROR_BODY, ...FORM_BODY })

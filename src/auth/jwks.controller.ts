@@ -9,10 +9,7 @@ import { type Jwks, SigningKeysService } from './signing-keys.service.js';
 export class JwksController {
   constructor(private readonly keys: SigningKeysService) {}
 
-  /**
-   * The public keys of EdDSA tokens, the current one first (RFC 7517); empty with HS256, whose
-   * secret no other service may hold. Not the envelope: JWKS clients read this document as is.
-   */
+  // Not the envelope: JWKS clients read this document as is.
   @Public()
   @Get('jwks.json')
   @Header('cache-control', 'public, max-age=300')

@@ -1,7 +1,5 @@
-/** Three non-empty base64url parts: a compact JWS, the only form of token accepted. */
 export const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/** What every token's claims must say, whatever signed it. */
 export interface ClaimsOptions {
   issuer: string;
   audience: string;
@@ -15,7 +13,7 @@ export function parseJson(json: string): Record<string, unknown> | null {
   }
 }
 
-/** The claims of a verified payload when issuer, audience and `nbf` hold; null otherwise. Expiry is the caller's. */
+/** Expiry is the caller's. */
 export function claimsHolding(payload: string, { issuer, audience }: ClaimsOptions): Record<string, unknown> | null {
   const claims = parseJson(Buffer.from(payload, 'base64url').toString('utf8'));
   if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) return null;

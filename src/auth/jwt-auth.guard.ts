@@ -10,12 +10,7 @@ import { ROLES } from './roles.decorator.js';
 
 type Request = Parameters<typeof bearerToken>[0] & { user?: Principal };
 
-/**
- * Global: every route needs a live session unless marked @Public(). The bearer token goes through
- * AccessTokenService.verify, the one verification path (the logout body token takes it too); its
- * errors pass through as they are (401, 403, or 500 when the database fails). A route marked
- * @Roles() then needs one of them among the user's roles, read by that same lookup: else 403.
- */
+/** Roles come from the same session lookup as the principal, so a change applies on the next request. */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
   constructor(

@@ -1,13 +1,12 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ConfigService } from '@nestjs/config';
-import type { Env } from '../config/env.validation.js';
+import { AuthConfig } from './auth.config.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
-import type { Requester } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import { CurrentRequester } from '../http/requester.decorator.js';
 import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService } from './auth.service.js';
@@ -23,7 +22,7 @@ export class LogoutController {
 
   constructor(
     private readonly auth: AuthService,
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
   ) {
     this.signOut = signOutOf(config);
   }

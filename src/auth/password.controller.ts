@@ -4,7 +4,7 @@ import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
-import type { Requester } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import { CurrentRequester } from '../http/requester.decorator.js';
 import { RevokedSessionsDto } from './dto/account.dto.js';
 import { AUTH_MESSAGES } from './auth.messages.js';

@@ -1,9 +1,8 @@
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-/** The refresh token's cookie (REFRESH_TOKEN_COOKIE=true): sent only to the auth routes, never readable by scripts. */
 const REFRESH_COOKIE = 'refresh_token';
-/** One set for setting and clearing: a clearing Set-Cookie with another Path clears nothing. */
+// One set for setting and clearing: a clearing Set-Cookie with another Path clears nothing.
 const ATTRIBUTES = { httpOnly: true, secure: true, sameSite: 'strict', path: '/api/v1/auth' } as const;
 
 export function setRefreshCookie(reply: FastifyReply, token: string, sessionEnds: Date): void {
@@ -15,7 +14,7 @@ export function clearRefreshCookie(reply: FastifyReply): void {
   reply.setCookie(REFRESH_COOKIE, '', { ...ATTRIBUTES, maxAge: 0 });
 }
 
-/** Parsed only here: no cookie parsing on the other routes (@fastify/cookie is registered with `hook: false`). */
+// Parsed only here: @fastify/cookie is registered with `hook: false`.
 export function refreshCookieOf(request: FastifyRequest): string | undefined {
   const header = request.headers.cookie;
   return header ? request.server.parseCookie(header)[REFRESH_COOKIE] : undefined;

@@ -1,13 +1,12 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Query, Res } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Env } from '../config/env.validation.js';
+import { AuthConfig } from './auth.config.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
-import type { Requester } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import { CurrentRequester } from '../http/requester.decorator.js';
 import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService } from './auth.service.js';
@@ -24,7 +23,7 @@ export class SessionsController {
 
   constructor(
     private readonly auth: AuthService,
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
   ) {
     this.signOut = signOutOf(config);
   }

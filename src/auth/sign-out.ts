@@ -1,26 +1,19 @@
-import type { ConfigService } from '@nestjs/config';
 import type { ApiResponseOptions } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Env } from '../config/env.validation.js';
+import type { AuthConfig } from './auth.config.js';
 import { clearRefreshCookie } from './refresh-cookie.js';
 
-/**
- * What a response that ends the caller's own session tells its browser to forget; only then,
- * never when another session of the user ends (the caller stays signed in). `"storage"` is the
- * API origin's own; the refresh cookie goes by its own `Set-Cookie`. `"cookies"` clears every
- * cookie of the registrable domain, a sibling app's (app.example.com beside auth.example.com)
- * included, so it is sent only with LOGOUT_CLEAR_SITE_COOKIES=true.
- */
-export function signOutOf(config: ConfigService<Env, true>): (reply: FastifyReply) => void {
-  const cookieMode = config.get('REFRESH_TOKEN_COOKIE', { infer: true });
-  const clearSiteData = config.get('LOGOUT_CLEAR_SITE_COOKIES', { infer: true }) ? '"cookies", "storage"' : '"storage"';
+// Only when the caller's own session ends. `"cookies"` clears every cookie of the registrable domain,
+// a sibling app's included, so only with LOGOUT_CLEAR_SITE_COOKIES=true.
+export function signOutOf(config: AuthConfig): (reply: FastifyReply) => void {
+  const cookieMode = config.REFRESH_TOKEN_COOKIE;
+  const clearSiteData = config.LOGOUT_CLEAR_SITE_COOKIES ? '"cookies", "storage"' : '"storage"';
   return (reply) => {
     reply.header('clear-site-data', clearSiteData);
     if (cookieMode) clearRefreshCookie(reply);
   };
 }
 
-/** Swagger: the headers of a 200 that ended the caller's own session. */
 export const SIGN_OUT_HEADERS: ApiResponseOptions['headers'] = {
   'Clear-Site-Data': {
     description:

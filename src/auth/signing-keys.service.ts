@@ -1,53 +1,42 @@
 import { createPublicKey, createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import { calculateJwkThumbprint, exportJWK, type JWK, SignJWT } from 'jose';
-import { type Env, signingKeysOf } from '../config/env.validation.js';
+import { AuthConfig, signingKeysOf } from './auth.config.js';
 import { verifyEdDsa } from './eddsa.js';
 import { verifyHs256 } from './hs256.js';
 import type { ClaimsOptions } from './jws.js';
 
-/** The JWKS document: the public keys a service verifies EdDSA tokens with. */
 export interface Jwks {
   keys: JWK[];
 }
 
-/** The HS256 key, built once (as a string, jsonwebtoken would parse it as a PEM on every use). */
-export const hs256KeyOf = (config: ConfigService<Env, true>): KeyObject =>
-  createSecretKey(Buffer.from(config.get('JWT_SECRET', { infer: true })!, 'utf8'));
+// Built once: as a string, jsonwebtoken would parse it as a PEM on every use.
+export const hs256KeyOf = (config: AuthConfig): KeyObject => createSecretKey(Buffer.from(config.JWT_SECRET!, 'utf8'));
 
-/**
- * The keys access tokens are signed and verified with, for the one algorithm configured
- * (JWT_ALGORITHM): HS256 with JWT_SECRET, or EdDSA with JWT_PRIVATE_KEY, whose `kid` is its RFC
- * 7638 thumbprint, the previous public keys still verifying what they signed. A token of the
- * other algorithm, or naming no known key, never verifies.
- */
+// One algorithm (JWT_ALGORITHM): a token of the other, or naming no known key, never verifies.
 @Injectable()
 export class SigningKeysService implements OnModuleInit {
-  readonly algorithm: Env['JWT_ALGORITHM'];
+  readonly algorithm: AuthConfig['JWT_ALGORITHM'];
   private readonly claims: ClaimsOptions;
   private readonly hs256Key: KeyObject | undefined;
   private readonly privateKey: KeyObject | undefined;
   private readonly publicKeys: KeyObject[] = [];
-  /** kid → public key, filled at init (thumbprints are computed asynchronously). */
+  /** Filled at init: thumbprints are computed asynchronously. */
   private readonly verifying = new Map<string, KeyObject>();
   private currentKid = '';
   private jwks: Jwks = { keys: [] };
 
   constructor(
     private readonly jwt: JwtService,
-    config: ConfigService<Env, true>,
+    config: AuthConfig,
   ) {
-    this.algorithm = config.get('JWT_ALGORITHM', { infer: true });
-    this.claims = { issuer: config.get('JWT_ISSUER', { infer: true }), audience: config.get('JWT_AUDIENCE', { infer: true }) };
+    this.algorithm = config.JWT_ALGORITHM;
+    this.claims = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
     if (this.algorithm === 'HS256') {
       this.hs256Key = hs256KeyOf(config);
     } else {
-      const { privateKey, previousPublicKeys } = signingKeysOf({
-        JWT_PRIVATE_KEY: config.get('JWT_PRIVATE_KEY', { infer: true }),
-        JWT_PREVIOUS_PUBLIC_KEYS: config.get('JWT_PREVIOUS_PUBLIC_KEYS', { infer: true }),
-      });
+      const { privateKey, previousPublicKeys } = signingKeysOf(config);
       this.privateKey = privateKey;
       this.publicKeys = [createPublicKey(privateKey), ...previousPublicKeys];
     }
@@ -66,12 +55,10 @@ export class SigningKeysService implements OnModuleInit {
     this.jwks = { keys };
   }
 
-  /** The current public key first, then the previous ones; none with HS256. */
   publicJwks(): Jwks {
     return this.jwks;
   }
 
-  /** A signed token of these claims, with `iss`, `aud`, `iat`, `sub` and `jti` added. */
   sign(claims: { sid: string; exp: number }, subject: string): Promise<string> {
     if (this.algorithm === 'HS256') return this.jwt.signAsync(claims, { subject, jwtid: randomUUID() });
     return new SignJWT(claims)
@@ -84,7 +71,7 @@ export class SigningKeysService implements OnModuleInit {
       .sign(this.privateKey!);
   }
 
-  /** The claims of a token this server signed with a key it still accepts, whose iss, aud and nbf hold; null otherwise. Expiry is the caller's. */
+  /** Expiry is the caller's. */
   verify(token: string): Record<string, unknown> | null {
     return this.algorithm === 'HS256' ? verifyHs256(token, this.hs256Key!, this.claims) : verifyEdDsa(token, this.verifying, this.claims);
   }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { introspectionClientsOf, signingKeysOf, validateEnv, webhookEndpointsOf } from './env.validation.js';
+import { introspectionClientsOf, signingKeysOf } from '../auth/auth.config.js';
+import { webhookEndpointsOf } from '../webhooks/webhooks.config.js';
+import { validateEnv } from './env.validation.js';
 
 const GOOD_SECRET = 'q8Vt2nZr6Lw0Xy4Bk1Hs9Dm3Fp7Jc5Ga';
 
-/** The error message of a call that must throw. */
 function failure(raw: Record<string, unknown>): string {
   try {
     validateEnv(raw);
@@ -15,7 +16,6 @@ function failure(raw: Record<string, unknown>): string {
   throw new Error(`validateEnv accepted ${JSON.stringify(raw)}`);
 }
 
-/** One line, naming the variable. */
 function expectOneLineNaming(message: string, variable: string) {
   expect(message).not.toMatch(/[\r\n]/);
   expect(message).toMatch(new RegExp(`\\b${variable}\\b`));

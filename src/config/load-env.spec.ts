@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { validateEnv } from './env.validation.js';
-import { trustProxyOf } from './load-env.js';
+import { trustProxyOf } from './app.config.js';
 
 const envWith = (TRUST_PROXY?: string) => validateEnv(TRUST_PROXY === undefined ? {} : { TRUST_PROXY });
 

@@ -1,7 +1,6 @@
 import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
-import type { Env } from '../config/env.validation.js';
+import { DatabaseConfig } from './database.config.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { runMigrations } from './migrate.js';
 
@@ -11,12 +10,12 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly dataSource: DataSource,
     private readonly embedded: EmbeddedPostgres,
-    private readonly config: ConfigService<Env, true>,
+    private readonly config: DatabaseConfig,
   ) {}
 
   // Nobody else can migrate the embedded database; elsewhere a job may, and no schema is served unmigrated.
   async onModuleInit(): Promise<void> {
-    if (this.embedded.running || this.config.get('MIGRATIONS_AT_START', { infer: true })) {
+    if (this.embedded.running || this.config.MIGRATIONS_AT_START) {
       await runMigrations(this.dataSource, { embedded: this.embedded.running });
       return;
     }

@@ -1,7 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import type { Env } from '../config/env.validation.js';
+import { DatabaseConfig } from './database.config.js';
 import { Database } from './database.js';
 import { DatabaseLifecycle } from './database-lifecycle.js';
 import { dataSourceOptions, type Entity, type Migration } from './data-source-options.js';
@@ -22,11 +21,11 @@ export class DatabaseModule {
         EmbeddedPostgresModule,
         TypeOrmModule.forRootAsync({
           imports: [EmbeddedPostgresModule],
-          inject: [ConfigService, EmbeddedPostgres],
-          useFactory: async (config: ConfigService<Env, true>, embedded: EmbeddedPostgres) => {
-            const url = config.get('DATABASE_URL', { infer: true });
-            if (url) return dataSourceOptions({ url }, { poolSize: config.get('DATABASE_POOL_SIZE', { infer: true }), migrations, entities });
-            const dataDir = config.get('PGLITE_DATA_DIR', { infer: true });
+          inject: [DatabaseConfig, EmbeddedPostgres],
+          useFactory: async (config: DatabaseConfig, embedded: EmbeddedPostgres) => {
+            const url = config.DATABASE_URL;
+            if (url) return dataSourceOptions({ url }, { poolSize: config.DATABASE_POOL_SIZE, migrations, entities });
+            const dataDir = config.PGLITE_DATA_DIR;
             return dataSourceOptions(await embedded.start(dataDir), { embedded: true, migrations, entities });
           },
         }),

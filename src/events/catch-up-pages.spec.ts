@@ -10,7 +10,6 @@ const event = (id: number): SessionEndedEvent => ({
 });
 const frame = (e: SessionEndedEvent) => `id: ${e.id}\n\n`;
 
-/** A feed of `count` events from id 1, read `limit` at a time; `calls` counts the reads. */
 function feed(count: number) {
   const read = vi.fn(async (_denying: boolean, after: bigint, limit: number) =>
     Array.from({ length: Math.max(0, Math.min(limit, count - Number(after))) }, (_, i) => event(Number(after) + i + 1)),

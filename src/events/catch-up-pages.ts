@@ -1,27 +1,16 @@
 import type { SessionEndedEvent } from './session-events.repository.js';
 
-/** A page of a stream's catch-up, as written: its events framed, and the id of its last. */
 export interface CatchUpPage {
-  /** Encoded once: a string would be encoded again for every stream it is written to. */
+  /** Encoded once, not again for every stream it is written to. */
   bytes: Buffer;
   last: bigint;
-  /** A full page: more may follow. */
   full: boolean;
 }
 
-/** How many pages are kept for streams that ask for the same page a little later, and for how long. */
 const KEPT_PAGES = 8;
 const KEPT_MS = 5000;
 
-/**
- * The catch-up's pages, read from the database and framed once for every stream that asks for the
- * same page at about the same time: fifty streams resuming from one point would otherwise each read
- * and frame the whole backlog, and the garbage of that, not any page held, is what raised the
- * server's memory. Only full pages are shared: later commits can only come after a full page's last
- * id (ids are taken in commit order), so a stream that attached after the page was read misses
- * nothing by it. A short page (the end of the backlog) is read by each stream itself, after it
- * attached, as before.
- */
+/** Full pages only are shared: ids are taken in commit order, so nothing can commit below a full page's last id. */
 export class CatchUpPages {
   private readonly kept = new Map<string, { page: Promise<CatchUpPage>; at: number }>();
 
@@ -31,7 +20,6 @@ export class CatchUpPages {
     private readonly frame: (event: SessionEndedEvent) => string,
   ) {}
 
-  /** The page after `after`: of every kept event, or (`denying`) of those whose tokens may still be alive. */
   async after(denying: boolean, after: bigint): Promise<CatchUpPage> {
     const key = `${denying}:${after}`;
     const shared = this.kept.get(key);

@@ -3,30 +3,24 @@ import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationB
 import { Database } from '../database/database.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { CatchUpPages } from './catch-up-pages.js';
-import { SESSION_EVENTS_CHANNEL, type SessionEndedEvent, SessionEventsRepository } from './session-events.repository.js';
+import { SESSION_EVENTS_CHANNEL } from '../sessions/session-ended-events.js';
+import { type SessionEndedEvent, SessionEventsRepository } from './session-events.repository.js';
 
-/** How often a listener hears from the stream when nothing ends: what tells silence from quiet. */
+/** What tells silence from quiet. */
 export const HEARTBEAT_MS = 250;
-/**
- * How often the feed is read while someone listens. On a real PostgreSQL a NOTIFY at each commit
- * makes it read at once, and this only backs it up; the embedded database has no listener
- * connection to spare, so there this short poll is how events arrive.
- */
+/** NOTIFY makes a read immediate on PostgreSQL; the embedded database has no connection to spare for LISTEN, so there the poll delivers. */
 const POLL_MS = { notified: HEARTBEAT_MS, embedded: 50 };
 const PAGE = 500;
-/** A listener that lets this much pile up unread is cut off; it resumes with Last-Event-ID. */
+/** Cut off past this much unread; it resumes with Last-Event-ID. */
 const MAX_BUFFERED_BYTES = 1 << 20;
 const RELISTEN_MS = 1000;
 
 interface Listener {
   response: ServerResponse;
-  /** The newest event id written to it. */
   sent: bigint;
-  /** Until its catch-up is written, live events wait here. */
   waiting: SessionEndedEvent[] | null;
 }
 
-/** Resolves once `response` has written out what it buffered, or is gone. */
 function drained(response: ServerResponse): Promise<void> {
   if (!response.writableNeedDrain) return Promise.resolve();
   return new Promise((resolve) => {
@@ -40,22 +34,14 @@ function drained(response: ServerResponse): Promise<void> {
   });
 }
 
-/** One Server-Sent Event. */
 const frame = (event: SessionEndedEvent) => `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 
-/**
- * The session events pushed to other services (GET /api/v1/events/stream). Each instance reads
- * the feed once for all its listeners, woken by the commit of an event (LISTEN/NOTIFY, from any
- * instance) or by its poll, and writes each listener what it has not had yet, in commit order,
- * then a heartbeat saying how fresh that is.
- */
+/** One read of the feed per instance for all its listeners, woken by NOTIFY or the poll. */
 @Injectable()
 export class EventStreamService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(EventStreamService.name);
   private readonly listeners = new Set<Listener>();
-  /** The newest event read for the listeners; set when the first one arrives. */
   private newest = 0n;
-  /** Set while someone listens: resolves once `newest` is set and the poll runs. Every attach waits for the same one. */
   private started: Promise<void> | undefined;
   private reading: Promise<void> | undefined;
   private readAgain = false;
@@ -82,7 +68,7 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     if (this.database.notifies) void this.listenForCommits();
   }
 
-  /** Ends every stream before the server closes: open streams would hold it open, and listeners resume elsewhere. */
+  /** Open streams would hold the server open; listeners resume elsewhere. */
   beforeApplicationShutdown(): void {
     this.stopped = true;
     clearInterval(this.poll);
@@ -91,10 +77,6 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     for (const listener of this.listeners) listener.response.end();
   }
 
-  /**
-   * Streams to `response` (headers written already): after `lastEventId` every kept event, or
-   * without it every event whose tokens may still be alive, then each new one as it commits.
-   */
   async attach(response: ServerResponse, lastEventId: bigint | undefined): Promise<void> {
     const listener: Listener = { response, sent: 0n, waiting: [] };
     // Listening (its live events wait) before its catch-up is read: nothing falls between.
@@ -108,8 +90,7 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
         this.started = undefined;
         throw err;
       }));
-      // A page at a time, each written once the stream has taken the one before: whatever the
-      // backlog, a stream holds one page, and a slow reader is never cut off for its own catch-up.
+      // A page at a time: a stream holds one page, and a slow reader is never cut off for its own catch-up.
       for (listener.sent = lastEventId ?? 0n; ; ) {
         const page = await this.catchUp.after(lastEventId === undefined, listener.sent);
         if (page.last > listener.sent) {
@@ -131,7 +112,6 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     this.heartbeat(listener, Date.now() - catchUpFrom);
   }
 
-  /** Reads from the newest event on. Once per listening spell, however many attach at once. */
   private async start(): Promise<void> {
     this.newest = await this.events.lastId();
     clearInterval(this.poll);
@@ -147,7 +127,7 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     this.started = undefined;
   }
 
-  /** Reads what committed since the last read, once at a time (a call during a read makes one more after it). */
+  /** A call during a read makes one more after it. */
   private read(): void {
     if (this.reading) {
       this.readAgain = true;
@@ -180,13 +160,11 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     for (const listener of this.listeners) if (!listener.waiting) this.heartbeat(listener, now - started);
   }
 
-  /** A page of the shared read: held back while the listener's catch-up is being written. */
   private broadcast(listener: Listener, events: SessionEndedEvent[]): void {
     if (listener.waiting) listener.waiting.push(...events);
     else this.deliver(listener, events);
   }
 
-  /** Events in id order: what the listener has not had yet. */
   private deliver(listener: Listener, events: SessionEndedEvent[]): void {
     const unsent = events.filter((event) => BigInt(event.id) > listener.sent);
     if (unsent.length === 0) return;
@@ -206,7 +184,7 @@ export class EventStreamService implements OnApplicationBootstrap, BeforeApplica
     listener.response.write(text);
   }
 
-  /** LISTEN on a connection of its own; lost, it listens again a second later (the poll covers the gap). */
+  /** Lost, it listens again a second later; the poll covers the gap. */
   private async listenForCommits(): Promise<void> {
     if (this.stopped) return;
     const again = () => {

@@ -16,7 +16,6 @@ import { SessionEventsRepository } from './session-events.repository.js';
 const FEED = 'Eventos de sesión';
 const DEFAULT_LIMIT = 100;
 
-/** The session events, for the services beside this server (HTTP Basic, INTROSPECTION_CLIENTS). */
 @ApiTags('events')
 @ApiBasicAuth(BASIC)
 @Public()
@@ -37,10 +36,6 @@ export class EventsController {
     return ok(FEED, { events, cursor: events.at(-1)?.id ?? after ?? null });
   }
 
-  /**
-   * Server-Sent Events: `session.ended` events (id: the feed's), and a `heartbeat` every 250 ms
-   * whose `lagMs` says how long before it the feed was read.
-   */
   @Get('stream')
   @ApiOperation({
     summary: 'The stream: session events as they commit (Server-Sent Events)',

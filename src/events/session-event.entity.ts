@@ -5,7 +5,6 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 
 @Index('IDX_session_events_deny_until', ['denyUntil'])
 @Index('IDX_session_events_created_at', ['createdAt'])
 export class SessionEvent {
-  /** The feed's cursor: taken in commit order. */
   @PrimaryGeneratedColumn('increment', { type: 'bigint', primaryKeyConstraintName: 'PK_session_events' })
   id: string;
 
@@ -21,11 +20,9 @@ export class SessionEvent {
   @Column({ type: 'integer' })
   version: number;
 
-  /** The latest expiry of an access token issued for the session: receivers forget it after. */
   @Column({ name: 'deny_until', type: 'timestamptz' })
   denyUntil: Date;
 
-  /** When the session ended. */
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

@@ -5,7 +5,7 @@ import { sendError } from '../errors/all-exceptions.filter.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
 import type { Env } from '../config/env.validation.js';
-import { trustProxyOf } from '../config/load-env.js';
+import { trustProxyOf } from '../config/app.config.js';
 import { answerClientError } from './client-errors.js';
 import { answerPlainOptions } from './cors.js';
 import { requestIdOf } from './request-id.js';

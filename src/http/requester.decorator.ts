@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { Requester } from '../audit/audit.repository.js';
+import type { Requester } from './requester.js';
 
 export function requesterOf(request: FastifyRequest): Requester {
   const userAgent = request.headers['user-agent'];

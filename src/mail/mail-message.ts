@@ -1,4 +1,3 @@
-/** A mail as the outbox carries it: rendered when its cause commits, sent as is. */
 export interface MailMessage {
   to: string;
   subject: string;
@@ -9,7 +8,6 @@ export interface MailMessage {
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-/** The link of a mail: the app's page with the token as `?token=`. */
 export function linkTo(page: string, token: string): string {
   const url = new URL(page);
   url.searchParams.set('token', token);

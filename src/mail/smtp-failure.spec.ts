@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifySmtpFailure, type SmtpError } from './smtp-failure.js';
 
-/** An error as nodemailer's SMTPConnection formats a server's refusal. */
 const refused = (response: string, command: string, code = command === 'DATA' ? 'EMESSAGE' : 'EENVELOPE'): SmtpError => ({
   code,
   command,

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
-/** SMTP_URL as nodemailer's connection options: smtps:// is TLS from the start, smtp:// upgrades with STARTTLS when offered. */
+/** smtps:// is TLS from the start; smtp:// upgrades with STARTTLS when offered. */
 export function smtpOptions(url: string) {
   const { protocol, hostname, port, username, password } = new URL(url);
   const secure = protocol === 'smtps:';
@@ -13,9 +13,7 @@ export function smtpOptions(url: string) {
     auth: username ? { user: decodeURIComponent(username), pass: decodeURIComponent(password) } : undefined,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
-    // RFC 5321 4.5.3.2.6: a client waits 10 minutes for the answer to the message's final dot. A
-    // shorter wait gave up on messages the server then accepted, and sent them again. The lease of
-    // the outbox row is extended meanwhile, so no other instance takes it.
+    // RFC 5321 4.5.3.2.6's 10 minutes for the final dot: a shorter wait gave up on messages the server then accepted.
     socketTimeout: 600_000,
   };
 }
@@ -31,12 +29,7 @@ export interface Mail {
   messageId: string;
 }
 
-/**
- * One message on one connection, whose `dataSent` tells, once it failed, whether the message may
- * have reached the server: true from the moment the server accepted DATA and the message started
- * to go out (nodemailer pipes it only then). nodemailer's SMTPConnection rather than its transport,
- * which reports a timeout after DATA as it reports one before.
- */
+/** `dataSent`: whether a failed message may have reached the server. SMTPConnection, as the transport reports a timeout after DATA like one before. */
 export class SmtpSession {
   dataSent = false;
   private readonly connection: SMTPConnection;
@@ -80,7 +73,6 @@ export class SmtpSession {
     }
   }
 
-  /** Ends the attempt now: it fails with `reason`. */
   cut(reason: string): void {
     this.fail?.(new Error(reason));
     this.connection.close();

@@ -2,7 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { MetricsServer } from './metrics.server.js';
 import { MetricsService } from './metrics.service.js';
 
-/** Global: sessions, refresh tokens and the rate-limit guard count through MetricsService; it times requests itself. */
+/** Global: sessions, refresh tokens and the rate-limit guard count through it. */
 @Global()
 @Module({
   providers: [MetricsService, MetricsServer],

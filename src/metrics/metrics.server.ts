@@ -1,15 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { Env } from '../config/env.validation.js';
+import { MetricsConfig } from './metrics.config.js';
 import { MetricsService } from './metrics.service.js';
 
-/**
- * GET /metrics on METRICS_PORT, a plain node:http server apart from the API: none of the API's
- * hooks, guards or logs, and never reachable on the public port. It listens as the app starts
- * (so a taken port stops the start, like PORT does) and closes once the app has drained.
- */
+/** A plain node:http server apart from the API: none of its hooks or guards, never on the public port. */
 @Injectable()
 export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(MetricsServer.name);
@@ -17,10 +12,9 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     private readonly metrics: MetricsService,
-    private readonly config: ConfigService<Env, true>,
+    private readonly config: MetricsConfig,
   ) {}
 
-  /** The port it listens on (METRICS_PORT, or the one picked for 0); null when not listening. */
   get port(): number | null {
     return (this.server?.address() as AddressInfo | null)?.port ?? null;
   }
@@ -46,12 +40,12 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.config.get('METRICS_PORT', { infer: true }), '0.0.0.0', () => {
+      server.listen(this.config.METRICS_PORT, '0.0.0.0', () => {
         server.off('error', reject);
         resolve();
       });
     }).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(`Cannot serve metrics on METRICS_PORT ${this.config.get('METRICS_PORT', { infer: true })}: ${err.code ?? err.message}`);
+      throw new Error(`Cannot serve metrics on METRICS_PORT ${this.config.METRICS_PORT}: ${err.code ?? err.message}`);
     });
     this.server = server;
   }

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ConfigService } from '@nestjs/config';
 import type { HttpAdapterHost } from '@nestjs/core';
-import type { Env } from '../config/env.validation.js';
 import type { Database } from '../database/database.js';
+import type { MetricsConfig } from './metrics.config.js';
 import { MetricsService } from './metrics.service.js';
 
-const config = (enabled: boolean) => ({ get: () => enabled }) as unknown as ConfigService<Env, true>;
+const config = (enabled: boolean) => ({ METRICS_ENABLED: enabled }) as MetricsConfig;
 const pool = { total: 4, idle: 3, waiting: 1 };
 const database = { poolUse: () => pool } as unknown as Database;
 const adapterHost = {} as HttpAdapterHost;

@@ -1,12 +1,10 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Env } from '../config/env.validation.js';
 import { Database } from '../database/database.js';
+import { MetricsConfig } from './metrics.config.js';
 
-/** The route label of a request no route matched (a 404): never its raw URL. */
 const UNMATCHED_ROUTE = '(unmatched)';
 
 interface Instruments {
@@ -23,34 +21,24 @@ interface Instruments {
   introspections: Counter<'active'>;
   clientAuthFailures: Counter;
   eventStreamListeners: Gauge;
-  /** What the webhook deliveries gauge reads at scrape time (set by the webhooks module). */
   webhookBacklog: { read?: () => Promise<{ pending: number; dead: number }> };
-  /** What the mail gauge reads at scrape time: messages by status (set by the mailer). */
   mailBacklog: { read?: () => Promise<Record<string, number>> };
 }
 
-/**
- * Prometheus metrics in a registry of their own (prom-client's global one would collect whatever
- * any library registers there). With METRICS_ENABLED=false nothing is created and every method
- * returns at its first line: the services call them unconditionally.
- */
+/** A registry of its own: prom-client's global one collects whatever any library registers there. */
 @Injectable()
 export class MetricsService implements OnModuleInit {
   private readonly instruments: Instruments | null;
 
   constructor(
-    config: ConfigService<Env, true>,
+    config: MetricsConfig,
     database: Database,
     private readonly adapterHost: HttpAdapterHost,
   ) {
-    this.instruments = config.get('METRICS_ENABLED', { infer: true }) ? createInstruments(database) : null;
+    this.instruments = config.METRICS_ENABLED ? createInstruments(database) : null;
   }
 
-  /**
-   * Counts every answered request, only when metrics are on: otherwise no request pays for them.
-   * The route label is the pattern (`/api/v1/auth/sessions/:id`), never the URL, so ids never
-   * become series.
-   */
+  /** The route label is the pattern, never the URL, so ids never become series. */
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
     if (!this.instruments || !fastify) return;
@@ -64,7 +52,6 @@ export class MetricsService implements OnModuleInit {
     return this.instruments !== null;
   }
 
-  /** One answered request; `route` is the route's pattern, or UNMATCHED_ROUTE. */
   httpRequest(method: string, route: string, status: number, seconds: number): void {
     if (!this.instruments) return;
     const labels = { method, route, status: String(status) };
@@ -72,7 +59,6 @@ export class MetricsService implements OnModuleInit {
     this.instruments.durations.observe(labels, seconds);
   }
 
-  /** One query looking up `size` sessions (see SessionsService.findLive). */
   sessionCheckBatch(size: number): void {
     if (!this.instruments) return;
     this.instruments.sessionChecks.inc(size);
@@ -92,42 +78,34 @@ export class MetricsService implements OnModuleInit {
     this.instruments?.rateLimitRefusals.inc({ limit });
   }
 
-  /** How one attempt at a webhook delivery ended: delivered, to be retried, or given up. */
   webhookDelivery(outcome: 'delivered' | 'retry' | 'dead' | 'unknown'): void {
     this.instruments?.webhookDeliveries.inc({ outcome });
   }
 
-  /** A failed attempt at a mail, by what it means (smtp-failure.ts): `sender` and `unknown` need someone. */
   mailDeliveryFailed(kind: 'transient' | 'sender' | 'recipient' | 'unknown'): void {
     this.instruments?.mailFailures.inc({ class: kind });
   }
 
-  /** Where the gauge of mail in the outbox reads it, at scrape time only. */
   readMailBacklogWith(read: () => Promise<Record<string, number>>): void {
     if (this.instruments) this.instruments.mailBacklog.read = read;
   }
 
-  /** One introspection answered: whether the token was active. */
   introspected(active: boolean): void {
     this.instruments?.introspections.inc({ active: String(active) });
   }
 
-  /** A client of introspection or the event feed presented credentials that matched no client. */
   clientAuthFailed(): void {
     this.instruments?.clientAuthFailures.inc();
   }
 
-  /** A service started (+1) or stopped (-1) listening to the event stream of this instance. */
   eventStreamListeners(change: 1 | -1): void {
     this.instruments?.eventStreamListeners.inc(change);
   }
 
-  /** Where the gauge of pending and dead webhook deliveries reads them, at scrape time only. */
   readWebhookBacklogWith(read: () => Promise<{ pending: number; dead: number }>): void {
     if (this.instruments) this.instruments.webhookBacklog.read = read;
   }
 
-  /** The exposition text, and its Content-Type; null while disabled. */
   async scrape(): Promise<{ contentType: string; body: string } | null> {
     if (!this.instruments) return null;
     const { registry } = this.instruments;

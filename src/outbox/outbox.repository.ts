@@ -1,43 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database.js';
 
-/** What the outbox carries; each kind has one handler (outbox.worker.ts). */
 export type OutboxKind = 'mail' | 'webhook';
 
 export interface OutboxEntry {
   id: string;
   kind: OutboxKind;
   payload: Record<string, unknown>;
-  /** Counting the attempt it was claimed for. */
   attempts: number;
-  /** When its cause committed: a handler may give up on messages past an age (giveUpAfterSeconds). */
   createdAt: Date;
-  /** Its destination (LANE below): deliveries to one destination share its slots. */
   lane: string;
 }
 
-/** A delivered message, and what of it the row keeps. */
 export interface Delivered {
   id: string;
   keep: object;
 }
 
-/**
- * A message's destination: a webhook's endpoint, or its kind (all mail goes through one SMTP
- * server). An expression, not a column: it is read only while claiming.
- */
+/** A message's destination, read only while claiming: all mail shares one SMTP server. */
 const LANE = `CASE WHEN kind = 'webhook' THEN 'webhook:' || (payload->>'endpointId') ELSE kind END`;
 
-/**
- * Claims due messages of one kind for one instance. Destinations whose slots are taken (`full`)
- * are left out, so that a destination that hangs cannot take the slots of the others or hide
- * their messages; the caller keeps `limit` within every other destination's free slots. Taken rows
- * are leased (due again `lease` seconds later; the worker extends the lease while a delivery runs)
- * in the statement that takes them, and SKIP LOCKED keeps two instances from taking the same row
- * (a row another instance took meanwhile is re-checked as it is locked, and left). A process that
- * dies mid-delivery leaves its rows to be taken again once the lease runs out. IDX_outbox_due
- * serves it in this order.
- */
+// SKIP LOCKED: one instance a row. The lease lets another instance take it when this one dies mid-delivery.
 const CLAIM = {
   name: 'outbox-claim',
   text: `
@@ -64,7 +47,6 @@ export class OutboxRepository {
     return this.database.query<OutboxEntry>(CLAIM, [kind, full, limit, leaseSeconds]);
   }
 
-  /** Still being delivered: leased `leaseSeconds` more. */
   async extendLease(ids: string[], leaseSeconds: number): Promise<void> {
     await this.database.query(`UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2) WHERE id = ANY($1::bigint[]) AND status = 'pending'`, [
       ids,
@@ -72,7 +54,7 @@ export class OutboxRepository {
     ]);
   }
 
-  /** Delivered: the rows stay as a record, without the body (a mail's link, its text). */
+  // The body goes: a mail's link must not outlive its delivery.
   async delivered(messages: Delivered[]): Promise<void> {
     await this.database.query(
       `UPDATE outbox o SET status = 'sent', sent_at = now(), payload = d.keep, last_error = NULL
@@ -81,10 +63,7 @@ export class OutboxRepository {
     );
   }
 
-  /**
-   * Not delivered: due again in `delaySeconds` (`pending`), given up (`dead`), or held
-   * (`unknown`: it may have been delivered, so it waits for an operator rather than a retry).
-   */
+  /** `unknown`: it may have been delivered, so it waits for an operator, never a retry. */
   async failed(id: string, error: string, delaySeconds: number, status: 'pending' | 'dead' | 'unknown'): Promise<void> {
     await this.database.query(
       `UPDATE outbox SET status = $4, next_attempt_at = now() + make_interval(secs => $3), last_error = $2
@@ -93,7 +72,6 @@ export class OutboxRepository {
     );
   }
 
-  /** How many messages of `kind` are in each status but `sent`. */
   async counts(kind: OutboxKind): Promise<Record<string, number>> {
     const rows = await this.database.query<{ status: string; n: number }>(
       `SELECT status, count(*)::int AS n FROM outbox WHERE kind = $1 AND status <> 'sent' GROUP BY status`,
@@ -102,7 +80,6 @@ export class OutboxRepository {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
-  /** Up to `limit` delivered or dead messages of `kind` written before `before`: how many went. */
   async purge(kind: OutboxKind, before: Date, limit: number): Promise<number> {
     const rows = await this.database.query(
       `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE kind = $1 AND status IN ('sent', 'dead') AND created_at < $2 ORDER BY id LIMIT $3) RETURNING 1`,

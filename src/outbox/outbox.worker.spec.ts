@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import type { Delivered, OutboxEntry, OutboxRepository } from './outbox.repository.js';
 import { OutboxWorker } from './outbox.worker.js';
 
-/** The outbox table as the claim statement sees it: due rows in order, destinations left out, leased once taken. */
 function fakeOutbox(rows: Array<{ id: string; lane: string }>) {
   const pending = new Map(rows.map((r) => [r.id, r]));
   const delivered: string[] = [];

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ClientAuthFailuresService } from './client-auth-failures.service.js';
 import { MemoryThrottlerStorage } from './memory-throttler.storage.js';
 
-const config = { get: (name: string) => ({ THROTTLE_INTROSPECTION_FAILURE_LIMIT: 2, THROTTLE_INTROSPECTION_FAILURE_TTL: 60 })[name] };
+const config = { THROTTLE_INTROSPECTION_FAILURE_LIMIT: 2, THROTTLE_INTROSPECTION_FAILURE_TTL: 60 };
 const metrics = { clientAuthFailed: vi.fn(), rateLimitRefused: vi.fn() };
 
 function service() {

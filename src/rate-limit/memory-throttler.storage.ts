@@ -9,15 +9,9 @@ interface Window {
   endsAt: number;
 }
 
-/** How often windows that have ended are dropped. */
 const SWEEP_MS = 60_000;
 
-/**
- * Counters in this process, with the Redis storage's semantics: a fixed window that the first hit
- * starts; past `limit` hits the rest of the window is refused. One map lookup a hit, whatever the
- * rate: @nestjs/throttler's own storage keeps one timestamp per hit and filters them all on every
- * hit, which under load costs more than the request it guards.
- */
+/** One map lookup a hit: @nestjs/throttler's storage filters a timestamp per hit on every hit, costlier than the request under load. */
 export class MemoryThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly windows = new Map<string, Window>();
   private sweeper?: NodeJS.Timeout;
@@ -39,7 +33,6 @@ export class MemoryThrottlerStorage implements ThrottlerStorage, OnApplicationSh
     return { totalHits: window.hits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
   }
 
-  /** Drops the windows that have ended. */
   sweep(now = Date.now()): void {
     for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key);
   }

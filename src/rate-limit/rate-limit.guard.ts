@@ -5,13 +5,7 @@ import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
 
-/**
- * Global, and registered before JwtAuthGuard, so a request is counted before its token is
- * looked at. A route is counted by the limits its @RateLimit() names, in order, and by no other:
- * ThrottlerGuard's own canActivate would walk every named limit and its per-route overrides on
- * every request, which this project does not use. A tracker that answers '' has nothing to
- * count the request by (forgot's recipient in a body that validation will refuse).
- */
+/** Only the limits @RateLimit() names: ThrottlerGuard's canActivate walks every limit and override on every request. */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   // A property, so ThrottlerGuard's constructor and its injections stay as they are.

@@ -11,22 +11,15 @@ local hits = redis.call('INCR', KEYS[1])
 if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return { hits, redis.call('PTTL', KEYS[1]) }`;
 
-/** A counter is a sub-millisecond command on a healthy Redis: past this, Redis is not answering. */
 const COMMAND_TIMEOUT_MS = 300;
-/** After a failure, counters stay in memory this long before one request tries Redis again. */
 const RETRY_AFTER_MS = 3000;
 
-/**
- * Rate-limit counters shared by every instance through Redis. While Redis is unreachable or not
- * answering, each instance counts on its own in memory: a logout must not fail, nor wait, because
- * a counter store is down.
- */
+/** While Redis does not answer, each instance counts in memory: a logout must not fail nor wait for a counter store. */
 export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
   private readonly redis: Redis;
   private readonly fallback = new MemoryThrottlerStorage();
   private degraded = false;
-  /** While degraded: when the next request may try Redis again (epoch ms). */
   private retryAt = 0;
 
   constructor(url: string) {
@@ -34,9 +27,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
       // Fail at once instead of queueing commands while not connected; ioredis reconnects by itself.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      // A peer that accepts TCP but never answers (a stopped process, a frozen host): commands,
-      // the connection handshake and ready check included, give up after this, and a connection
-      // whose handshake timed out is dropped and made again. connectTimeout only covers TCP.
+      // A peer that accepts TCP but never answers: connectTimeout covers TCP only, this the handshake and commands.
       commandTimeout: COMMAND_TIMEOUT_MS,
       connectTimeout: 1000,
       // A timed-out command was already counted in memory: on reconnect it must not be sent again.

@@ -1,6 +1,5 @@
 import Bowser from 'bowser';
 
-/** What a person recognises a session by; null where the user agent does not say. */
 export interface Device {
   browser: string | null;
   os: string | null;
@@ -9,7 +8,7 @@ export interface Device {
 
 const UNKNOWN: Device = { browser: null, os: null, type: null };
 
-/** Parsed with bowser (MIT); a user agent it cannot read is all nulls, never an error. */
+/** A user agent bowser cannot read is all nulls, never an error. */
 export function deviceOf(userAgent: string | null): Device {
   if (!userAgent) return UNKNOWN;
   try {

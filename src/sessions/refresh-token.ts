@@ -1,15 +1,7 @@
 import { createHash, createHmac, type KeyObject, randomBytes } from 'node:crypto';
 
-/**
- * A refresh token: the session it belongs to, its generation (how many rotations came before it)
- * and a 256-bit secret, as 70 base64url characters. Only SHA-256 of the secret is stored.
- *
- * Generation 0's secret is random. Each successor's secret is an HMAC of its predecessor's,
- * under a key only the server has: so the server can compute a successor again from a retried
- * token (a retry gets the same successor, and nothing but a hash is ever stored), and can tell a
- * genuine earlier token of a session (reuse: the session ends) from a made-up one naming the
- * same session (nothing happens) by walking the chain forward to the current hash.
- */
+// Each successor's secret is an HMAC of its predecessor's, so with only hashes stored the server can
+// answer a retry with the same successor and tell a genuine earlier token (reuse) from a made-up one.
 export interface RefreshToken {
   sessionId: string;
   generation: number;
@@ -36,7 +28,7 @@ export function encodeRefreshToken({ sessionId, generation, secret }: RefreshTok
 export function decodeRefreshToken(token: unknown): RefreshToken | null {
   if (typeof token !== 'string' || token.length !== TOKEN_LENGTH || !BASE64URL.test(token)) return null;
   const bytes = Buffer.from(token, 'base64url');
-  // Only the canonical spelling: the last character's spare bits must be zero.
+  // Only the canonical spelling: the last character's spare bits are zero.
   if (bytes.length !== TOKEN_BYTES || bytes.toString('base64url') !== token) return null;
   const generation = bytes.readUInt32BE(SESSION_BYTES);
   // `sessions.refresh_generation` is a PostgreSQL integer: 2^31 and up were never issued.
@@ -53,7 +45,6 @@ export const firstRefreshSecret = (): Buffer => randomBytes(SECRET_BYTES);
 
 export const hashRefreshSecret = (secret: Buffer): Buffer => createHash('sha256').update(secret).digest();
 
-/** The successor of a token: same session, next generation, its secret an HMAC of this one's. */
 export function successorOf(token: RefreshToken, key: KeyObject): RefreshToken {
   const generation = token.generation + 1;
   const secret = createHmac('sha256', key)

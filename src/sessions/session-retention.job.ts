@@ -1,16 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
+import { inBatches } from '../database/in-batches.js';
 import { SessionPolicy } from './session-policy.js';
 import { SessionsRepository } from './sessions.repository.js';
 
 const BATCH = 1000;
-/** pg_advisory locks of this job; any constant no other feature uses. */
+/** Any constant no other feature's advisory lock uses. */
 const LOCK = 0x5e551_0e7n;
 
-/**
- * Deletes sessions ended more than SESSION_RETENTION_DAYS ago, every hour, in batches, on
- * whichever instance takes the advisory lock first. Audit rows stay.
- */
+/** Audit rows stay. */
 @Injectable()
 export class SessionRetentionJob {
   private readonly logger = new Logger(SessionRetentionJob.name);
@@ -32,15 +30,11 @@ export class SessionRetentionJob {
     }
   }
 
-  /** How many it deleted, or null when another instance is at it. */
   async purge(now = new Date()): Promise<number | null> {
     const endedBefore = new Date(now.getTime() - this.policy.retentionDays * 86_400_000);
-    let total = 0;
-    for (;;) {
+    return inBatches(BATCH, async () => {
       const { held, deleted } = await this.repository.purgeBatch(LOCK, endedBefore, BATCH);
-      if (!held) return total > 0 ? total : null;
-      total += deleted;
-      if (deleted < BATCH) return total;
-    }
+      return held ? deleted : null;
+    });
   }
 }

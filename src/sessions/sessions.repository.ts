@@ -1,22 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { auditRequestId, INSERT_AUDIT, type Requester } from '../audit/audit.repository.js';
+import { auditRequestId, INSERT_AUDIT } from '../audit/audit.repository.js';
+import type { Requester } from '../http/requester.js';
 import { Database, type Statement } from '../database/database.js';
-import { RECORD_SESSION_ENDS } from '../events/session-events.repository.js';
 import type { PageKey } from '../database/page-cursor.js';
 import { END_REASONS, type ManyEndReason, type SingleEndReason } from './end-reason.js';
+import { RECORD_SESSION_ENDS } from './session-ended-events.js';
 import { SessionPolicy } from './session-policy.js';
 
-/** A live session, with what a request needs of its user. */
 export interface LiveSession {
   id: string;
   userId: string;
   email: string;
-  /** The user's roles as they are now: never from a token. */
   roles: string[];
   expiresAt: Date;
 }
 
-/** A session as its user sees it in the list. */
 export interface SessionView {
   id: string;
   createdAt: Date;
@@ -26,12 +24,10 @@ export interface SessionView {
   userAgent: string | null;
   endedAt?: Date;
   endReason?: string;
-  /** Where the next page starts after this row: its list's time, as text, exact to the microsecond. */
+  /** Text, so that the microseconds survive the round trip. */
   pageKey: string;
 }
 
-
-/** What the refresh chain needs to know about a session and its refresh token. */
 export interface RefreshState extends LiveSession {
   live: boolean;
   refreshHash: Buffer | null;
@@ -40,7 +36,6 @@ export interface RefreshState extends LiveSession {
   inGrace: boolean;
 }
 
-/** One session to end: which, whose, why, who asked. */
 export interface Ending {
   sessionId: string;
   userId: string;
@@ -50,20 +45,14 @@ export interface Ending {
 
 const statement = (name: string, text: string): Statement => ({ name: `sessions-${name}`, text });
 
-/**
- * A session is live while nobody ended it, its absolute lifetime has not run out, and it was
- * used within the idle timeout. `$idle` is the idle timeout in seconds.
- */
 const live = (s: string, idle: string) =>
   `${s}.revoked_at IS NULL AND ${s}.expires_at > now() AND ${s}.last_used_at > now() - make_interval(secs => ${idle})`;
 
-/** Refused on every lookup and refresh, although a lock also ends every session: a lock set by hand is obeyed too. */
+// Although a lock ends every session: a lock set by hand is obeyed too.
 const unlocked = (u: string) => `${u}.locked_at IS NULL`;
 
-// Opens only while the user's session epoch is the one the credentials were checked under ($8)
-// and the account is not locked. FOR SHARE: an end of all the user's sessions advances the epoch
-// first, so it either waits for this insert to commit (and then ends the new session too) or has
-// committed already (and this inserts nothing). A deleted user also inserts nothing.
+// Only under the epoch the credentials were checked under ($8). FOR SHARE: an end of all sessions,
+// which advances the epoch first, either waits for this insert (and ends it) or makes it insert nothing.
 const OPEN = statement('open', `
   WITH account AS (
     SELECT id FROM users u WHERE u.id = $1 AND u.session_epoch = $8 AND ${unlocked('u')} FOR SHARE
@@ -76,16 +65,14 @@ const OPEN = statement('open', `
   SELECT 'login', user_id, id, $3, $4, $5, '{}' FROM opened
   RETURNING session_id AS id`);
 
-// `stale`: last written over a minute ago, so the caller writes last_used_at again.
 const FIND_LIVE = statement('find-live', `
   SELECT s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt",
          s.last_used_at < now() - interval '60 seconds' AS stale
     FROM sessions s JOIN users u ON u.id = s.user_id
    WHERE s.id = ANY($1::uuid[]) AND ${live('s', '$2')} AND ${unlocked('u')}`);
 
-// Never more than once a minute per session, whichever instance and however many requests.
-// SKIP LOCKED: a touch never waits for a row another statement holds (an end, a rotation), so it
-// can never be part of a deadlock; the skipped session is simply touched by a later request.
+// SKIP LOCKED: a touch never waits for a row an end or a rotation holds, so it is never part of a
+// deadlock; a later request touches the skipped session.
 const TOUCH = statement('touch', `
   UPDATE sessions s SET last_used_at = now()
     FROM (SELECT id FROM sessions
@@ -93,20 +80,15 @@ const TOUCH = statement('touch', `
            ORDER BY id FOR UPDATE SKIP LOCKED) due
    WHERE s.id = due.id`);
 
-// What an end writes besides the row: its event (RECORD_SESSION_ENDS), whose receivers may
-// forget the session once the last access token issued for it has expired.
+// deny_until: receivers may forget the session once its last access token has expired.
 const ENDED_COLUMNS = `s.id, s.user_id, s.ended_reason AS reason, s.version, coalesce(s.access_expires_at, s.expires_at) AS deny_until`;
 
-// Statements that end several sessions lock their rows first, in the order of their ids, and only
-// then take the event order lock (RECORD_SESSION_ENDS counts `targets` first): two ends, or an
-// end and a rotation, never wait for each other in a cycle. MATERIALIZED, so that the planner
-// never folds it into the UPDATE, which would lock in scan order.
+// Rows locked in id order before the event order lock, so ends and rotations never wait in a cycle;
+// MATERIALIZED, or the planner folds it into the UPDATE and locks in scan order.
 const lockInOrder = (select: string) => `targets AS MATERIALIZED (${select} ORDER BY s.id FOR UPDATE OF s)`;
 
-// Several single-session ends in one statement, and one commit. Only the row whose revoked_at
-// this statement flips from null gets an audit row and an event, and of the requests for one
-// session in one batch only the first (lowest ord) can: among simultaneous ends of a session
-// exactly one wins.
+// Only the row whose revoked_at flips from null gets an audit row and an event, and only for the
+// first (lowest ord) request of a batch: of simultaneous ends of a session exactly one wins.
 const END_EACH = statement('end-each', `
   WITH asked AS (
     SELECT DISTINCT ON (session_id) *
@@ -124,7 +106,6 @@ const END_EACH = statement('end-each', `
   SELECT event, user_id, id, ip, user_agent, request_id, details FROM ended
   RETURNING session_id AS id`);
 
-// Every live session of a user (but one, when $2 is set), an event each, and one audit row with the count.
 const END_ALL = statement('end-all', `
   WITH ${lockInOrder(`SELECT s.id FROM sessions s WHERE s.user_id = $1 AND ($2::uuid IS NULL OR s.id <> $2::uuid) AND ${live('s', '$10')}`)},
   ended AS (
@@ -136,8 +117,6 @@ const END_ALL = statement('end-all', `
   SELECT $4, $1, $5, $6, $7, $8, $9::jsonb || jsonb_build_object('revokedSessions', (SELECT count(*) FROM ended))
   RETURNING (details->>'revokedSessions')::int AS count`);
 
-// Pages are keyset pages: after the (time, id) of the last row of the previous page ($4, $5), the
-// time as text so that its microseconds survive the round trip.
 const LIST_LIVE = statement('list-live', `
   SELECT id, created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", ip, user_agent AS "userAgent",
          created_at::text AS "pageKey"
@@ -163,14 +142,12 @@ const LIST_ENDED = statement('list-ended', `
   ORDER BY "endedAt" DESC, id DESC
   LIMIT $3`);
 
-// An access token about to be issued for the session: it expires at $n, never past the session,
-// and the session remembers the latest such expiry for its end's event.
+// The latest access token's expiry is remembered for the end's event (deny_until).
 const issuing = (n: string) => `
   access_expires_at = GREATEST(s.access_expires_at, LEAST(s.expires_at, ${n}::timestamptz)), version = s.version + 1`;
 const ISSUED = (n: string) => `LEAST(s.expires_at, ${n}::timestamptz) AS "accessExpiresAt"`;
 
-// Rotation: only while the presented hash is the current one, so of simultaneous refreshes of
-// one token exactly one rotates; the others find it as the previous one (see SessionsService).
+// Only while the presented hash is current: of simultaneous refreshes of one token exactly one rotates.
 const ROTATE = statement('rotate', `
   UPDATE sessions s
      SET previous_refresh_token_hash = s.refresh_token_hash, refresh_token_hash = $3,
@@ -179,7 +156,6 @@ const ROTATE = statement('rotate', `
    WHERE s.id = $1 AND s.refresh_token_hash = $2 AND s.refresh_generation = $5 AND u.id = s.user_id AND ${live('s', '$4')} AND ${unlocked('u')}
   RETURNING s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt", ${ISSUED('$6')}`);
 
-// A retried refresh gets a fresh access token of a session that must still be live.
 const REISSUE = statement('reissue', `
   UPDATE sessions s SET ${issuing('$3')}
     FROM users u
@@ -207,13 +183,9 @@ const PURGE = statement('purge', `
   SELECT (SELECT held FROM lock) AS held, (SELECT count(*)::int FROM deleted) AS deleted`);
 
 
-/**
- * The one writer of `sessions`: one statement per operation, each a single round trip. No app
- * logic: what is live, and the audit row an end writes in the same statement, are SQL.
- */
+/** The one writer of `sessions`: one statement, one round trip per operation; no app logic. */
 @Injectable()
 export class SessionsRepository {
-  /** The idle timeout the liveness predicate applies, in seconds. */
   private readonly idle: number;
 
   constructor(
@@ -223,7 +195,7 @@ export class SessionsRepository {
     this.idle = policy.idleSeconds;
   }
 
-  /** The new session's id; null when the user's session epoch is no longer `epoch`, the user is locked or gone. */
+  /** Null when the user's session epoch is no longer `epoch`, or the user is locked or gone. */
   async open(userId: string, epoch: number, expiresAt: Date, who: Requester, refreshHash: Buffer, accessExpiresAt: Date): Promise<string | null> {
     const [row] = await this.database.query<{ id: string }>(OPEN, [
       userId,
@@ -246,7 +218,6 @@ export class SessionsRepository {
     await this.database.query(TOUCH, [ids]);
   }
 
-  /** For each ending, in order, whether it ended its session (of several for one session, only the first can). */
   async endEach(batch: readonly Ending[]): Promise<boolean[]> {
     const rows = await this.database.query<{ id: string }>(END_EACH, [
       batch.map((e) => e.sessionId),
@@ -267,10 +238,6 @@ export class SessionsRepository {
     return batch.map((e, i) => ended.has(e.sessionId) && first.get(e.sessionId) === i);
   }
 
-  /**
-   * Ends every live session of the user but `except` (when given), with one audit row naming
-   * `current` and carrying the count: how many.
-   */
   async endAll(userId: string, except: string | null, current: string | null, reason: ManyEndReason, who: Requester): Promise<number> {
     const { event, details } = END_REASONS[reason];
     const [row] = await this.database.query<{ count: number }>(END_ALL, [
@@ -288,7 +255,6 @@ export class SessionsRepository {
     return row!.count;
   }
 
-  /** The user a live session belongs to, or undefined. */
   async ownerOfLive(id: string): Promise<string | undefined> {
     const [row] = await this.database.query<{ userId: string }>(`SELECT user_id AS "userId" FROM sessions s WHERE s.id = $1 AND ${live('s', '$2')}`, [id, this.idle]);
     return row?.userId;
@@ -302,16 +268,11 @@ export class SessionsRepository {
     return this.database.query(LIST_ENDED, [userId, this.idle, limit, after?.at ?? null, after?.id ?? null]);
   }
 
-  /**
-   * Rotates the refresh token if `presentedHash` is the current one at `generation`: the session
-   * and the expiry of the access token to issue (`accessUntil`, capped by the session), or null.
-   */
   async rotate(sessionId: string, generation: number, presentedHash: Buffer, nextHash: Buffer, accessUntil: Date): Promise<(LiveSession & { accessExpiresAt: Date }) | null> {
     const [row] = await this.database.query<LiveSession & { accessExpiresAt: Date }>(ROTATE, [sessionId, presentedHash, nextHash, this.idle, generation, accessUntil]);
     return row ?? null;
   }
 
-  /** Records another access token for a live session: its expiry (capped by the session), or null when it is over. */
   async reissue(sessionId: string, accessUntil: Date): Promise<Date | null> {
     const [row] = await this.database.query<{ accessExpiresAt: Date }>(REISSUE, [sessionId, this.idle, accessUntil]);
     return row?.accessExpiresAt ?? null;

@@ -1,7 +1,6 @@
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-// One of OWASP's scrypt settings (N=2^14, r=8, p=5): ~0.2 s and 16 MiB per hash on our machines.
-// The parameters are stored in each hash, so they can be raised without breaking old ones.
+// One of OWASP's scrypt settings; stored in each hash, so they can be raised without breaking old ones.
 const PARAMS = { N: 2 ** 14, r: 8, p: 5 };
 const KEY_LENGTH = 32;
 const MAX_MEMORY = 64 * 1024 * 1024;
@@ -34,10 +33,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 let dummyHash: Promise<string> | undefined;
 
-/**
- * A hash to verify against when the email is unknown, so that a login for an unknown email costs
- * the same time as one with a wrong password.
- */
+/** So that a login for an unknown email costs the same time as a wrong password. */
 export function hashForUnknownUser(): Promise<string> {
   dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
   return dummyHash;

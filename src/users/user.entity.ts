@@ -20,15 +20,13 @@ export class User {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 
-  /** Set when the user followed the link of a verification mail. */
   @Column({ name: 'email_verified_at', type: 'timestamptz', nullable: true })
   emailVerifiedAt: Date | null;
 
-  /** Set by an operator: no login, no refresh, until unlocked. */
   @Column({ name: 'locked_at', type: 'timestamptz', nullable: true })
   lockedAt: Date | null;
 
-  /** Advanced by every act that ends all of the user's sessions; a login opens its session only under the epoch it checked the password in. */
+  /** Advanced by every end of all the user's sessions, so a login in flight opens nothing. */
   @Column({ name: 'session_epoch', type: 'integer', default: 0 })
   sessionEpoch: number;
 }

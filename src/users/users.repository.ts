@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database.js';
 import { normalizeEmail } from './email.js';
 
-/** The one writer of `users`. No app logic: statements only. */
 export interface AdminUserView {
   id: string;
   email: string;
@@ -17,10 +16,11 @@ export interface LoginUser {
   passwordHash: string;
   emailVerified: boolean;
   locked: boolean;
-  /** Read with the hash: the session opens only if no end of all the user's sessions came between (see SessionsService.open). */
+  /** Read with the hash: a session opens only under it (SessionsService.open). */
   sessionEpoch: number;
 }
 
+/** The one writer of `users`; no app logic. */
 @Injectable()
 export class UsersRepository {
   constructor(private readonly database: Database) {}
@@ -44,7 +44,6 @@ export class UsersRepository {
     return user ?? null;
   }
 
-  /** Null when the user is gone. */
   async passwordHashOf(id: string): Promise<string | null> {
     const [user] = await this.database.query<{ passwordHash: string }>(
       'SELECT password_hash AS "passwordHash" FROM users WHERE id = $1',
@@ -57,15 +56,11 @@ export class UsersRepository {
     await this.database.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
   }
 
-  /**
-   * Advances the user's session epoch, and holds the user's row locked until the transaction
-   * commits: a login checked under the old epoch opens nothing (see SessionsService.open).
-   */
+  /** Holds the row locked until commit: a login checked under the old epoch opens nothing. */
   async advanceSessionEpoch(id: string): Promise<void> {
     await this.database.query('UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1', [id]);
   }
 
-  /** The address to write to, and whether it is verified already; null when the user is gone. */
   async contactOf(id: string): Promise<{ email: string; emailVerified: boolean } | null> {
     const [user] = await this.database.query<{ email: string; emailVerified: boolean }>(
       'SELECT email, email_verified_at IS NOT NULL AS "emailVerified" FROM users WHERE id = $1',
@@ -85,7 +80,6 @@ export class UsersRepository {
     return rows.length === 1;
   }
 
-  /** Operators' view of accounts: by email prefix (normalized), newest first. */
   async find(emailPrefix: string | undefined, limit: number): Promise<AdminUserView[]> {
     return this.database.query<AdminUserView>(
       `SELECT id, email, created_at AS "createdAt", email_verified_at IS NOT NULL AS "emailVerified", locked_at AS "lockedAt", roles
@@ -99,19 +93,17 @@ export class UsersRepository {
     return (await this.database.query('SELECT 1 FROM users WHERE id = $1', [id])).length === 1;
   }
 
-  /** Whether the user exists. */
   async setLocked(id: string, locked: boolean): Promise<boolean> {
     const rows = await this.database.query(`UPDATE users SET locked_at = CASE WHEN $2 THEN coalesce(locked_at, now()) END WHERE id = $1 RETURNING id`, [id, locked]);
     return rows.length === 1;
   }
 
-  /** Whether the user exists. Read by the next request's session lookup. */
   async setRoles(id: string, roles: string[]): Promise<boolean> {
     const rows = await this.database.query('UPDATE users SET roles = $2 WHERE id = $1 RETURNING id', [id, roles]);
     return rows.length === 1;
   }
 
-  /** The whole row goes (its sessions and tokens with it, by their foreign keys): the email is free again. */
+  /** Sessions and tokens go with it, by their foreign keys. */
   async delete(id: string): Promise<void> {
     await this.database.query('DELETE FROM users WHERE id = $1', [id]);
   }

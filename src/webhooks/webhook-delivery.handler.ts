@@ -3,45 +3,28 @@ import DataLoader from 'dataloader';
 import { type SessionEndedEvent, SessionEventsRepository } from '../events/session-events.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { OutboxWorker, PermanentFailure } from '../outbox/outbox.worker.js';
-import { WebhookConfig } from './webhook-config.js';
+import { WebhookEndpoints } from './webhook-endpoints.js';
+import { WebhooksConfig } from './webhooks.config.js';
 import { TOUCH_EVERY_SECONDS } from './webhook-fan-out.worker.js';
 import { signedHeaders, webhookBody, webhookIdOf } from './webhook-message.js';
 import { WEBHOOK_GIVE_UP_AFTER_SECONDS, webhookRetryDelaySeconds } from './webhook-retry.js';
 import { type EndpointState, WebhooksRepository } from './webhooks.repository.js';
 
-/** What an outbox row of kind `webhook` carries: the rest is read when it is delivered. */
 export interface WebhookDelivery {
   eventId: string;
   endpointId: string;
 }
 
-/**
- * POSTs in flight at once to one endpoint, and to all of them: enough to keep pace with a fast
- * receiver (docs/performance.md), while one that hangs holds only its own slots.
- */
 const CONCURRENCY = { perDestination: 64, total: 256 };
-/**
- * An endpoint no running instance has configured (its seen_at is older than this): removed from
- * WEBHOOK_ENDPOINTS. Until then an instance that lacks it, the old side of a rolling deploy that
- * added it, leaves its deliveries to one that has it.
- */
+/** Until no running instance has an endpoint configured, one that lacks it (a rolling deploy) leaves its deliveries to one that has. */
 const REMOVED_AFTER_SECONDS = 5 * TOUCH_EVERY_SECONDS;
 
-/**
- * Delivers the outbox's `webhook` rows: POSTs the event, signed, to its endpoint. A 2xx is
- * delivered; a 410 disables the endpoint (the receiver says it is gone) and gives up; any other
- * answer, a timeout or a connection error is retried on webhook-retry.ts's schedule until 24 hours
- * after the event. Redirects are not followed: a moved receiver is reconfigured, not guessed.
- */
+/** Redirects are not followed: a moved receiver is reconfigured, not guessed. */
 @Injectable()
 export class WebhookDeliveryHandler implements OnModuleInit {
   private readonly logger = new Logger(WebhookDeliveryHandler.name);
-  /** Aborts the POSTs in flight when the instance stops (OutboxWorker calls stop()). */
   private readonly stopping = new AbortController();
-  /**
-   * The deliveries a claim starts together read their endpoints and events in one statement each.
-   * Not cached past that: a 410 disables an endpoint for the deliveries after it.
-   */
+  /** One statement for a claim's worth; not cached past it, as a 410 disables an endpoint for the deliveries after it. */
   private readonly endpoints = new DataLoader<string, EndpointState | undefined>(
     async (ids) => {
       const found = new Map((await this.repository.endpoints([...ids])).map((e) => [e.id, e]));
@@ -59,7 +42,8 @@ export class WebhookDeliveryHandler implements OnModuleInit {
 
   constructor(
     private readonly worker: OutboxWorker,
-    private readonly config: WebhookConfig,
+    private readonly configured: WebhookEndpoints,
+    private readonly config: WebhooksConfig,
     private readonly repository: WebhooksRepository,
     private readonly events: SessionEventsRepository,
     private readonly metrics: MetricsService,
@@ -82,18 +66,17 @@ export class WebhookDeliveryHandler implements OnModuleInit {
     const endpoint = await this.endpoints.load(endpointId);
     if (!endpoint) throw new PermanentFailure('The endpoint no longer exists');
     if (endpoint.disabledAt) throw new PermanentFailure(`The endpoint is disabled (${endpoint.disabledReason ?? 'by an operator'})`);
-    const signer = this.config.signerFor(endpoint.url);
+    const signer = this.configured.signerFor(endpoint.url);
     if (!signer) {
       if (endpoint.unseenSeconds > REMOVED_AFTER_SECONDS) throw new PermanentFailure('The endpoint was removed from WEBHOOK_ENDPOINTS');
       throw new Error('The endpoint is not in WEBHOOK_ENDPOINTS on this instance; left to one that has it');
     }
     const event = await this.sessionEvents.load(eventId);
-    // Events outlive their deliveries (kept WEBHOOK_RETENTION_DAYS, at least the 24 hours of
-    // retries), so a missing one is an anomaly: retried, and given up with the rest at 24 hours.
+    // Events outlive their deliveries, so a missing one is an anomaly: retried, and given up with the rest.
     if (!event) throw new Error(`Event ${eventId} not found`);
 
     const body = webhookBody(event);
-    const status = await post(endpoint.url, signedHeaders(signer, webhookIdOf(eventId), body, new Date()), body, this.config.timeoutMs, this.stopping.signal);
+    const status = await post(endpoint.url, signedHeaders(signer, webhookIdOf(eventId), body, new Date()), body, this.config.WEBHOOK_TIMEOUT * 1000, this.stopping.signal);
     if (status >= 200 && status < 300) return;
     if (status === 410) {
       await this.repository.disable(endpoint.id, 'The endpoint answered 410 Gone');
@@ -104,7 +87,6 @@ export class WebhookDeliveryHandler implements OnModuleInit {
   }
 }
 
-/** One POST, its status; a timeout or a connection failure throws, with what happened. */
 async function post(url: string, headers: Record<string, string>, body: string, timeoutMs: number, stopping: AbortSignal): Promise<number> {
   let response: Response;
   try {

@@ -16,11 +16,9 @@ export class WebhookEndpointRow {
   @Column({ name: 'disabled_reason', type: 'varchar', length: 200, nullable: true })
   disabledReason: string | null;
 
-  /** The fan-out cursor: the newest session event queued for this endpoint. */
   @Column({ name: 'last_event_id', type: 'bigint' })
   lastEventId: string;
 
-  /** When an instance last ran with this endpoint configured. */
   @Column({ name: 'seen_at', type: 'timestamptz', default: () => 'now()' })
   seenAt: Date;
 

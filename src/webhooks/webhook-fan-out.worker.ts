@@ -1,60 +1,44 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { WebhookConfig } from './webhook-config.js';
+import { PollingLoop } from '../outbox/polling-loop.js';
+import { WebhookEndpoints } from './webhook-endpoints.js';
 import { WebhooksRepository } from './webhooks.repository.js';
 
 const POLL_MS = 1000;
-/** Events queued per endpoint by one statement; a pass repeats it while an endpoint has more. */
 const BATCH = 500;
-/** How often a running instance marks its endpoints seen (see WebhookDeliveryHandler: removed endpoints). */
 export const TOUCH_EVERY_SECONDS = 60;
 
-/**
- * Turns session events into deliveries: every second, each instance queues in the outbox one
- * delivery per new event and enabled configured endpoint, and moves that endpoint's cursor, in
- * one transaction (WebhooksRepository.fanOut: one instance an endpoint at a time). The outbox
- * worker delivers them (webhook-delivery.handler.ts). An endpoint no longer configured gets no
- * new deliveries.
- */
+/** Queues one delivery per new event and endpoint, moving the endpoint's cursor in the same statement. */
 @Injectable()
 export class WebhookFanOut implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookFanOut.name);
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<number> | undefined;
+  private readonly loop = new PollingLoop(() => this.fanOut(), POLL_MS);
   private stopped = false;
   private touchedAt = Date.now();
 
   constructor(
-    private readonly config: WebhookConfig,
+    private readonly endpoints: WebhookEndpoints,
     private readonly repository: WebhooksRepository,
   ) {}
 
-  /** Every instance registers its endpoints as it starts: a new one starts after the newest event. */
+  /** A new endpoint starts after the newest event: no replay of history. */
   async onApplicationBootstrap(): Promise<void> {
-    if (this.config.urls.length === 0) return;
-    await this.repository.register(this.config.urls);
-    this.schedule();
+    if (this.endpoints.urls.length === 0) return;
+    await this.repository.register(this.endpoints.urls);
+    this.loop.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
-  /** One pass: how many deliveries it queued. The tests call it to skip the wait. */
+  /** The tests call it to skip the wait. */
   run(): Promise<number> {
-    this.running ??= this.fanOut().finally(() => (this.running = undefined));
-    return this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.run().finally(() => this.schedule()), POLL_MS);
-    this.timer.unref();
+    return this.loop.run();
   }
 
   private async fanOut(): Promise<number> {
-    const urls = this.config.urls;
+    const urls = this.endpoints.urls;
     if (urls.length === 0) return 0;
     let total = 0;
     try {

@@ -1,21 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { Database } from '../database/database.js';
+import { inBatches } from '../database/in-batches.js';
 import { SessionEventsRepository } from '../events/session-events.repository.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
-import { WebhookConfig } from './webhook-config.js';
+import { WebhooksConfig } from './webhooks.config.js';
 import { WebhooksRepository } from './webhooks.repository.js';
 
 const BATCH = 1000;
-/** pg_advisory locks of this job; any constant no other feature uses. */
+/** Any constant no other feature's advisory lock uses. */
 const LOCK = 0x3eb_400_c5n;
 
-/**
- * Every hour, on whichever instance takes the advisory lock: deletes webhook deliveries delivered
- * or given up more than WEBHOOK_RETENTION_DAYS ago, then the session events as old whose tokens
- * have all expired (no receiver needs them any more; a pending delivery is dead long before).
- * Each batch is one transaction holding the lock, so a failure deletes nothing half-way.
- */
+/** Events go once every token they could concern has expired; each batch holds the lock in its own transaction. */
 @Injectable()
 export class WebhookRetentionJob {
   private readonly logger = new Logger(WebhookRetentionJob.name);
@@ -25,7 +21,7 @@ export class WebhookRetentionJob {
     private readonly webhooks: WebhooksRepository,
     private readonly outbox: OutboxRepository,
     private readonly events: SessionEventsRepository,
-    private readonly config: WebhookConfig,
+    private readonly config: WebhooksConfig,
   ) {}
 
   @Cron(CronExpression.EVERY_HOUR, { name: 'webhook-retention' })
@@ -39,22 +35,15 @@ export class WebhookRetentionJob {
     }
   }
 
-  /** How many of each it deleted, or null when another instance is at it. */
   async purge(now = new Date()): Promise<{ deliveries: number; events: number } | null> {
-    const before = new Date(now.getTime() - this.config.retentionDays * 86_400_000);
-    const deliveries = await this.inBatches(() => this.outbox.purge('webhook', before, BATCH));
+    const before = new Date(now.getTime() - this.config.WEBHOOK_RETENTION_DAYS * 86_400_000);
+    const deliveries = await inBatches(BATCH, this.locked(() => this.outbox.purge('webhook', before, BATCH)));
     if (deliveries === null) return null;
-    const events = await this.inBatches(() => this.events.purge(before, BATCH));
+    const events = await inBatches(BATCH, this.locked(() => this.events.purge(before, BATCH)));
     return { deliveries, events: events ?? 0 };
   }
 
-  private async inBatches(batch: () => Promise<number>): Promise<number | null> {
-    let total = 0;
-    for (;;) {
-      const deleted = await this.database.transaction(async () => ((await this.webhooks.tryLock(LOCK)) ? batch() : null));
-      if (deleted === null) return total > 0 ? total : null;
-      total += deleted;
-      if (deleted < BATCH) return total;
-    }
+  private locked(batch: () => Promise<number>): () => Promise<number | null> {
+    return () => this.database.transaction(async () => ((await this.webhooks.tryLock(LOCK)) ? batch() : null));
   }
 }

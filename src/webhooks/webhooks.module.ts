@@ -1,21 +1,16 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module.js';
 import { OutboxModule } from '../outbox/outbox.module.js';
-import { WebhookConfig } from './webhook-config.js';
+import { WebhookEndpoints } from './webhook-endpoints.js';
 import { WebhookDeliveryHandler } from './webhook-delivery.handler.js';
 import { WebhookFanOut } from './webhook-fan-out.worker.js';
 import { WebhookRetentionJob } from './webhook-retention.job.js';
 import { WebhooksRepository } from './webhooks.repository.js';
 import { WebhooksService } from './webhooks.service.js';
 
-/**
- * Session events delivered as Standard Webhooks to WEBHOOK_ENDPOINTS, through the outbox: the
- * fan-out queues one delivery per event and endpoint, the outbox worker delivers them, a job
- * purges what is past retention. WebhooksService is what the operator API sees of it.
- */
 @Module({
   imports: [OutboxModule, EventsModule],
-  providers: [WebhookConfig, WebhooksRepository, WebhookFanOut, WebhookDeliveryHandler, WebhookRetentionJob, WebhooksService],
+  providers: [WebhookEndpoints, WebhooksRepository, WebhookFanOut, WebhookDeliveryHandler, WebhookRetentionJob, WebhooksService],
   exports: [WebhooksService, WebhookFanOut],
 })
 export class WebhooksModule {}

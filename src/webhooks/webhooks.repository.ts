@@ -1,17 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database.js';
 
-/** An endpoint as a delivery needs it. */
 export interface EndpointState {
   id: string;
   url: string;
   disabledAt: Date | null;
   disabledReason: string | null;
-  /** Seconds since an instance last ran with it configured. */
   unseenSeconds: number;
 }
 
-/** An endpoint as the operators see it, with its deliveries waiting and given up. */
 export interface EndpointView {
   id: string;
   url: string;
@@ -27,34 +24,21 @@ export interface DeliveryView {
   status: 'pending' | 'dead';
   eventId: string;
   endpointId: string;
-  /** Null once the endpoint's row is gone. */
   url: string | null;
   attempts: number;
   lastError: string | null;
   createdAt: Date;
-  /** Pending only. */
   nextAttemptAt: Date | null;
 }
 
 const NEWEST_EVENT = '(SELECT coalesce(max(id), 0) FROM session_events)';
 
-/**
- * The configured URLs: a new one starts after the newest event (no replay of history); every
- * one is marked seen, as the fan-out does each minute (WebhookFanOut.touch).
- */
 const REGISTER = `
   INSERT INTO webhook_endpoints (url, last_event_id)
   SELECT url, ${NEWEST_EVENT} FROM unnest($1::text[]) AS url
   ON CONFLICT (url) DO UPDATE SET seen_at = now()`;
 
-/**
- * One fan-out pass over the given URLs' enabled endpoints, in one statement (so one transaction):
- * each endpoint row is locked (SKIP LOCKED: another instance fanning out at the same moment takes
- * the others, or none), up to $2 events after its cursor become outbox rows, and the cursor moves
- * to the last of them. Event ids are taken in commit order (session-events.repository.ts), so no
- * event can commit later below a cursor. A delivery's created_at is its event's, so that "retried
- * for 24 hours" counts from the event. `full`: some endpoint had more waiting.
- */
+// SKIP LOCKED: one instance an endpoint. Ids in commit order, so no event commits below a cursor; created_at is the event's, so the 24 hours count from it.
 const FAN_OUT = `
   WITH endpoints AS (
     SELECT id, last_event_id FROM webhook_endpoints
@@ -80,11 +64,7 @@ const FAN_OUT = `
 const PENDING_OF = (status: string) =>
   `(SELECT count(*)::int FROM outbox o WHERE o.kind = 'webhook' AND o.payload->>'endpointId' = w.id::text AND o.status = '${status}')`;
 
-/**
- * The webhook_endpoints table's one writer, and the reads of webhook deliveries in the outbox.
- * The fan-out statement also writes outbox rows, as sessions' statements write their audit rows:
- * so a cursor never moves without its deliveries. Statements only: no clock, no policy.
- */
+/** Also writes outbox rows in the fan-out statement, so a cursor never moves without its deliveries. */
 @Injectable()
 export class WebhooksRepository {
   constructor(private readonly database: Database) {}
@@ -93,7 +73,6 @@ export class WebhooksRepository {
     await this.database.query(REGISTER, [urls]);
   }
 
-  /** These endpoints are configured on a running instance. */
   async touch(urls: string[]): Promise<void> {
     await this.database.query('UPDATE webhook_endpoints SET seen_at = now() WHERE url = ANY($1::text[])', [urls]);
   }
@@ -103,7 +82,6 @@ export class WebhooksRepository {
     return row!;
   }
 
-  /** The endpoints of these ids that exist. */
   endpoints(ids: string[]): Promise<EndpointState[]> {
     return this.database.query<EndpointState>(
       `SELECT id, url, disabled_at AS "disabledAt", disabled_reason AS "disabledReason",
@@ -116,11 +94,7 @@ export class WebhooksRepository {
     await this.database.query('UPDATE webhook_endpoints SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL', [id, reason.slice(0, 200)]);
   }
 
-  /**
-   * Enabled again. A disabled endpoint resumes after the newest event, like a new one: what ended
-   * while it was disabled is in the feed, not replayed. An enabled one keeps its cursor. The URL
-   * and whether it was disabled; undefined for an unknown id.
-   */
+  /** A disabled endpoint resumes after the newest event, like a new one; an enabled one keeps its cursor. */
   async enable(id: string): Promise<{ url: string; wasDisabled: boolean } | undefined> {
     const [row] = await this.database.query<{ url: string; wasDisabled: boolean }>(
       `WITH before AS (SELECT id, disabled_at FROM webhook_endpoints WHERE id = $1 FOR UPDATE)
@@ -142,7 +116,6 @@ export class WebhooksRepository {
     );
   }
 
-  /** Deliveries in these states, newest first, `limit` of them below outbox id `before`. */
   deliveries(statuses: Array<'pending' | 'dead'>, before: bigint | undefined, limit: number): Promise<DeliveryView[]> {
     return this.database.query<DeliveryView>(
       `SELECT o.id::text, o.status, o.payload->>'eventId' AS "eventId", o.payload->>'endpointId' AS "endpointId", w.url,
@@ -155,7 +128,6 @@ export class WebhooksRepository {
     );
   }
 
-  /** How many deliveries wait, and how many were given up and are kept. */
   async backlog(): Promise<{ pending: number; dead: number }> {
     const [row] = await this.database.query<{ pending: number; dead: number }>(
       `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending, count(*) FILTER (WHERE status = 'dead')::int AS dead
@@ -164,7 +136,6 @@ export class WebhooksRepository {
     return row!;
   }
 
-  /** Inside a transaction: whether this instance holds advisory lock `key` until it ends. */
   async tryLock(key: bigint): Promise<boolean> {
     const [row] = await this.database.query<{ held: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS held', [key.toString()]);
     return row!.held;

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { WebhookConfig } from './webhook-config.js';
+import { WebhookEndpoints } from './webhook-endpoints.js';
 import { type DeliveryView, type EndpointView, WebhooksRepository } from './webhooks.repository.js';
 
 export type DeliveryStatus = 'pending' | 'dead';
 
-/** An endpoint as the operator API lists it: `configured` says whether this instance has it in WEBHOOK_ENDPOINTS. */
 export interface ListedEndpoint extends EndpointView {
   configured: boolean;
 }
@@ -12,7 +11,6 @@ export interface ListedEndpoint extends EndpointView {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CURSOR_LIST = 'webhook-deliveries';
 
-/** The deliveries list's opaque cursor: the last outbox id of the page. */
 const encodeCursor = (id: string) => Buffer.from(JSON.stringify([CURSOR_LIST, id])).toString('base64url');
 function decodeCursor(cursor: string): bigint | undefined {
   try {
@@ -23,19 +21,17 @@ function decodeCursor(cursor: string): bigint | undefined {
   }
 }
 
-/** What operators see of the webhooks, and re-enabling an endpoint (the admin service audits it). */
 @Injectable()
 export class WebhooksService {
   constructor(
     private readonly repository: WebhooksRepository,
-    private readonly config: WebhookConfig,
+    private readonly configured: WebhookEndpoints,
   ) {}
 
   async endpoints(): Promise<ListedEndpoint[]> {
-    return (await this.repository.list()).map((e) => ({ ...e, configured: this.config.signerFor(e.url) !== undefined }));
+    return (await this.repository.list()).map((e) => ({ ...e, configured: this.configured.signerFor(e.url) !== undefined }));
   }
 
-  /** Newest first; undefined for a cursor that is not one. */
   async deliveries(status: DeliveryStatus | undefined, limit: number, cursor?: string): Promise<{ deliveries: DeliveryView[]; nextCursor?: string } | undefined> {
     const before = cursor === undefined ? undefined : decodeCursor(cursor);
     if (cursor !== undefined && before === undefined) return undefined;
@@ -45,7 +41,6 @@ export class WebhooksService {
     return rows.length > limit && last ? { deliveries, nextCursor: encodeCursor(last.id) } : { deliveries };
   }
 
-  /** Inside the caller's transaction; undefined for an unknown (or malformed) id. */
   enable(id: string): Promise<{ url: string; wasDisabled: boolean } | undefined> {
     return UUID.test(id) ? this.repository.enable(id) : Promise.resolve(undefined);
   }

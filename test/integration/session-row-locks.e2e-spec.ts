@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Requester } from '../../src/audit/audit.repository.js';
+import type { Requester } from '../../src/http/requester.js';
 import { Database } from '../../src/database/database.js';
 import { SessionsRepository } from '../../src/sessions/sessions.repository.js';
 import { SessionsService } from '../../src/sessions/sessions.service.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Requester } from '../../src/audit/audit.repository.js';
+import type { Requester } from '../../src/http/requester.js';
 import { SessionsRepository } from '../../src/sessions/sessions.repository.js';
 import { SessionsService } from '../../src/sessions/sessions.service.js';
 import { auditRows, logoutAudits, sessionRow } from '../support/rows.js';

@@ -9,7 +9,7 @@ export class ForgotPasswordDto {
   email: string;
 }
 
-/** A token of a mailed link: checked against the stored hashes, so only its size is bounded here. */
+// Checked against the stored hashes, so only its size is bounded here.
 function TokenField() {
   return (target: object, key: string) => {
     ApiProperty({ example: TOKEN_EXAMPLE, description: 'The `token` of the link the mail carried.' })(target, key);

@@ -2,7 +2,6 @@ import { ApiProperty } from '@nestjs/swagger';
 
 const UUID = '3f0c9a52-6a51-4a3e-9f7c-2f1f5b8f9a10';
 
-/** `data` of a registration. */
 export class RegisteredUserDto {
   @ApiProperty({ format: 'uuid', example: UUID })
   id: string;
@@ -11,7 +10,6 @@ export class RegisteredUserDto {
   email: string;
 }
 
-/** `data` of GET /auth/me. */
 export class MeDto {
   @ApiProperty({ format: 'uuid', example: UUID })
   id: string;
@@ -23,7 +21,6 @@ export class MeDto {
   sessionId: string;
 }
 
-/** `data` of a logout with a scope, or a password change: how many sessions ended. */
 export class RevokedSessionsDto {
   @ApiProperty({ type: 'integer', minimum: 0, example: 2 })
   revokedSessions: number;

@@ -4,13 +4,8 @@ import { Transform } from 'class-transformer';
 import { IsNotEmpty, IsString, Length, MaxLength, ValidateBy } from 'class-validator';
 import { isAcceptedEmail, MAX_EMAIL_LENGTH, normalizeEmail } from '../../users/email.js';
 
-/**
- * Normalized first, then validated: what is checked is what is stored, in the one grammar of
- * users/email.ts (no quoted local parts, comments, IP literals or other forms a mail system would
- * deliver to another address). The length counts characters as PostgreSQL's varchar does (code
- * points): lowercasing can lengthen an email ('İ' becomes two), and class-validator's own length
- * check does not count U+FE0F.
- */
+// Normalized first, so what is checked is what is stored; the length in code points, as varchar
+// counts them (lowercasing can lengthen 'İ', class-validator's length skips U+FE0F).
 export function EmailField() {
   return applyDecorators(
     ApiProperty({

@@ -7,20 +7,17 @@ export class IntrospectDto {
   @IsString({ message: 'token debe ser un texto' })
   token: string;
 
-  /** RFC 7662 lets clients hint; only access tokens are introspected, so it changes nothing. */
   @ApiPropertyOptional({ description: 'Ignored: only access tokens are introspected', example: 'access_token' })
   @IsOptional()
   @IsString({ message: 'token_type_hint debe ser un texto' })
   token_type_hint?: string;
 
-  /** Sent by some OAuth clients beside HTTP Basic; Basic alone says who the client is. */
   @ApiPropertyOptional({ description: 'Ignored: HTTP Basic identifies the client' })
   @IsOptional()
   @IsString({ message: 'client_id debe ser un texto' })
   client_id?: string;
 }
 
-/** RFC 7662's answer: `active` alone for every token that would not pass on /me right now. */
 export class IntrospectionDto {
   @ApiProperty({ example: true })
   active: boolean;
@@ -47,7 +44,6 @@ export class IntrospectionDto {
   token_type?: 'access_token';
 }
 
-/** An OAuth error body (RFC 6749 5.2), which introspection answers instead of the envelope. */
 export class OAuthErrorDto {
   @ApiProperty({ enum: ['invalid_client', 'invalid_request', 'server_error', 'temporarily_unavailable'], example: 'invalid_client' })
   error: string;

@@ -5,10 +5,7 @@ const LOGOUT_SCOPES = ['current', 'others', 'all'] as const;
 type LogoutScope = (typeof LOGOUT_SCOPES)[number];
 
 export class LogoutDto {
-  /**
-   * Not validated here on purpose: anything but a valid access token of the bearer's own user
-   * answers 401 like a bad bearer token, not 400.
-   */
+  // Not validated here: anything but the bearer's user's valid access token answers 401, not 400.
   @ApiPropertyOptional({
     type: String,
     description: 'Access token to invalidate; absent: the bearer token itself. Must belong to the same user. Only with scope `current`.',

@@ -2,10 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow } from 'class-validator';
 
 export class RefreshDto {
-  /**
-   * Not validated here on purpose: anything that is not a live refresh token answers 401, the
-   * token envelope, not 400. In cookie mode the token comes from the cookie and this is ignored.
-   */
+  // Not validated here: anything but a live refresh token answers 401, not 400.
   @ApiPropertyOptional({
     type: String,
     description: 'The refresh token from login or the last refresh (bearer mode). In cookie mode send `{}`: the cookie carries it.',

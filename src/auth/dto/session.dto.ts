@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { END_REASONS } from '../../sessions/end-reason.js';
 
-/** Why a listed session ended: the reasons someone ends one, and the two clocks. */
 const LISTED_END_REASONS = [...Object.keys(END_REASONS), 'idle_timeout', 'expired'];
 
 export class DeviceDto {
@@ -15,7 +14,6 @@ export class DeviceDto {
   type: string | null;
 }
 
-/** One session of the caller's, as listed. Never a token or a hash. */
 export class SessionDto {
   @ApiProperty({ format: 'uuid', example: '3f0c9a52-6a51-4a3e-9f7c-2f1f5b8f9a10' })
   id: string;
@@ -48,7 +46,6 @@ export class SessionDto {
   endReason?: string;
 }
 
-/** `data` of GET /auth/sessions. */
 export class SessionListDto {
   @ApiProperty({ type: [SessionDto] })
   sessions: SessionDto[];
