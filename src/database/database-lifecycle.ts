@@ -13,11 +13,7 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
     private readonly config: DatabaseConfig,
   ) {}
 
-  /**
-   * With MIGRATIONS_AT_START=false a separate job migrates (`npm run migrate`), and an instance
-   * started before it ran refuses to serve a schema it does not know. The embedded database
-   * lives in this process: nobody else can migrate it.
-   */
+  // Nobody else can migrate the embedded database; elsewhere a job may, and no schema is served unmigrated.
   async onModuleInit(): Promise<void> {
     if (this.embedded.running || this.config.MIGRATIONS_AT_START) {
       await runMigrations(this.dataSource, { embedded: this.embedded.running });

@@ -9,10 +9,7 @@ import { EmbeddedPostgres } from './embedded-postgres.js';
 @Module({ providers: [EmbeddedPostgres], exports: [EmbeddedPostgres] })
 class EmbeddedPostgresModule {}
 
-/**
- * PostgreSQL at DATABASE_URL, or an embedded one; migrated before the app serves anything.
- * Global: every repository queries through `Database`.
- */
+/** Global: every repository queries through `Database`. */
 @Global()
 @Module({})
 export class DatabaseModule {

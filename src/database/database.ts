@@ -6,34 +6,25 @@ import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 
-/** A statement: its SQL, and a name under which a real PostgreSQL keeps it prepared. */
+/** Named, so that a real server keeps it prepared. */
 export interface Statement {
   name: string;
   text: string;
 }
 
-/** The pool's counters, for the metrics. */
 interface PoolUse {
   total: number;
   idle: number;
   waiting: number;
 }
 
-/**
- * The one way to the database: TypeORM's DataSource owns the pool (the only one), and every
- * repository queries through here. Inside `transaction(fn)`, every query made by `fn` (through any
- * repository) runs on the transaction's connection, so services never pass a connection around.
- */
+// Every repository queries through here, so a transaction's queries find its connection themselves.
 @Injectable()
 export class Database {
   private readonly inTransaction = new AsyncLocalStorage<PoolClient>();
-  /** Errors thrown inside a transaction that was then rolled back cleanly: not the connection's fault. */
+  /** Errors after which the ROLLBACK was answered: not the connection's fault. */
   private readonly soundAfter = new WeakSet<object>();
-  /**
-   * Named prepared statements only on a real server. The embedded database is one backend behind
-   * its socket: statements prepared on a connection the pool closed outlive it there, and
-   * preparing them again on the next connection fails (42P05).
-   */
+  /** Not on the embedded database: its one backend outlives the pool's connections, and preparing again fails (42P05). */
   private readonly prepare: boolean;
   private retriedRuns = 0;
 
@@ -44,7 +35,6 @@ export class Database {
     this.prepare = !embedded.running;
   }
 
-  /** How many connections the pool may open. */
   get poolSize(): number {
     return (this.dataSource.options as { poolSize?: number }).poolSize ?? 10;
   }
@@ -59,7 +49,6 @@ export class Database {
     return (this.dataSource.driver as PostgresDriver).master as Pool;
   }
 
-  /** The rows of one statement: a string, or a named Statement (kept prepared on a real server). */
   async query<T>(statement: string | Statement, values: unknown[] = []): Promise<T[]> {
     const config: QueryConfig =
       typeof statement === 'string'
@@ -73,17 +62,13 @@ export class Database {
     return this.retried(() => this.withClient(async (client) => (await client.query(config)).rows as T[]));
   }
 
-  /**
-   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. Run
-   * again from the start when PostgreSQL chose it as a deadlock's victim or could not serialize
-   * it: `fn` must do nothing outside the database that a second run would repeat.
-   */
+  /** Run again whole after a deadlock or a serialization failure: `fn` must do nothing outside the database. */
   transaction<T>(fn: () => Promise<T>): Promise<T> {
     if (this.inTransaction.getStore()) return fn();
     return this.retried(() => this.once(fn));
   }
 
-  /** Statements and transactions run again after a deadlock or a serialization failure (a counter, for the metrics). */
+  /** For the metrics. */
   get retries(): number {
     return this.retriedRuns;
   }
@@ -109,8 +94,7 @@ export class Database {
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        // A connection that answered the ROLLBACK is sound, whatever `fn` threw (an application's
-        // refusal, most often): it goes back to the pool rather than being closed.
+        // Answered ROLLBACK: sound whatever `fn` threw (mostly a refusal), so back to the pool, not closed.
         const rolledBack = await client.query('ROLLBACK').then(
           () => true,
           () => false,
@@ -121,16 +105,12 @@ export class Database {
     });
   }
 
-  /** Whether NOTIFY reaches a listener here: on a real server, not on the embedded one (one connection, shared). */
+  /** Not on the embedded database: its one connection is shared, so nobody can sit listening on it. */
   get notifies(): boolean {
     return this.prepare;
   }
 
-  /**
-   * Calls `onNotify` on every NOTIFY of `channel`, on a connection of the pool kept for it until
-   * the returned function is called. `onLost` is called once if that connection fails; the
-   * caller listens again when it wants to.
-   */
+  /** `onLost` is called once, if the connection fails: the caller decides whether to listen again. */
   async listen(channel: string, onNotify: () => void, onLost: (err: Error) => void): Promise<() => void> {
     const client = await this.pool.connect();
     let released = false;
@@ -157,21 +137,17 @@ export class Database {
     return () => release();
   }
 
-  /**
-   * A connection of the pool for `use`. Not pool.query: it closes the connection after any failed
-   * statement, and the embedded database, serving one connection, can still be holding the old
-   * one when the next arrives; a statement the server refused (it has a severity) leaves the
-   * connection fine. A checked-out client has no error listener of the pool's: a connection that
-   * drops mid-statement would emit an unhandled 'error' and end the process.
-   */
+  // Not pool.query: it closes the connection after any failure, and the embedded server may still hold the old one.
   private async withClient<T>(use: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out client has no listener of the pool's: a drop mid-statement would end the process.
     const onError = (err: Error) => void (broken = err);
     client.on('error', onError);
     try {
       return await use(client);
     } catch (err) {
+      // A statement the server refused (it has a severity) leaves the connection fine.
       if (!(err as { severity?: string }).severity && !this.soundAfter.has(err as object)) broken = err as Error;
       throw err;
     } finally {
@@ -181,15 +157,10 @@ export class Database {
   }
 }
 
-/**
- * Deadlock victims (40P01) and serialization failures (40001) were rolled back whole and may
- * simply run again: the statements that lock several rows lock them in one order, so this is a
- * last resort, never the answer a client sees.
- */
+/** Deadlock victims and serialization failures, rolled back whole: a last resort, as rows are locked in one order. */
 const RETRYABLE = new Set(['40P01', '40001']);
 const ATTEMPTS = 5;
 
-/** PostgreSQL's code for a unique violation. */
 const UNIQUE_VIOLATION = '23505';
 
 export const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === UNIQUE_VIOLATION;

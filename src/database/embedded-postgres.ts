@@ -6,7 +6,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
-/** Where `pg` finds the embedded server: a Unix socket directory, as libpq takes it in `host`. */
+/** `host` is a socket directory, as libpq takes it. */
 export interface EmbeddedConnection {
   host: string;
   port: number;
@@ -18,11 +18,7 @@ const LOCK_FILE = 'auth-backend.lock';
 /** A socket folder without a lock file may be a server's between its mkdtemp and its lock. */
 const LOCKLESS_GRACE_MS = 60_000;
 
-/**
- * PGlite in this process, served over the PostgreSQL wire protocol so that TypeORM talks to it
- * through the same `pg` driver as to a real server. It has no authentication, so it listens on a
- * Unix socket in a fresh directory only this user can enter, not on a TCP port (but on Windows).
- */
+// Over the wire protocol, so the same `pg` driver; without authentication, so on a private Unix socket.
 @Injectable()
 export class EmbeddedPostgres {
   private readonly logger = new Logger(EmbeddedPostgres.name);
@@ -79,11 +75,7 @@ export class EmbeddedPostgres {
     this.socketDirLock = undefined;
   }
 
-  /**
-   * PGlite does not stop a second process from opening the same directory, and two engines
-   * writing one data directory corrupt it. A lock on an open file does, and the system drops it
-   * when its process dies, however it dies: no stale lock to take over, no pid to trust.
-   */
+  // Two engines on one directory corrupt it; the system drops a file lock however its process dies.
   private async lockDataDir(dataDir: string): Promise<void> {
     await mkdir(dataDir, { recursive: true });
     const file = join(dataDir, LOCK_FILE);
@@ -103,13 +95,9 @@ export class EmbeddedPostgres {
   }
 }
 
-/**
- * `path` opened with `flags` and locked exclusively for as long as the handle stays open;
- * undefined when another open file holds the lock.
- */
+/** Undefined when another open file holds the lock. */
 async function lockFile(path: string, flags: string): Promise<FileHandle | undefined> {
-  // Loaded here, not at the top: a native addon with prebuilt binaries for common platforms only
-  // must not keep a server that uses DATABASE_URL from starting where it has none.
+  // Loaded here: a native addon missing on a platform must not stop a server that uses DATABASE_URL.
   const { tryLock } = await import('fs-native-extensions');
   const handle = await open(path, flags);
   let locked = false;
@@ -121,11 +109,7 @@ async function lockFile(path: string, flags: string): Promise<FileHandle | undef
   return locked ? handle : undefined;
 }
 
-/**
- * Socket folders of servers that died without stop() (kill -9, a crash) pile up in the temp
- * directory. One whose lock we get has no live owner; one without a lock file (an older
- * release's, or a server's killed right after mkdtemp) goes once it is too old to be starting.
- */
+// Servers killed without stop() leave their socket folders behind in the temp directory.
 async function removeStaleSocketDirs(): Promise<void> {
   const root = tmpdir();
   for (const entry of await readdir(root, { withFileTypes: true }).catch(() => [])) {
@@ -152,7 +136,6 @@ async function ownerIsGone(dir: string): Promise<boolean> {
   return lock !== undefined;
 }
 
-/** Whether something listens on the Unix socket at `path`. */
 function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection(path);

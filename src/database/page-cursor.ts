@@ -7,10 +7,7 @@ export interface PageKey {
 /** A timestamptz as PostgreSQL writes it as text (what pageKey holds): `2026-12-04 03:40:12.123456+00`. */
 const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
 
-/**
- * The opaque `cursor` of a keyset page: which list, and the last row's key. Any other string, a
- * cursor of another list included, is not one.
- */
+/** Names its list, so that a cursor of another list is refused. */
 export function encodeCursor(list: string, key: PageKey): string {
   return Buffer.from(JSON.stringify([list, key.at, key.id])).toString('base64url');
 }

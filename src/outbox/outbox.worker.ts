@@ -212,17 +212,18 @@ export class OutboxWorker implements OnApplicationBootstrap, BeforeApplicationSh
 
 const claimAtLeast = (slots: number): number => (slots < 8 ? 1 : Math.floor(slots / 2));
 
-function nextStep(
-  handler: OutboxHandler,
+export function nextStep(
+  handler: Pick<OutboxHandler, 'retryDelaySeconds' | 'giveUpAfterSeconds'>,
   err: unknown,
   attempts: number,
   createdAt: Date,
+  now = Date.now(),
 ): { status: 'pending' | 'dead' | 'unknown'; delay: number; expired?: boolean } {
   const delay = handler.retryDelaySeconds?.(attempts) ?? retryDelaySeconds(attempts);
   if (err instanceof PermanentFailure) return { status: 'dead', delay };
   if (err instanceof OutcomeUnknown) return { status: 'unknown', delay: 0 };
   const limit = handler.giveUpAfterSeconds;
   if (limit === undefined) return { status: 'pending', delay };
-  const left = limit - (Date.now() - createdAt.getTime()) / 1000;
+  const left = limit - (now - createdAt.getTime()) / 1000;
   return left <= 0 ? { status: 'dead', delay, expired: true } : { status: 'pending', delay: Math.min(delay, Math.ceil(left)) };
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../support/app.js';
 import { listen } from '../support/listen.js';
 import { CHROMIUM_PATH, lacks } from '../support/requirements.js';
@@ -117,10 +117,16 @@ describe.skipIf(lacks('chromium', 'the web client in a browser'))('the typed web
       executablePath: CHROMIUM_PATH,
       args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking'],
     });
+  });
+  // A browser context (cookie jar, tabs) a case: no cookie or tab of another case answers for this one.
+  beforeEach(async () => {
     context = await browser.newContext();
     context.on('request', (request) => {
       if (request.url().endsWith('/api/v1/auth/refresh') && request.method() === 'POST') refreshes++;
     });
+  });
+  afterEach(async () => {
+    await context?.close();
   });
   afterAll(async () => {
     await browser?.close();

@@ -279,7 +279,7 @@ describe('the OpenAPI document, for client generators', () => {
       }
     }
     const tokens = doc.components.schemas.TokensDto;
-    expect(tokens.required.sort()).toStrictEqual(['accessToken', 'expiresIn', 'sessionId', 'tokenType']);
+    expect([...tokens.required].sort()).toStrictEqual(['accessToken', 'expiresIn', 'sessionId', 'tokenType']);
     expect(tokens.properties.refreshToken.type).toBe('string');
   });
 

@@ -135,7 +135,8 @@ describe('the event stream, listeners attaching', () => {
       const heartbeat = JSON.parse(/data: (.*)/.exec(sink.text.slice(at))![1]!) as { time: string; lagMs: number };
       const claimedUpTo = Date.parse(heartbeat.time) - heartbeat.lagMs;
       // Either the heartbeat does not vouch for the end, or the end was sent before it.
-      if (claimedUpTo > endedBy) expect(sink.text.slice(0, at)).toContain(user.sessionId);
+      const sentBefore = sink.text.slice(0, at).includes(user.sessionId);
+      expect({ vouchesForTheEnd: claimedUpTo > endedBy, sentBefore }).not.toStrictEqual({ vouchesForTheEnd: true, sentBefore: false });
     } finally {
       shared.read = read;
       events.denying = denying;

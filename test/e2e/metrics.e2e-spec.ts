@@ -11,7 +11,7 @@ import { API, endSessionRequest, loginRequest, logoutRequest, meRequest, passwor
 import { login, register, registerAndLoginWithRefresh, uniqueEmail } from '../support/users.js';
 import { proxyInFront, type TcpProxy } from '../support/tcp-proxy.js';
 
-import { parseSamples, scrape, valueOf } from '../support/prometheus.js';
+import { parseSamples, type Sample, scrape, valueOf } from '../support/prometheus.js';
 import { listening } from '../support/ports.js';
 const UNAVAILABLE_BODY = envelope('Servicio no disponible');
 const AVAILABLE = 'Servicio disponible';
@@ -37,7 +37,12 @@ describe('metrics enabled (METRICS_ENABLED=true, on a port of their own)', () =>
   });
   afterAll(() => t?.close());
 
+  /** How much a series grew since `before`: the other cases of this app count too. */
+  const grown = (after: Sample[], before: Sample[], name: string, labels: Record<string, string> = {}) =>
+    (valueOf(after, name, labels) ?? 0) - (valueOf(before, name, labels) ?? 0);
+
   it('counts requests per route pattern and status, sessions, reuse and refusals, and reads the pool', async () => {
+    const before = parseSamples((await scrape(port)).text);
     const user = await registerAndLoginWithRefresh(t);
     await meRequest(t, user.token).expect(200);
     await meRequest(t).expect(401);
@@ -62,8 +67,9 @@ describe('metrics enabled (METRICS_ENABLED=true, on a port of their own)', () =>
     expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
     const samples = parseSamples(text);
 
+    const since = (name: string, labels: Record<string, string> = {}) => grown(samples, before, name, labels);
     const requests = (method: string, route: string, code: number) =>
-      valueOf(samples, 'http_requests_total', { method, route, status: String(code) });
+      since('http_requests_total', { method, route, status: String(code) });
     expect(requests('GET', `${API}/me`, 200)).toBeGreaterThanOrEqual(1);
     expect(requests('GET', `${API}/me`, 401)).toBeGreaterThanOrEqual(1);
     expect(requests('GET', '(unmatched)', 404)).toBe(1);
@@ -71,8 +77,8 @@ describe('metrics enabled (METRICS_ENABLED=true, on a port of their own)', () =>
     expect(requests('POST', `${API}/refresh`, 401)).toBe(1);
     expect(requests('POST', `${API}/logout`, 200)).toBe(1);
     expect(requests('POST', `${API}/login`, 429)).toBe(1);
-    expect(valueOf(samples, 'http_request_duration_seconds_count', { method: 'GET', route: `${API}/me`, status: '200' })).toBeGreaterThanOrEqual(1);
-    expect(valueOf(samples, 'http_request_duration_seconds_bucket', { route: `${API}/me`, le: '+Inf' })).toBeGreaterThanOrEqual(2);
+    expect(since('http_request_duration_seconds_count', { method: 'GET', route: `${API}/me`, status: '200' })).toBeGreaterThanOrEqual(1);
+    expect(since('http_request_duration_seconds_bucket', { route: `${API}/me`, le: '+Inf' })).toBeGreaterThanOrEqual(2);
 
     // Patterns only: no session id, no raw path, ever becomes a label.
     expect(text).not.toMatch(UUID);
@@ -81,14 +87,14 @@ describe('metrics enabled (METRICS_ENABLED=true, on a port of their own)', () =>
       expect(s.labels.route === '(unmatched)' || s.labels.route!.startsWith('/'), s.labels.route).toBe(true);
     }
 
-    expect(valueOf(samples, 'session_checks_total')).toBeGreaterThanOrEqual(3);
-    expect(valueOf(samples, 'session_check_batch_size_count')).toBeGreaterThanOrEqual(1);
+    expect(since('session_checks_total')).toBeGreaterThanOrEqual(3);
+    expect(since('session_check_batch_size_count')).toBeGreaterThanOrEqual(1);
     expect(valueOf(samples, 'session_check_batch_size_sum')).toBe(valueOf(samples, 'session_checks_total'));
-    expect(valueOf(samples, 'sessions_ended_total', { reason: 'logout' })).toBe(1);
-    expect(valueOf(samples, 'sessions_ended_total', { reason: 'revoked_by_id' })).toBe(1);
-    expect(valueOf(samples, 'sessions_ended_total', { reason: 'refresh_reuse' })).toBe(1);
-    expect(valueOf(samples, 'refresh_reuse_detected_total')).toBe(1);
-    expect(valueOf(samples, 'rate_limit_refusals_total', { limit: 'login' })).toBe(1);
+    expect(since('sessions_ended_total', { reason: 'logout' })).toBe(1);
+    expect(since('sessions_ended_total', { reason: 'revoked_by_id' })).toBe(1);
+    expect(since('sessions_ended_total', { reason: 'refresh_reuse' })).toBe(1);
+    expect(since('refresh_reuse_detected_total')).toBe(1);
+    expect(since('rate_limit_refusals_total', { limit: 'login' })).toBe(1);
     for (const state of ['total', 'idle', 'waiting']) {
       expect(valueOf(samples, 'db_pool_connections', { state }), state).toBeGreaterThanOrEqual(0);
     }
@@ -99,21 +105,23 @@ describe('metrics enabled (METRICS_ENABLED=true, on a port of their own)', () =>
   });
 
   it('counts logout scopes and password changes by reason', async () => {
+    const start = parseSamples((await scrape(port)).text);
+    const ended = (samples: Sample[], reason: string) => grown(samples, start, 'sessions_ended_total', { reason });
     const user = await registerAndLoginWithRefresh(t);
     await login(t, user.email, user.password);
     await logoutRequest(t, user.token).send({ scope: 'others' }).expect(200);
     const before = parseSamples((await scrape(port)).text);
-    expect(valueOf(before, 'sessions_ended_total', { reason: 'logout_others' })).toBe(1);
+    expect(ended(before, 'logout_others')).toBe(1);
     await login(t, user.email, user.password);
     await logoutRequest(t, user.token).send({ scope: 'all' }).expect(200);
     const after = parseSamples((await scrape(port)).text);
-    expect(valueOf(after, 'sessions_ended_total', { reason: 'logout_all' })).toBe(2);
+    expect(ended(after, 'logout_all')).toBe(2);
 
     const changer = await registerAndLoginWithRefresh(t);
     await login(t, changer.email, changer.password);
     await passwordRequest(t, changer.token, { currentPassword: changer.password, newPassword: 'another-password-456' }).expect(200);
     const changed = parseSamples((await scrape(port)).text);
-    expect(valueOf(changed, 'sessions_ended_total', { reason: 'password_changed' })).toBe(1);
+    expect(ended(changed, 'password_changed')).toBe(1);
   });
 
   it('is not served on the public port', async () => {

@@ -284,8 +284,25 @@ describe('refresh tokens (bearer mode)', () => {
       await expectUnchanged(() => refreshRequest(t).send({ refreshToken: user.refreshToken, scope: 'all' }), expectInvalidRequest);
     });
 
-    it('after all of these the real token still rotates', async () => {
-      await rotate(t, user.refreshToken, user.sessionId);
+    it('after each kind of refusal above, the real token still rotates: none of them used it up', async () => {
+      const own = await registerAndLoginWithRefresh(t);
+      const refusals = [
+        () => refreshRequest(t, forged(own.refreshToken)),
+        () => refreshRequest(t, `${own.refreshToken}A`),
+        () => refreshRequest(t, own.refreshToken.slice(0, -1)),
+        () => refreshRequest(t, own.token),
+        () => refreshRequest(t).send({}),
+        () => meRequest(t, own.refreshToken),
+        () => logoutRequest(t, own.refreshToken).send({ scope: 'all' }),
+        () => logoutRequest(t, own.token).send({ token: own.refreshToken }),
+      ];
+      for (const send of refusals) expectInvalidToken(await send());
+      expectInvalidRequest(await refreshRequest(t).send({ refreshToken: own.refreshToken, scope: 'all' }));
+      expect((await sessionRow(t, own.sessionId)).refresh_generation).toBe(0);
+
+      const next = await rotate(t, own.refreshToken, own.sessionId);
+      expect((await sessionRow(t, own.sessionId)).refresh_generation).toBe(1);
+      await meRequest(t, next.accessToken).expect(200);
     });
 
     it('a made-up token of an earlier generation, after rotation and past the grace period, ends nothing', async () => {

@@ -7,14 +7,14 @@ import { tryLock } from 'fs-native-extensions';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 import { lacks } from '../support/requirements.js';
-import { startApp } from '../support/app.js';
+import { startApp, type TestApp } from '../support/app.js';
 import { meRequest } from '../support/requests.js';
 import { login, register } from '../support/users.js';
 
 // About the embedded database itself, so it runs on the embedded run only.
 const run = describe.skipIf(lacks('embedded', 'the embedded database itself'));
 // Windows serves on loopback TCP: no socket folder to leave behind.
-const unixOnly = it.skipIf(process.platform === 'win32');
+const unixOnly = it.skipIf(lacks('unix', 'the embedded database\'s socket folders'));
 
 const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
@@ -27,6 +27,14 @@ run('embedded database on disk (PGLITE_DATA_DIR)', () => {
     const parent = await mkdtemp(join(tmpdir(), 'auth-pglite-'));
     parents.push(parent);
     return join(parent, 'data');
+  }
+
+  /** The app on `dir` took the directory over: it serves, and a second start is refused, naming this process. */
+  async function expectHolding(t: TestApp, dir: string): Promise<void> {
+    const user = await register(t);
+    const session = await login(t, user.email, user.password);
+    await meRequest(t, session.token).expect(200);
+    await expect(startApp({ PGLITE_DATA_DIR: dir })).rejects.toThrow(`is in use by another process (pid ${process.pid} according to its lock file)`);
   }
 
   afterEach(async () => {
@@ -67,7 +75,11 @@ run('embedded database on disk (PGLITE_DATA_DIR)', () => {
     await writeFile(join(dir, 'auth-backend.pid'), '');
 
     const t = await startApp({ PGLITE_DATA_DIR: dir });
-    await t.close();
+    try {
+      await expectHolding(t, dir);
+    } finally {
+      await t.close();
+    }
   }, 60_000);
 
   it('starts over a lock file or pid file naming a live process that does not hold the directory', async () => {
@@ -80,7 +92,11 @@ run('embedded database on disk (PGLITE_DATA_DIR)', () => {
       await writeFile(join(dir, 'auth-backend.pid'), String(other.pid));
 
       const t = await startApp({ PGLITE_DATA_DIR: dir });
-      await t.close();
+      try {
+        await expectHolding(t, dir);
+      } finally {
+        await t.close();
+      }
     } finally {
       other.kill('SIGKILL');
     }

@@ -15,6 +15,7 @@ const REQUIREMENTS = {
   },
   embedded: { met: !onPostgres, needs: 'the embedded database: the e2e-embedded project' },
   redis: { met: Boolean(TEST_REDIS_URL), needs: 'a real Redis: TEST_REDIS_URL (e.g. redis://127.0.0.1:6379)' },
+  unix: { met: process.platform !== 'win32', needs: 'Unix domain sockets (not Windows, where the embedded database serves on loopback TCP)' },
   chromium: { met: existsSync(CHROMIUM_PATH), needs: `Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)` },
 };
 
