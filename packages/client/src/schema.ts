@@ -4,26 +4,6 @@
  */
 
 export interface paths {
-    "/api/v1/auth/register": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Create an account
-         * @description Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL).
-         */
-        post: operations["register"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -191,6 +171,26 @@ export interface paths {
         get: operations["jwks"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an account
+         * @description Rate limited per client address (THROTTLE_LOGIN_LIMIT per THROTTLE_LOGIN_TTL).
+         */
+        post: operations["register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -399,35 +399,6 @@ export interface components {
             message: string;
             /** @description Why a 400 was answered, one reason an item. */
             errors?: string[];
-        };
-        RegisteredUserDto: {
-            /**
-             * Format: uuid
-             * @example 3f0c9a52-6a51-4a3e-9f7c-2f1f5b8f9a10
-             */
-            id: string;
-            /**
-             * Format: email
-             * @description Stored lowercased.
-             * @example ana@example.com
-             */
-            email: string;
-        };
-        RegisterResponse: {
-            /** @enum {boolean} */
-            success: true;
-            /** @example Usuario registrado exitosamente */
-            message: string;
-            data: components["schemas"]["RegisteredUserDto"];
-        };
-        RegisterDto: {
-            /**
-             * @description local@domain: the local part letters, digits and `_ + - '` in dot-separated atoms (64 bytes at most); the domain a hostname with a dot, an IDN in punycode (`xn--`). No quotes, comments, IP literals, `%` or `!`.
-             * @example ana@example.com
-             */
-            email: string;
-            /** @example correct horse battery */
-            password: string;
         };
         TokensDto: {
             /**
@@ -694,6 +665,35 @@ export interface components {
             /** @description The current key first; empty with HS256 */
             keys: components["schemas"]["JwkDto"][];
         };
+        RegisteredUserDto: {
+            /**
+             * Format: uuid
+             * @example 3f0c9a52-6a51-4a3e-9f7c-2f1f5b8f9a10
+             */
+            id: string;
+            /**
+             * Format: email
+             * @description Stored lowercased.
+             * @example ana@example.com
+             */
+            email: string;
+        };
+        RegisterResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Usuario registrado exitosamente */
+            message: string;
+            data: components["schemas"]["RegisteredUserDto"];
+        };
+        RegisterDto: {
+            /**
+             * @description local@domain: the local part letters, digits and `_ + - '` in dot-separated atoms (64 bytes at most); the domain a hostname with a dot, an IDN in punycode (`xn--`). No quotes, comments, IP literals, `%` or `!`.
+             * @example ana@example.com
+             */
+            email: string;
+            /** @example correct horse battery */
+            password: string;
+        };
         ForgotPasswordResponse: {
             /** @enum {boolean} */
             success: true;
@@ -849,84 +849,6 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    register: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RegisterDto"];
-            };
-        };
-        responses: {
-            /** @description Usuario registrado exitosamente */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RegisterResponse"];
-                };
-            };
-            /** @description Solicitud inválida */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description La solicitud tardó demasiado */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description El correo ya está registrado */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Solicitud demasiado grande */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Demasiadas solicitudes, intente más tarde */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error interno del servidor */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-        };
-    };
     login: {
         parameters: {
             query?: never;
@@ -1558,6 +1480,84 @@ export interface operations {
             };
             /** @description Solicitud inválida */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterDto"];
+            };
+        };
+        responses: {
+            /** @description Usuario registrado exitosamente */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisterResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El correo ya está registrado */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
