@@ -49,8 +49,7 @@ export class AppModule {
           forRoutes: logsRequests(env.LOG_LEVEL) ? [{ path: '/{*splat}', method: RequestMethod.ALL }] : [],
           pinoHttp: {
             level: env.LOG_LEVEL,
-            // Nest's per-controller line ("HealthController {/api/v1/health}:") shows the global
-            // prefix even on the probes it excludes; the per-route "Mapped" lines are right.
+            // Nest's per-controller line shows the global prefix even on the probes it excludes; "Mapped" lines are right.
             hooks: {
               logMethod(args, write) {
                 if ((args[0] as { context?: unknown } | undefined)?.context !== 'RoutesResolver') write.apply(this, args);
@@ -74,7 +73,7 @@ export class AppModule {
         }),
         DatabaseModule.forRoot({ migrations, entities }),
         ShutdownModule,
-        // The retention job (sessions/session-retention.job.ts).
+        // For the retention jobs' @Cron (sessions, webhooks).
         ScheduleModule.forRoot(),
         RateLimitModule.forRoot(env),
         MetricsModule,

@@ -7,8 +7,7 @@ import { validateEnv } from './config/env.validation.js';
 import { fastifyAdapter } from './http/fastify-adapter.js';
 import { openApiDocument } from './http/swagger.js';
 
-// Preview mode reads the routes (src/app.parts.ts's included) without starting a provider: no
-// database, no secret.
+// Preview mode reads the routes (src/app.parts.ts's too) and starts no provider: no database, no secret.
 async function writeOpenApi(file = process.argv[2] ?? 'openapi.json'): Promise<void> {
   const env = validateEnv({ JWT_SECRET: 'only-the-routes-are-read-here-not-the-secret', LOG_LEVEL: 'silent' });
   const app = await NestFactory.create(AppModule.forRoot(env), fastifyAdapter(env), { preview: true, logger: false, abortOnError: false });

@@ -29,8 +29,7 @@ export function dataSourceOptions(
     // PGlite serves one connection; several would interleave their queries.
     poolSize: embedded ? 1 : poolSize,
     connectTimeoutMS: 5000,
-    // A database that stops answering must give 500s, not requests that hang: the server
-    // cancels slow statements, and the client gives up on a server that does not answer at all.
+    // 500s, never hung requests: the server cancels slow statements, the client gives up on a silent server.
     extra: { statement_timeout: 5000, query_timeout: 7000 },
     applicationName: 'auth-backend',
   };

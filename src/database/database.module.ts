@@ -13,7 +13,7 @@ class EmbeddedPostgresModule {}
 @Global()
 @Module({})
 export class DatabaseModule {
-  /** An application's own migrations, applied after the project's (migrations/index.ts), and entities. */
+  /** Applied after the project's own (migrations/index.ts). */
   static forRoot({ migrations = [], entities = [] }: { migrations?: Migration[]; entities?: Entity[] } = {}): DynamicModule {
     return {
       module: DatabaseModule,

@@ -68,7 +68,6 @@ export class Database {
     return this.retried(() => this.once(fn));
   }
 
-  /** For the metrics. */
   get retries(): number {
     return this.retriedRuns;
   }

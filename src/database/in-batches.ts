@@ -1,7 +1,4 @@
-/**
- * Repeats `batch` until one deletes fewer than `size` rows. `batch` answers null when another
- * instance holds the job's lock: then null, unless earlier batches of this run deleted some.
- */
+// Null only when another instance held the job's lock before this run deleted anything.
 export async function inBatches(size: number, batch: () => Promise<number | null>): Promise<number | null> {
   let total = 0;
   for (;;) {

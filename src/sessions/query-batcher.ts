@@ -1,7 +1,6 @@
 import DataLoader from 'dataloader';
 
-// DataLoader without its cache, and a batch waits while `maxQueries` run: requests arrive one per
-// event-loop turn, so without that limit each would still make its own query.
+// DataLoader without its cache; a batch waits while `maxQueries` run, or requests (one per event-loop turn) would each query alone.
 export function queryBatcher<K, V>(
   run: (keys: readonly K[]) => Promise<V[]>,
   { maxQueries, maxBatchSize }: { maxQueries: number; maxBatchSize: number },

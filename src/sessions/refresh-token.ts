@@ -1,7 +1,6 @@
 import { createHash, createHmac, type KeyObject, randomBytes } from 'node:crypto';
 
-// Each successor's secret is an HMAC of its predecessor's, so with only hashes stored the server can
-// answer a retry with the same successor and tell a genuine earlier token (reuse) from a made-up one.
+// Successors' secrets are HMACs of their predecessor's: with only hashes stored, a retry gets the same one and reuse is told from forgery.
 export interface RefreshToken {
   sessionId: string;
   generation: number;

@@ -32,8 +32,7 @@ export class RefreshTokensService {
     this.successorKey = createSecretKey(Buffer.from(hkdfSync('sha256', secret, 'auth-backend', 'refresh-token successor', 32)));
   }
 
-  // Within the grace period, while its successor is unused, a token gets that same successor again
-  // (a retry); later, or any earlier token of the chain, is reuse and ends the session.
+  // A retry within the grace, its successor unused, gets that successor again; any other earlier token is reuse and ends the session.
   async rotate(token: unknown, who: Requester): Promise<Refreshed | null> {
     const presented = decodeRefreshToken(token);
     if (!presented) return null;

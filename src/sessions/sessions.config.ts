@@ -22,8 +22,7 @@ export class SessionsConfig {
   @Max(300, { message: 'must be at most 300 (five minutes)' })
   REFRESH_REUSE_GRACE: number = 10;
 
-  // Declared and validated with auth's variables: an access token's life bounds a session's
-  // access, and the refresh token's successor key derives from the secret.
+  // Validated with auth's: an access token's life bounds a session's, and refresh successors derive from the secret.
   declare readonly JWT_ACCESS_TTL: number;
   declare readonly JWT_SECRET?: string;
 }

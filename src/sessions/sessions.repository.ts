@@ -51,8 +51,7 @@ const live = (s: string, idle: string) =>
 // Although a lock ends every session: a lock set by hand is obeyed too.
 const unlocked = (u: string) => `${u}.locked_at IS NULL`;
 
-// Only under the epoch the credentials were checked under ($8). FOR SHARE: an end of all sessions,
-// which advances the epoch first, either waits for this insert (and ends it) or makes it insert nothing.
+// Only under the epoch checked with the credentials ($8), FOR SHARE: an end of all waits for this insert and ends it, or it inserts nothing.
 const OPEN = statement('open', `
   WITH account AS (
     SELECT id FROM users u WHERE u.id = $1 AND u.session_epoch = $8 AND ${unlocked('u')} FOR SHARE
@@ -71,8 +70,7 @@ const FIND_LIVE = statement('find-live', `
     FROM sessions s JOIN users u ON u.id = s.user_id
    WHERE s.id = ANY($1::uuid[]) AND ${live('s', '$2')} AND ${unlocked('u')}`);
 
-// SKIP LOCKED: a touch never waits for a row an end or a rotation holds, so it is never part of a
-// deadlock; a later request touches the skipped session.
+// SKIP LOCKED: a touch never waits, so is never in a deadlock; a later request touches what it skipped.
 const TOUCH = statement('touch', `
   UPDATE sessions s SET last_used_at = now()
     FROM (SELECT id FROM sessions
@@ -83,12 +81,10 @@ const TOUCH = statement('touch', `
 // deny_until: receivers may forget the session once its last access token has expired.
 const ENDED_COLUMNS = `s.id, s.user_id, s.ended_reason AS reason, s.version, coalesce(s.access_expires_at, s.expires_at) AS deny_until`;
 
-// Rows locked in id order before the event order lock, so ends and rotations never wait in a cycle;
-// MATERIALIZED, or the planner folds it into the UPDATE and locks in scan order.
+// Id order before the event order lock, so no cycle; MATERIALIZED, or the planner locks in scan order.
 const lockInOrder = (select: string) => `targets AS MATERIALIZED (${select} ORDER BY s.id FOR UPDATE OF s)`;
 
-// Only the row whose revoked_at flips from null gets an audit row and an event, and only for the
-// first (lowest ord) request of a batch: of simultaneous ends of a session exactly one wins.
+// An audit row and an event only where revoked_at flips, for the batch's first (lowest ord) request: one end of a session wins.
 const END_EACH = statement('end-each', `
   WITH asked AS (
     SELECT DISTINCT ON (session_id) *
@@ -169,8 +165,7 @@ const REFRESH_STATE = statement('refresh-state', `
     FROM sessions s JOIN users u ON u.id = s.user_id
    WHERE s.id = $1`);
 
-// One batch of the retention job, under a transaction-scoped advisory lock: while one instance
-// holds it, another's batch deletes nothing and reports `held: false`.
+// Under a transaction-scoped advisory lock: while one instance holds it, another's batch deletes nothing (`held: false`).
 const PURGE = statement('purge', `
   WITH lock AS (SELECT pg_try_advisory_xact_lock($1) AS held),
   doomed AS (
@@ -283,7 +278,6 @@ export class SessionsRepository {
     return row ?? null;
   }
 
-  /** One batch of ended sessions past `endedBefore`, deleted while this instance holds `lockKey`. */
   async purgeBatch(lockKey: bigint, endedBefore: Date, batchSize: number): Promise<{ held: boolean; deleted: number }> {
     const [row] = await this.database.query<{ held: boolean; deleted: number }>(PURGE, [
       lockKey.toString(),

@@ -65,8 +65,7 @@ export class SessionsService {
     });
   }
 
-  // Null when the user was locked, deleted or had every session ended since the credentials were
-  // checked: an end is final for a login in flight too.
+  // Null when the user was locked, deleted or ended every session since the check: an end is final for a login in flight.
   async open(user: Authenticated, who: Requester): Promise<OpenedSession | null> {
     const expiresAt = new Date((Math.floor(Date.now() / 1000) + this.policy.maxSeconds) * 1000);
     const accessExpiresAt = new Date(Math.min(this.policy.accessUntil().getTime(), expiresAt.getTime()));
@@ -90,8 +89,7 @@ export class SessionsService {
     return this.repository.ownerOfLive(sessionId.toLowerCase());
   }
 
-  // The epoch advances first, in a statement of its own, so a login checked under the old one either
-  // committed before (and is ended here) or opens nothing; one statement's snapshot would miss it.
+  // Epoch first, in a statement of its own (one snapshot would miss a login committed meanwhile): it is ended or opens nothing.
   async endAll(userId: string, current: string | null, reason: ManyEndReason, who: Requester): Promise<number> {
     const except = reason === 'logout_all' ? null : current;
     const ended = await this.database.transaction(async () => {

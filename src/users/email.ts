@@ -12,8 +12,7 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 // Never all digits, so never an IP address.
 const TOP_LABEL = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/i;
 
-// So that no two addresses stored as different strings reach one mailbox: a dot-atom unchanged by
-// NFKC (no full-width or invisible characters), a hostname with IDNs in punycode only, no IP literals.
+// No two stored spellings reach one mailbox: NFKC-stable dot-atoms, punycode hostnames, no IP literals.
 export function isAcceptedEmail(email: string): boolean {
   const at = email.indexOf('@');
   if (at <= 0 || at !== email.lastIndexOf('@')) return false;
