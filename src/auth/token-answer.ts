@@ -15,7 +15,6 @@ export class TokenAnswer {
     this.cookieMode = config.REFRESH_TOKEN_COOKIE;
   }
 
-  /** The `data` of a sign-in or refresh answer; in cookie mode the refresh token is set as the cookie instead. */
   send({ sessionEnds, refreshToken, ...tokens }: SessionTokens, reply: FastifyReply) {
     if (!this.cookieMode) return { ...tokens, refreshToken };
     setRefreshCookie(reply, refreshToken, sessionEnds);

@@ -12,7 +12,6 @@ export function requesterOf(request: FastifyRequest): Requester {
   };
 }
 
-/** Who sent the request (address, user agent, request id), for session and audit rows. */
 export const CurrentRequester = createParamDecorator((_: unknown, ctx: ExecutionContext) =>
   requesterOf(ctx.switchToHttp().getRequest<FastifyRequest>()),
 );
