@@ -4,8 +4,7 @@ import { loadEnv } from './config/load-env.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { runMigrations } from './database/migrate.js';
 
-// A job before the instances (MIGRATIONS_AT_START=false): no JWT_SECRET needed, even in production.
-// Two connections: one holds the advisory lock that instances starting meanwhile wait on.
+// No JWT_SECRET needed, even in production; two connections, as one holds the advisory lock starting instances wait on.
 async function migrate(): Promise<void> {
   const env = loadEnv({}, { signsTokens: false });
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required: the embedded database migrates itself at start');

@@ -4,8 +4,7 @@ import type { Requester } from '../http/requester.js';
 import type { AuditDetails, AuditEventName } from './audit-event.js';
 
 
-// The one writer of `audit_events`: embedded in the statement it audits, or `record` in its
-// transaction, so the row commits with what it records.
+// Embedded in the statement it audits, or `record` in its transaction: the row commits with what it records.
 export const INSERT_AUDIT = 'INSERT INTO audit_events (event, user_id, session_id, ip, user_agent, request_id, details)';
 
 export const auditRequestId = (requestId: string): string => requestId.slice(0, 128);

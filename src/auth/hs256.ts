@@ -1,8 +1,7 @@
 import { createHmac, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { type ClaimsOptions, claimsHolding, COMPACT_JWS, parseJson } from './jws.js';
 
-// Accepts exactly what jsonwebtoken.verify does (hs256.spec.ts checks it), without the jws and jwa
-// layers around one HMAC that were most of a request's verification cost. Expiry is the caller's.
+// Exactly what jsonwebtoken.verify accepts (hs256.spec.ts), without the jws/jwa layers that cost most; expiry is the caller's.
 export function verifyHs256(token: string, key: KeyObject, options: ClaimsOptions): Record<string, unknown> | null {
   if (!COMPACT_JWS.test(token)) return null;
   const [header, payload, signature] = token.split('.') as [string, string, string];

@@ -44,8 +44,7 @@ export class SignInService {
     return this.tokensOf(refreshed.session.userId, refreshed.session, refreshed.refreshToken, refreshed.accessExpiresAt);
   }
 
-  // A proof checked before its account was locked, deleted or had every session ended opens
-  // nothing: it answers as one checked after (403 for a lock, else 401), audited as a failed login.
+  // A proof overtaken by a lock, deletion or end of all answers as one checked after (403 for a lock, else 401).
   private async overtaken({ id, email }: SigningIn, who: Requester): Promise<AppException> {
     await this.audit.record({ event: 'login_failed', userId: id, details: { email, reason: 'sessions_ended' } }, who);
     const now = await this.users.findForLogin(email);

@@ -3,8 +3,7 @@ import type { FastifyReply } from 'fastify';
 import type { AuthConfig } from './auth.config.js';
 import { clearRefreshCookie } from './refresh-cookie.js';
 
-// Only when the caller's own session ends. `"cookies"` clears every cookie of the registrable domain,
-// a sibling app's included, so only with LOGOUT_CLEAR_SITE_COOKIES=true.
+// Own session only; `"cookies"` would clear a sibling app's cookies too, so only with LOGOUT_CLEAR_SITE_COOKIES=true.
 export function signOutOf(config: AuthConfig): (reply: FastifyReply) => void {
   const cookieMode = config.REFRESH_TOKEN_COOKIE;
   const clearSiteData = config.LOGOUT_CLEAR_SITE_COOKIES ? '"cookies", "storage"' : '"storage"';

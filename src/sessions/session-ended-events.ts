@@ -4,8 +4,7 @@ export const SESSION_EVENTS_CHANNEL = 'session_events';
 // Held until commit, so ids are taken in commit order: a reader that saw id n never sees a smaller one appear.
 const ORDER_LOCK = 7_365_121_001;
 
-// Embedded after the `ended` rows of the statements that end sessions, so no path ends one without
-// its event; the order lock is taken only once every `targets` row is locked, never while waiting.
+// Embedded in every statement that ends sessions, so none ends without its event; order lock only once `targets` are locked.
 export const RECORD_SESSION_ENDS = (ended: string, targets: string) => `
   ordered AS (
     SELECT pg_advisory_xact_lock(${ORDER_LOCK}) AS locked, pg_notify('${SESSION_EVENTS_CHANNEL}', '') AS notified

@@ -6,10 +6,7 @@ const DRAIN_MS = 7_000;
 // Inside Docker's default 10 s grace, whatever clients or the database do.
 const EXIT_MS = 9_000;
 
-/**
- * Not Nest's enableShutdownHooks, which waits as long as any client holds a connection. The
- * delay (SHUTDOWN_DELAY_SECONDS) answers not ready while serving, for load balancers to notice.
- */
+// Not Nest's enableShutdownHooks, which waits while any client holds a connection; the delay lets load balancers notice.
 export function stopOnSignals(app: NestFastifyApplication, delayMs = 0): void {
   const logger = app.get(Logger);
   let stopping = false;

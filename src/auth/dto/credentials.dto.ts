@@ -4,8 +4,7 @@ import { Transform } from 'class-transformer';
 import { IsNotEmpty, IsString, Length, MaxLength, ValidateBy } from 'class-validator';
 import { isAcceptedEmail, MAX_EMAIL_LENGTH, normalizeEmail } from '../../users/email.js';
 
-// Normalized first, so what is checked is what is stored; the length in code points, as varchar
-// counts them (lowercasing can lengthen 'İ', class-validator's length skips U+FE0F).
+// Normalized first, so what is checked is what is stored; length in code points as varchar counts ('İ' lengthens, U+FE0F counts).
 export function EmailField() {
   return applyDecorators(
     ApiProperty({
