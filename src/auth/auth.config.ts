@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength } from 'class-validator';
+import { parsedOnce } from '../config/parsed-once.js';
 
 export class AuthConfig {
   @IsOptional()
@@ -51,7 +52,7 @@ export interface IntrospectionClient {
   secret: string;
 }
 
-export function introspectionClientsOf(env: Pick<AuthConfig, 'INTROSPECTION_CLIENTS'>): IntrospectionClient[] {
+export const introspectionClientsOf = parsedOnce((env: Pick<AuthConfig, 'INTROSPECTION_CLIENTS'>): IntrospectionClient[] => {
   const pairs = (env.INTROSPECTION_CLIENTS ?? '').split(',').map((pair) => pair.trim()).filter(Boolean);
   return pairs.map((pair) => {
     const colon = pair.indexOf(':');
@@ -63,7 +64,7 @@ export function introspectionClientsOf(env: Pick<AuthConfig, 'INTROSPECTION_CLIE
     }
     return client;
   });
-}
+});
 
 export interface SigningKeys {
   privateKey: KeyObject;
@@ -74,7 +75,7 @@ export interface SigningKeys {
 const pem = (value: string) => value.replace(/\\n/g, '\n').trim();
 const PUBLIC_KEY_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g;
 
-export function signingKeysOf(env: Pick<AuthConfig, 'JWT_PRIVATE_KEY' | 'JWT_PREVIOUS_PUBLIC_KEYS'>): SigningKeys {
+export const signingKeysOf = parsedOnce((env: Pick<AuthConfig, 'JWT_PRIVATE_KEY' | 'JWT_PREVIOUS_PUBLIC_KEYS'>): SigningKeys => {
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(pem(env.JWT_PRIVATE_KEY ?? ''));
@@ -94,4 +95,4 @@ export function signingKeysOf(env: Pick<AuthConfig, 'JWT_PRIVATE_KEY' | 'JWT_PRE
   });
   if (previous.replace(PUBLIC_KEY_BLOCK, '').trim()) throw new Error('Invalid configuration: JWT_PREVIOUS_PUBLIC_KEYS must be Ed25519 public keys in PEM');
   return { privateKey, previousPublicKeys };
-}
+});

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { parsedOnce } from './parsed-once.js';
 
 const PROXY = '(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(/\\d{1,3})?)';
 
@@ -33,7 +34,7 @@ export class AppConfig {
 }
 
 /** Credentials are allowed, so a wildcard or a prefix would hand every site the user's session. */
-export function corsOriginsOf(env: Pick<AppConfig, 'CORS_ORIGINS'>): string[] {
+export const corsOriginsOf = parsedOnce((env: Pick<AppConfig, 'CORS_ORIGINS'>): string[] => {
   const origins = (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
   for (const origin of origins) {
     let exact = false;
@@ -47,10 +48,10 @@ export function corsOriginsOf(env: Pick<AppConfig, 'CORS_ORIGINS'>): string[] {
     }
   }
   return origins;
-}
+});
 
 /** Express's meaning as Fastify's `trustProxy`, which no longer takes a hop count itself. */
-export function trustProxyOf(env: Pick<AppConfig, 'TRUST_PROXY'>): boolean | string | ((address: string, hop: number) => boolean) {
+export const trustProxyOf = parsedOnce((env: Pick<AppConfig, 'TRUST_PROXY'>): boolean | string | ((address: string, hop: number) => boolean) => {
   const value = env.TRUST_PROXY?.trim();
   if (!value || value === 'false') return false;
   if (value === 'true') return true;
@@ -59,4 +60,4 @@ export function trustProxyOf(env: Pick<AppConfig, 'TRUST_PROXY'>): boolean | str
     return (_address, hop) => hop < hops;
   }
   return value;
-}
+});

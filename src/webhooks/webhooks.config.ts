@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { parsedOnce } from '../config/parsed-once.js';
 
 export class WebhooksConfig {
   @IsOptional()
@@ -23,7 +24,7 @@ export interface WebhookEndpoint {
   secret: string;
 }
 
-export function webhookEndpointsOf(env: Pick<WebhooksConfig, 'WEBHOOK_ENDPOINTS'>): WebhookEndpoint[] {
+export const webhookEndpointsOf = parsedOnce((env: Pick<WebhooksConfig, 'WEBHOOK_ENDPOINTS'>): WebhookEndpoint[] => {
   const pairs = (env.WEBHOOK_ENDPOINTS ?? '').split(',').map((pair) => pair.trim()).filter(Boolean);
   const endpoints = pairs.map((pair) => {
     const [url = '', secret = '', ...rest] = pair.split('|').map((part) => part.trim());
@@ -40,4 +41,4 @@ export function webhookEndpointsOf(env: Pick<WebhooksConfig, 'WEBHOOK_ENDPOINTS'
   });
   if (new Set(endpoints.map((e) => e.url)).size !== endpoints.length) throw new Error('Invalid configuration: WEBHOOK_ENDPOINTS lists a URL twice');
   return endpoints;
-}
+});
