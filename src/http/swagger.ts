@@ -44,8 +44,9 @@ function completeOperation(path: string, operation: Operation, route: { handler:
     operation.security = isPublic ? [] : [{ [BEARER]: [] }];
   }
   const schemes = new Set(operation.security.flatMap((requirement) => Object.keys(requirement)));
-  const codes: ErrorCode[] = [ErrorCode.InvalidRequest];
-  if (operation.requestBody) codes.push(ErrorCode.RequestTimeout, ErrorCode.PayloadTooLarge);
+  // 408 on any route: the whole request, headers included, has a deadline.
+  const codes: ErrorCode[] = [ErrorCode.InvalidRequest, ErrorCode.RequestTimeout];
+  if (operation.requestBody) codes.push(ErrorCode.PayloadTooLarge);
   if (path.includes('{')) codes.push(ErrorCode.NotFound);
   if (schemes.has(BEARER)) codes.push(ErrorCode.InvalidToken, ErrorCode.TokenExpired);
   if (schemes.has(BASIC)) codes.push(ErrorCode.InvalidClient, ErrorCode.TooManyRequests);
