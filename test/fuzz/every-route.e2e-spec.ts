@@ -23,6 +23,7 @@ import {
   depthOf,
   describeExchange,
   GRACE_MS,
+  hasNul,
   NOT_FOUND_BODY,
   send,
   sessionIdInPath,
@@ -234,10 +235,13 @@ describe('fuzz: random requests to every route', () => {
     if (plainRefresh && refresh && !(res instanceof Error)) {
       const live = refresh.kind === 'current' || (refresh.kind === 'previous' && inGrace);
       // Anything but a live token is the token 401 (a body nested too deep, with a lone
-      // surrogate, which is no Unicode text, or with prototype poisoning is a 400 first).
+      // surrogate, which is no Unicode text, with a NUL, or with prototype poisoning is a 400 first).
       const text = JSON.stringify(req.bodyObject);
       const wellFormed =
-        depthOf(req.bodyObject) <= 8 && !/\\ud[89a-f][0-9a-f]{2}/i.test(text) && !/__proto__|constructor|prototype/.test(text);
+        depthOf(req.bodyObject) <= 8 &&
+        !/\\ud[89a-f][0-9a-f]{2}/i.test(text) &&
+        !hasNul(req.bodyObject) &&
+        !/__proto__|constructor|prototype/.test(text);
       const dead = (refresh.kind === 'other' && wellFormed) || replayed;
       if (live && res.status !== 200) problems.push(`a live refresh token (${refresh.kind}) was refused (${res.status})`);
       if (dead && res.text !== INVALID_TOKEN_BODY) problems.push(`a refresh token that is not live (${refresh.kind}): ${res.status}, not the token 401`);

@@ -103,6 +103,12 @@ export function sessionIdInPath(target: string): string | undefined {
 export const depthOf = (value: unknown): number =>
   typeof value === 'object' && value !== null ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0;
 
+/** Whether a JSON value holds a NUL in a string or a key: the body's 400 comes first. */
+export const hasNul = (value: unknown): boolean =>
+  typeof value === 'string'
+    ? value.includes('\0')
+    : typeof value === 'object' && value !== null && Object.entries(value).some(([key, item]) => key.includes('\0') || hasNul(item));
+
 /** The claims of a JWT, without checking anything. */
 export function decodePayload(token: string): Record<string, unknown> | undefined {
   try {
