@@ -157,12 +157,15 @@ describe('metrics disabled (the default)', () => {
 });
 
 describe('GET /health/live and /health/ready', () => {
+  const env = { METRICS_ENABLED: 'true', METRICS_PORT: '0' };
   let t: TestApp;
+  // The app a case shuts down: its own, so the shared one stays ready for the others in any order.
+  let closing: TestApp | undefined;
 
   beforeAll(async () => {
-    t = await startApp({ METRICS_ENABLED: 'true', METRICS_PORT: '0' });
+    t = await startApp(env);
   });
-  afterAll(() => t?.close());
+  afterAll(() => Promise.all([t?.close(), closing?.close()]));
 
   it('answers 200 with the envelope, outside the /api/v1 prefix, and /health as before', async () => {
     const live = await t.http().get('/health/live').expect(200);
@@ -174,6 +177,7 @@ describe('GET /health/live and /health/ready', () => {
   });
 
   it('while shutting down: ready answers 503 and live 200, on connections open before; the metrics port closes', async () => {
+    const t = (closing = await startApp(env));
     const base = await listen(t);
     const publicPort = Number(new URL(base).port);
     const metricsPort = metricsPortOf(t)!;

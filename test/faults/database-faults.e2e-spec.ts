@@ -74,6 +74,10 @@ run('when the database goes away under a running app (TCP proxy in front of Post
     await t?.close();
     await proxy?.close();
   });
+  // A case that fails with the proxy cut or stalled must not leave the database away for the others.
+  afterEach(async () => {
+    await proxy?.restore();
+  });
 
   /** Reads straight from PostgreSQL, not through the proxy. */
   const direct: Db = {
@@ -215,10 +219,6 @@ run('when the database goes away under a running app (TCP proxy in front of Post
   // connection holds a row lock the statement needs, so the statement is running on the server,
   // blocked (a transaction part done), when the proxy drops the app's connections.
   describe('cut during the paths of refresh tokens, logout scopes, password change and retention', () => {
-    afterEach(async () => {
-      await proxy.restore();
-    });
-
     /** Sends a request now (supertest waits to be awaited) and keeps its answer for later. */
     const inFlight = (req: PromiseLike<Response>) => Promise.resolve(req);
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres, TEST_DATABASE_URL } from '../support/app.js';
 import { ensureReceiverBuilt } from '../support/receiver-build.js';
 import { API } from '../support/requests.js';
@@ -256,6 +256,12 @@ describe('how far a logout reaches: a service beside the auth server, protected 
     await proxy?.close();
     await server?.stop();
     agent.destroy();
+  });
+  // A stall or cut case that failed half-way must not leave the shared stream down for the others.
+  afterEach(async () => {
+    if (!proxy || !service) return;
+    await proxy.restore();
+    await until('the receiver to be fresh', async () => !(await service.state()).stale, 15_000);
   });
 
   it('refuses a session ended before it started (the stream starts with every end still in force)', async () => {

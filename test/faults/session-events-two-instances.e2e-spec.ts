@@ -21,6 +21,8 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 run('session events across two instances on one database', () => {
   let a: ServerProcess;
   let b: ServerProcess;
+  // The instance killed mid-run: its own, so A and B serve the other cases in any order.
+  let doomed: ServerProcess | undefined;
   let db: pg.Client;
 
   const idsAfter = async (after: string): Promise<string[]> =>
@@ -35,14 +37,15 @@ run('session events across two instances on one database', () => {
   const streamAt = (server: ServerProcess, lastEventId?: string) => openEventStream(server.url, { authorization: AUTH, lastEventId });
   const idsOf = (reader: EventStreamReader) => reader.events().map((e) => e.id);
 
+  const env = { DATABASE_URL: realPostgresUrl!, INTROSPECTION_CLIENTS: `${CLIENT.id}:${CLIENT.secret}` };
+
   beforeAll(async () => {
-    const env = { DATABASE_URL: realPostgresUrl!, INTROSPECTION_CLIENTS: `${CLIENT.id}:${CLIENT.secret}` };
     [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
     db = new pg.Client({ connectionString: realPostgresUrl });
     await db.connect();
   }, 120_000);
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all([a?.stop(), b?.stop(), doomed?.stop()]);
     await db?.end();
   });
 
@@ -102,9 +105,10 @@ run('session events across two instances on one database', () => {
   }, 120_000);
 
   it('B killed mid-run: the stream ends, and resumed at A with Last-Event-ID loses and repeats nothing', async () => {
+    doomed = await startServerProcess(env);
     const users = await loggedInAtA(30);
     const from = await lastId();
-    const first = await streamAt(b, from);
+    const first = await streamAt(doomed, from);
     await first.waitFor(() => first.heartbeats()[0]);
 
     const logouts = (async () => {
@@ -114,7 +118,7 @@ run('session events across two instances on one database', () => {
       }
     })();
     await first.waitFor(() => first.events().length >= 10, 10_000);
-    await b.kill('SIGKILL');
+    await doomed.kill('SIGKILL');
     await first.ended;
     const cut = first.events().at(-1)!.id;
     const second = await streamAt(a, cut);

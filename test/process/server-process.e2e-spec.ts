@@ -12,11 +12,14 @@ const database: Record<string, string> =
   onPostgres && TEST_DATABASE_URL ? { DATABASE_URL: TEST_DATABASE_URL } : { PGLITE_DATA_DIR: 'memory://' };
 
 describe('the server process', () => {
+  const env = { ...database, LOG_LEVEL: 'info', INTROSPECTION_CLIENTS, THROTTLE_INTROSPECTION_FAILURE_LIMIT: '2' };
   let server: ServerProcess;
+  // The one a case stops to flush its logs: its own, so the shared one serves the others in any order.
+  let stopped: ServerProcess | undefined;
   beforeAll(async () => {
-    server = await startServerProcess({ ...database, LOG_LEVEL: 'info', INTROSPECTION_CLIENTS, THROTTLE_INTROSPECTION_FAILURE_LIMIT: '2' });
+    server = await startServerProcess(env);
   }, 120_000);
-  afterAll(() => server?.stop());
+  afterAll(() => Promise.all([server?.stop(), stopped?.stop()]));
 
   it('answers GET /health with 200 and its envelope while the database answers', async () => {
     const res = await server.http().get('/health').expect(200);
@@ -66,6 +69,7 @@ describe('the server process', () => {
   });
 
   it('logs JSON lines with the request id, and never a token or a password', async () => {
+    const server = (stopped = await startServerProcess(env));
     const password = 'Sup3r-secret-passphrase';
     const user = await register(server, uniqueEmail(), password);
     const session = await login(server, user.email, password);
@@ -92,7 +96,7 @@ describe('the server process', () => {
     for (const secret of [password, 'wrong-password', session.token, other.token, signature]) {
       expect(output).not.toContain(secret);
     }
-  });
+  }, 120_000);
 });
 
 describe('invalid configuration stops the start with one line naming the variable', () => {
