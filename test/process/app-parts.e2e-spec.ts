@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIENCE, ISSUER, onPostgres, realPostgresUrl, TEST_SECRET } from '../support/app.js';
+import { onPostgres, realPostgresUrl } from '../support/app.js';
+import { type CapturedProcess, spawnCaptured } from '../support/captured-process.js';
 import { freePort, listening } from '../support/ports.js';
 import { bearer } from '../support/requests.js';
 import { lacks } from '../support/requirements.js';
@@ -18,12 +18,6 @@ import { composedClone, ROOT } from '../support/your-module.js';
 // and the client generated from its document) each see the module, on the run's database.
 
 const ADMIN_TOKEN = 'operator-token-of-the-composed-clone-0123456789';
-
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
 
 describe('a module declared in src/app.parts.ts', () => {
   let clone: string;
@@ -40,25 +34,7 @@ describe('a module declared in src/app.parts.ts', () => {
     return { DATABASE_URL: url.toString() };
   };
 
-  const run = (command: string, args: string[], env: Record<string, string> = {}): Run => {
-    const child = spawn(command, args, {
-      cwd: clone,
-      env: {
-        PATH: process.env.PATH ?? '',
-        NODE_ENV: 'test',
-        JWT_SECRET: TEST_SECRET,
-        JWT_ISSUER: ISSUER,
-        JWT_AUDIENCE: AUDIENCE,
-        LOG_LEVEL: 'warn',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
-    return { child, output: () => output, exited: new Promise((resolve) => child.once('exit', resolve)) };
-  };
+  const run = (command: string, args: string[], env: Record<string, string> = {}): CapturedProcess => spawnCaptured(command, args, clone, env);
 
   const toTheEnd = async (command: string, args: string[], env: Record<string, string> = {}) => {
     const { child, output, exited } = run(command, args, env);

@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
-import { AUDIENCE, ISSUER, TEST_SECRET } from './app.js';
+import { spawnCaptured } from './captured-process.js';
 import { compileFile, sources } from './compile.js';
 import { freePort } from './ports.js';
 
@@ -50,27 +49,13 @@ export type Entry = 'main' | 'migrate';
 async function spawnServer(env: Record<string, string>, entry: Entry = 'main') {
   const main = await compileServer();
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [join(dirname(main), `${entry}.js`)], {
-    cwd: OUT, // no .env here
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'test',
-      PORT: String(port),
-      JWT_SECRET: TEST_SECRET,
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-      LOG_LEVEL: 'warn',
-      THROTTLE_LOGOUT_LIMIT: '1000',
-      THROTTLE_LOGIN_LIMIT: '1000',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, exited, output } = spawnCaptured(process.execPath, [join(dirname(main), `${entry}.js`)], OUT /* no .env here */, {
+    PORT: String(port),
+    THROTTLE_LOGOUT_LIMIT: '1000',
+    THROTTLE_LOGIN_LIMIT: '1000',
+    ...env,
   });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, port, exited, output: () => output };
+  return { child, port, exited, output };
 }
 
 /**
