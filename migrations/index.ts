@@ -7,6 +7,7 @@ import { SessionEvents1766000000000 } from './1766000000000-session-events.js';
 import { Webhooks1766000000001 } from './1766000000001-webhooks.js';
 import { SessionEpoch1767000000000 } from './1767000000000-session-epoch.js';
 import { OutboxDelivery1767000000001 } from './1767000000001-outbox-delivery.js';
+import { SecondFactors1768000000000 } from './1768000000000-second-factors.js';
 
 /** Listed explicitly (not globbed) so the same list works compiled, under vitest and in the CLI. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Webhooks1766000000001,
   SessionEpoch1767000000000,
   OutboxDelivery1767000000001,
+  SecondFactors1768000000000,
 ];

@@ -18,13 +18,25 @@ import { HealthModule } from './health/health.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { validationPipe } from './http/validation.pipe.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { MfaModule } from './mfa/mfa.module.js';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { ShutdownModule } from './shutdown/shutdown.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 // Secrets that might turn up in a logged object, such as an error; request lines carry none.
-const REDACTED = ['*.authorization', '*.cookie', '*.password', '*.token', '*.accessToken', '*.refreshToken'];
+const REDACTED = [
+  '*.authorization',
+  '*.cookie',
+  '*.password',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.mfaToken',
+  '*.recoveryCode',
+  '*.recoveryCodes',
+  '*.secret',
+];
 
 const logsRequests = (level: string): boolean => ['info', 'debug', 'trace'].includes(level);
 
@@ -78,6 +90,7 @@ export class AppModule {
         RateLimitModule.forRoot(env),
         MetricsModule,
         AuthModule,
+        MfaModule,
         AccountsModule,
         MailModule,
         AdminModule,

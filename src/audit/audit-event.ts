@@ -12,6 +12,13 @@ export const AUDIT_EVENTS = [
   'email_verified',
   'account_deleted',
   'admin_action',
+  'mfa_enabled',
+  'mfa_removed',
+  'mfa_reset',
+  'mfa_failed',
+  'recovery_code_used',
+  'recovery_codes_replaced',
+  'step_up',
 ] as const;
 
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];

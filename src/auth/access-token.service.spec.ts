@@ -44,8 +44,9 @@ function handMade(header: object, payload: object, secret = SECRET, alg: 'sha256
 const now = () => Math.floor(Date.now() / 1000);
 const inTtl = () => new Date((now() + TTL) * 1000);
 const EMAIL = 'ana@example.com';
-const LIVE = { id: SESSION, userId: USER, email: EMAIL, roles: ['editor'], expiresAt: new Date() };
-const PRINCIPAL = { userId: USER, sessionId: SESSION, email: EMAIL, roles: ['editor'] };
+const AUTHENTICATED_AT = new Date();
+const LIVE = { id: SESSION, userId: USER, email: EMAIL, roles: ['editor'], expiresAt: new Date(), amr: ['pwd'], authenticatedAt: AUTHENTICATED_AT };
+const PRINCIPAL = { userId: USER, sessionId: SESSION, email: EMAIL, roles: ['editor'], amr: ['pwd'], authenticatedAt: AUTHENTICATED_AT };
 const goodClaims = (extra: object = {}) => ({
   sub: USER,
   sid: SESSION,

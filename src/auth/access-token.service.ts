@@ -58,6 +58,6 @@ export class AccessTokenService {
     const session = await this.sessions.findLive(sid);
     // UUIDs are case-insensitive; the database spells them in lowercase.
     if (!session || session.userId !== sub.toLowerCase()) throw invalidToken();
-    return { userId: session.userId, sessionId: session.id, email: session.email, roles: session.roles };
+    return { userId: session.userId, sessionId: session.id, email: session.email, roles: session.roles, amr: session.amr, authenticatedAt: session.authenticatedAt };
   }
 }

@@ -1,3 +1,4 @@
+import type { Amr } from '../sessions/amr.js';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { AuthConfig } from './auth.config.js';
 import { AuditRepository } from '../audit/audit.repository.js';
@@ -59,11 +60,11 @@ export class AuthService implements OnModuleInit {
     // Only after the password: these answers must not tell an outsider that an account exists.
     if (user.locked) throw new AppException(ErrorCode.AccountLocked);
     if (this.requireVerifiedEmail && !user.emailVerified) throw new AppException(ErrorCode.EmailNotVerified);
-    return this.signIn.signIn({ id: user.id, sessionEpoch: user.sessionEpoch, email }, who);
+    return this.signIn.signIn({ id: user.id, sessionEpoch: user.sessionEpoch, email, amr: ['pwd'] }, who);
   }
 
-  me({ userId, email, sessionId }: Principal): { id: string; email: string; sessionId: string } {
-    return { id: userId, email, sessionId };
+  me({ userId, email, sessionId, amr, authenticatedAt }: Principal): { id: string; email: string; sessionId: string; amr: Amr[]; authenticatedAt: Date } {
+    return { id: userId, email, sessionId, amr, authenticatedAt };
   }
 
   // Losing a race to another logout of the same session answers 401, like any revoked token.

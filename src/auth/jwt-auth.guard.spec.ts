@@ -4,6 +4,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
 import type { AccessTokenService } from './access-token.service.js';
+import type { FactorsConfig } from '../factors/factors.config.js';
+import type { FactorsRepository } from '../factors/factors.repository.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import type { Principal } from './principal.js';
 import { Public } from './public.decorator.js';
@@ -47,10 +49,15 @@ const principal: Principal = {
   sessionId: 'a9b8c7d6-e5f4-4a3b-8c2d-1e0f9a8b7c6d',
   email: 'ana@example.com',
   roles: ['editor'],
+  amr: ['pwd'],
+  authenticatedAt: new Date(),
 };
 
+const factorsConfig = { STEP_UP_MAX_AGE: 300 } as FactorsConfig;
+const noFactors = { activeTypesOf: vi.fn(async () => []) } as unknown as FactorsRepository;
+
 const guardWith = (verify: AccessTokenService['verify']) =>
-  new JwtAuthGuard(new Reflector(), { verify: vi.fn(verify) } as unknown as AccessTokenService);
+  new JwtAuthGuard(new Reflector(), { verify: vi.fn(verify) } as unknown as AccessTokenService, noFactors, factorsConfig);
 
 describe('JwtAuthGuard', () => {
   it.each([
@@ -58,7 +65,7 @@ describe('JwtAuthGuard', () => {
     ['a handler of a @Public() class', AllPublicController, 'anything'],
   ])('lets %s through without looking at any token', async (_, cls, handler) => {
     const verify = vi.fn();
-    const guard = new JwtAuthGuard(new Reflector(), { verify } as unknown as AccessTokenService);
+    const guard = new JwtAuthGuard(new Reflector(), { verify } as unknown as AccessTokenService, noFactors, factorsConfig);
     await expect(guard.canActivate(contextOf(cls, handler))).resolves.toBe(true);
     expect(verify).not.toHaveBeenCalled();
   });

@@ -7,16 +7,25 @@ import { bearerToken } from './bearer-token.js';
 import type { Principal } from './principal.js';
 import { IS_PUBLIC } from './public.decorator.js';
 import { ROLES } from './roles.decorator.js';
+import { STEP_UP, type StepUpOptions } from './step-up.decorator.js';
+import { FactorsConfig } from '../factors/factors.config.js';
+import { FactorsRepository } from '../factors/factors.repository.js';
 
 type Request = Parameters<typeof bearerToken>[0] & { user?: Principal };
 
-/** Roles come from the same session lookup as the principal, so a change applies on the next request. */
+/** Roles and the step-up proof come from the same session lookup as the principal, so a change applies on the next request. */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
+  private readonly stepUpMaxAge: number;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: AccessTokenService,
-  ) {}
+    private readonly factors: FactorsRepository,
+    config: FactorsConfig,
+  ) {
+    this.stepUpMaxAge = config.STEP_UP_MAX_AGE;
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
@@ -25,6 +34,15 @@ export class JwtAuthGuard implements CanActivate {
     request.user = principal;
     const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES, [context.getHandler(), context.getClass()]);
     if (roles && !roles.some((role) => principal.roles.includes(role))) throw new AppException(ErrorCode.Forbidden);
+    const stepUp = this.reflector.getAllAndOverride<StepUpOptions | undefined>(STEP_UP, [context.getHandler(), context.getClass()]);
+    if (stepUp) await this.requireRecentProof(principal, stepUp);
     return true;
+  }
+
+  // authenticatedAt came with the session lookup: only a stale proof on an onlyWithFactors route costs a query.
+  private async requireRecentProof(principal: Principal, { onlyWithFactors }: StepUpOptions): Promise<void> {
+    if (Date.now() - principal.authenticatedAt.getTime() <= this.stepUpMaxAge * 1000) return;
+    if (onlyWithFactors && (await this.factors.activeTypesOf(principal.userId)).length === 0) return;
+    throw new AppException(ErrorCode.StepUpRequired, { maxAge: this.stepUpMaxAge });
   }
 }

@@ -1,3 +1,4 @@
+import type { Amr } from '../sessions/amr.js';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 
 /** From the guard's one session lookup: enough to answer /me without another query. */
@@ -6,6 +7,9 @@ export interface Principal {
   sessionId: string;
   email: string;
   roles: string[];
+  /** How this session was authenticated (RFC 8176), and when a factor was last proved on it. */
+  amr: Amr[];
+  authenticatedAt: Date;
 }
 
 export const CurrentPrincipal = createParamDecorator(

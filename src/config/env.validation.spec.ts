@@ -5,6 +5,7 @@ import { webhookEndpointsOf } from '../webhooks/webhooks.config.js';
 import { validateEnv } from './env.validation.js';
 
 const GOOD_SECRET = 'q8Vt2nZr6Lw0Xy4Bk1Hs9Dm3Fp7Jc5Ga';
+const MFA_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
 function failure(raw: Record<string, unknown>): string {
   try {
@@ -136,13 +137,13 @@ describe('validateEnv', () => {
     });
 
     it('production without SMTP_URL starts, but not with REQUIRE_EMAIL_VERIFICATION, which needs mail to let anyone in', () => {
-      expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET }).SMTP_URL).toBeUndefined();
-      expectOneLineNaming(failure({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, REQUIRE_EMAIL_VERIFICATION: 'true' }), 'SMTP_URL');
+      expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, MFA_ENCRYPTION_KEY }).SMTP_URL).toBeUndefined();
+      expectOneLineNaming(failure({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, MFA_ENCRYPTION_KEY, REQUIRE_EMAIL_VERIFICATION: 'true' }), 'SMTP_URL');
       expectOneLineNaming(failure({ SMTP_URL: 'http://mail.example.com' }), 'SMTP_URL');
     });
 
     it('production with a random 32-character secret starts, using it', () => {
-      const env = validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, SMTP_URL: 'smtp://mail.example.com:587' });
+      const env = validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, MFA_ENCRYPTION_KEY, SMTP_URL: 'smtp://mail.example.com:587' });
       expect(env.JWT_SECRET).toBe(GOOD_SECRET);
       expect(env.jwtSecretGenerated).toBe(false);
     });
@@ -289,11 +290,11 @@ describe('validateEnv', () => {
     });
 
     it('EdDSA in production needs JWT_PRIVATE_KEY; elsewhere one is generated, and main.ts warns', () => {
-      expectOneLineNaming(failure({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, JWT_ALGORITHM: 'EdDSA' }), 'JWT_PRIVATE_KEY');
+      expectOneLineNaming(failure({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, MFA_ENCRYPTION_KEY, JWT_ALGORITHM: 'EdDSA' }), 'JWT_PRIVATE_KEY');
       const dev = validateEnv({ JWT_ALGORITHM: 'EdDSA' });
       expect(dev.jwtPrivateKeyGenerated).toBe(true);
       expect(signingKeysOf(dev).privateKey.asymmetricKeyType).toBe('ed25519');
-      const prod = validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: edPrivate });
+      const prod = validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, MFA_ENCRYPTION_KEY, JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: edPrivate });
       expect(prod.jwtPrivateKeyGenerated).toBe(false);
     });
 

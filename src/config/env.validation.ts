@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, hkdfSync, randomBytes } from 'node:crypto';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
 import { AccountsConfig } from '../accounts/accounts.config.js';
 import { AdminConfig, adminTokensOf } from '../admin/admin.config.js';
 import { AuthConfig, introspectionClientsOf, signingKeysOf } from '../auth/auth.config.js';
 import { DatabaseConfig } from '../database/database.config.js';
+import { encryptionKeysOf, FactorsConfig, webauthnOriginsOf } from '../factors/factors.config.js';
 import { MailConfig } from '../mail/mail.config.js';
 import { MetricsConfig } from '../metrics/metrics.config.js';
 import { RateLimitConfig } from '../rate-limit/rate-limit.config.js';
@@ -25,6 +26,7 @@ export const FEATURE_CONFIGS = [
   AdminConfig,
   WebhooksConfig,
   MetricsConfig,
+  FactorsConfig,
 ] as const;
 
 export type Env = AppConfig &
@@ -36,9 +38,11 @@ export type Env = AppConfig &
   AccountsConfig &
   AdminConfig &
   WebhooksConfig &
-  MetricsConfig & {
+  MetricsConfig &
+  FactorsConfig & {
     jwtSecretGenerated: boolean;
     jwtPrivateKeyGenerated: boolean;
+    mfaKeyGenerated: boolean;
   };
 
 const PLACEHOLDER_SECRETS = ['secret', 'changeme', 'change-me', 'your-secret', 'jwt-secret'];
@@ -48,7 +52,7 @@ export function validateEnv(raw: Record<string, unknown>, { signsTokens = true }
   // Blank values (`FOO=` in .env) mean unset: dropped before conversion would turn '' into 0.
   const present = Object.fromEntries(Object.entries(raw).filter(([, value]) => !(typeof value === 'string' && value.trim() === '')));
   // Undeclared variables stay, as given: an application's own modules may read theirs.
-  const env = Object.assign({ jwtSecretGenerated: false, jwtPrivateKeyGenerated: false }, present, ...FEATURE_CONFIGS.map((config) => parse(config as new () => object, present))) as Env;
+  const env = Object.assign({ jwtSecretGenerated: false, jwtPrivateKeyGenerated: false, mfaKeyGenerated: false }, present, ...FEATURE_CONFIGS.map((config) => parse(config as new () => object, present))) as Env;
 
   // The migrate command signs nothing: its job needs the database and no secret.
   if (env.NODE_ENV === 'production' && signsTokens) {
@@ -61,6 +65,9 @@ export function validateEnv(raw: Record<string, unknown>, { signsTokens = true }
     // Without mail no one could ever log in; reset and verification mail just waits in the outbox.
     if (!env.SMTP_URL && env.REQUIRE_EMAIL_VERIFICATION) {
       throw new Error('Invalid configuration: SMTP_URL is required when NODE_ENV=production and REQUIRE_EMAIL_VERIFICATION=true');
+    }
+    if (signsTokens && !env.MFA_ENCRYPTION_KEY) {
+      throw new Error('Invalid configuration: MFA_ENCRYPTION_KEY is required (32 bytes in base64) when NODE_ENV=production');
     }
     if (env.JWT_ALGORITHM === 'EdDSA' && !env.JWT_PRIVATE_KEY) {
       throw new Error('Invalid configuration: JWT_PRIVATE_KEY is required (an Ed25519 key in PEM) when NODE_ENV=production and JWT_ALGORITHM=EdDSA');
@@ -75,6 +82,7 @@ export function validateEnv(raw: Record<string, unknown>, { signsTokens = true }
   introspectionClientsOf(env);
   webhookEndpointsOf(env);
   corsOriginsOf(env);
+  webauthnOriginsOf(env);
   adminTokensOf(env);
   if (env.ADMIN_PORT !== undefined && env.ADMIN_PORT === env.PORT && env.PORT !== 0) {
     throw new Error(`Invalid configuration: ADMIN_PORT must differ from PORT (${env.PORT}): the operator API is never served on the public port`);
@@ -86,6 +94,10 @@ export function validateEnv(raw: Record<string, unknown>, { signsTokens = true }
   // Tokens then die with the process: fine for a first run, never for production (refused above).
   env.jwtSecretGenerated = !env.JWT_SECRET;
   env.JWT_SECRET ??= randomBytes(48).toString('base64url');
+  // Outside production, derived from JWT_SECRET: instances that share it (as they must, to refresh) read each other's TOTP secrets.
+  env.mfaKeyGenerated = !env.MFA_ENCRYPTION_KEY;
+  env.MFA_ENCRYPTION_KEY ??= Buffer.from(hkdfSync('sha256', env.JWT_SECRET, '', 'auth-backend mfa-encryption-key', 32)).toString('base64');
+  encryptionKeysOf(env);
   return env;
 }
 

@@ -62,6 +62,7 @@ interface ErrorAnswer {
   code: ErrorCode;
   errors?: string[];
   retryAfter?: number;
+  maxAge?: number;
   status?: number;
   message?: string;
 }
@@ -74,7 +75,7 @@ const answersInOAuthWords = (reply: FastifyReply) =>
 
 // Shared with the hooks and the router, which answer before the filter can.
 export function sendError(reply: FastifyReply, requestId: string | undefined, answer: ErrorAnswer): void {
-  const { code, errors, retryAfter } = answer;
+  const { code, errors, retryAfter, maxAge } = answer;
   const status = answer.status ?? ERRORS[code].status;
   const envelope: Envelope = { success: false, message: answer.message ?? ERRORS[code].message };
   if (errors?.length) envelope.errors = errors;
@@ -82,6 +83,10 @@ export function sendError(reply: FastifyReply, requestId: string | undefined, an
 
   if (TOKEN_ERRORS.has(code)) reply.header('www-authenticate', 'Bearer error="invalid_token"');
   if (code === ErrorCode.InvalidClient) reply.header('www-authenticate', 'Basic realm="auth-backend"');
+  // RFC 9470's challenge: the client proves a factor again (POST /auth/step-up) and retries.
+  if (code === ErrorCode.StepUpRequired) {
+    reply.header('www-authenticate', `Bearer error="insufficient_user_authentication", error_description="${ERRORS[code].message}", max_age=${maxAge ?? 0}`);
+  }
   if (retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
   reply.header('cache-control', 'no-store');
   // Routing errors never reach the onRequest hook that sets it.

@@ -3,6 +3,8 @@ import { ErrorCode } from './error-code.js';
 export interface AppExceptionOptions {
   errors?: string[];
   retryAfter?: number;
+  /** StepUpRequired: the `max_age` of its RFC 9470 challenge, in seconds. */
+  maxAge?: number;
 }
 
 export class AppException extends Error {

@@ -12,6 +12,10 @@ export const END_REASONS = {
   account_deleted: { event: 'account_deleted', details: { reason: 'account_deleted' } },
   admin_revoked: { event: 'session_revoked', details: { reason: 'admin_revoked' } },
   account_locked: { event: 'session_revoked', details: { reason: 'account_locked' } },
+  mfa_enabled: { event: 'mfa_enabled', details: { reason: 'mfa_enabled' } },
+  mfa_removed: { event: 'mfa_removed', details: { reason: 'mfa_removed' } },
+  mfa_reset: { event: 'mfa_reset', details: { reason: 'mfa_reset' } },
+  recovery_code_used: { event: 'recovery_code_used', details: { reason: 'recovery_code_used' } },
 } as const satisfies Record<string, { event: AuditEventName; details: AuditDetails }>;
 
 type EndReason = keyof typeof END_REASONS;

@@ -49,6 +49,14 @@ export class Session {
   @Column({ name: 'access_expires_at', type: 'timestamptz', nullable: true })
   accessExpiresAt: Date | null;
 
+  /** RFC 8176 values: how the session was authenticated. */
+  @Column({ type: 'text', array: true, default: () => "'{pwd}'" })
+  amr: string[];
+
+  /** The last time a factor (or, without factors, the password) was proved on this session: step-up reads it. */
+  @Column({ name: 'authenticated_at', type: 'timestamptz', default: () => 'now()' })
+  authenticatedAt: Date;
+
   @Column({ type: 'varchar', length: 64, nullable: true })
   ip: string | null;
 

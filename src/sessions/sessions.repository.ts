@@ -6,6 +6,7 @@ import type { PageKey } from '../database/page-cursor.js';
 import { END_REASONS, type ManyEndReason, type SingleEndReason } from './end-reason.js';
 import { RECORD_SESSION_ENDS } from './session-ended-events.js';
 import { SessionPolicy } from './session-policy.js';
+import type { Amr } from './amr.js';
 
 export interface LiveSession {
   id: string;
@@ -13,6 +14,8 @@ export interface LiveSession {
   email: string;
   roles: string[];
   expiresAt: Date;
+  amr: Amr[];
+  authenticatedAt: Date;
 }
 
 export interface SessionView {
@@ -22,6 +25,7 @@ export interface SessionView {
   expiresAt: Date;
   ip: string | null;
   userAgent: string | null;
+  amr: Amr[];
   endedAt?: Date;
   endReason?: string;
   /** Text, so that the microseconds survive the round trip. */
@@ -56,16 +60,16 @@ const OPEN = statement('open', `
   WITH account AS (
     SELECT id FROM users u WHERE u.id = $1 AND u.session_epoch = $8 AND ${unlocked('u')} FOR SHARE
   ), opened AS (
-    INSERT INTO sessions (user_id, expires_at, ip, user_agent, refresh_token_hash, access_expires_at)
-    SELECT id, $2, $3, $4, $6, $7 FROM account
+    INSERT INTO sessions (user_id, expires_at, ip, user_agent, refresh_token_hash, access_expires_at, amr)
+    SELECT id, $2, $3, $4, $6, $7, $9::text[] FROM account
     RETURNING id, user_id
   )
   ${INSERT_AUDIT}
-  SELECT 'login', user_id, id, $3, $4, $5, '{}' FROM opened
+  SELECT 'login', user_id, id, $3, $4, $5, jsonb_build_object('amr', $9::text[]) FROM opened
   RETURNING session_id AS id`);
 
 const FIND_LIVE = statement('find-live', `
-  SELECT s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt",
+  SELECT s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt", s.amr, s.authenticated_at AS "authenticatedAt",
          s.last_used_at < now() - interval '60 seconds' AS stale
     FROM sessions s JOIN users u ON u.id = s.user_id
    WHERE s.id = ANY($1::uuid[]) AND ${live('s', '$2')} AND ${unlocked('u')}`);
@@ -114,7 +118,7 @@ const END_ALL = statement('end-all', `
   RETURNING (details->>'revokedSessions')::int AS count`);
 
 const LIST_LIVE = statement('list-live', `
-  SELECT id, created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", ip, user_agent AS "userAgent",
+  SELECT id, created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", ip, user_agent AS "userAgent", amr,
          created_at::text AS "pageKey"
     FROM sessions s
    WHERE s.user_id = $1 AND ${live('s', '$2')}
@@ -125,7 +129,7 @@ const LIST_LIVE = statement('list-live', `
 // A session that ran out was ended by the first of its two clocks.
 const LIST_ENDED = statement('list-ended', `
   SELECT *, "endedAt"::text AS "pageKey" FROM (
-    SELECT id, created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", ip, user_agent AS "userAgent",
+    SELECT id, created_at AS "createdAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", ip, user_agent AS "userAgent", amr,
            CASE WHEN revoked_at IS NOT NULL THEN revoked_at
                 ELSE LEAST(expires_at, last_used_at + make_interval(secs => $2)) END AS "endedAt",
            CASE WHEN revoked_at IS NOT NULL THEN ended_reason
@@ -150,7 +154,7 @@ const ROTATE = statement('rotate', `
          refresh_generation = s.refresh_generation + 1, refreshed_at = now(), last_used_at = now(), ${issuing('$6')}
     FROM users u
    WHERE s.id = $1 AND s.refresh_token_hash = $2 AND s.refresh_generation = $5 AND u.id = s.user_id AND ${live('s', '$4')} AND ${unlocked('u')}
-  RETURNING s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt", ${ISSUED('$6')}`);
+  RETURNING s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt", s.amr, s.authenticated_at AS "authenticatedAt", ${ISSUED('$6')}`);
 
 const REISSUE = statement('reissue', `
   UPDATE sessions s SET ${issuing('$3')}
@@ -159,11 +163,21 @@ const REISSUE = statement('reissue', `
   RETURNING ${ISSUED('$3')}`);
 
 const REFRESH_STATE = statement('refresh-state', `
-  SELECT s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt", ${live('s', '$2')} AND ${unlocked('u')} AS live,
+  SELECT s.id, s.user_id AS "userId", u.email, u.roles, s.expires_at AS "expiresAt", s.amr, s.authenticated_at AS "authenticatedAt",
+         ${live('s', '$2')} AND ${unlocked('u')} AS live,
          s.refresh_token_hash AS "refreshHash", s.previous_refresh_token_hash AS "previousRefreshHash",
          s.refresh_generation AS generation, s.refreshed_at > now() - make_interval(secs => $3) AS "inGrace"
     FROM sessions s JOIN users u ON u.id = s.user_id
    WHERE s.id = $1`);
+
+// A proof raises only a live session of its user; a method it did not record yet is appended.
+const RAISE = statement('raise', `
+  UPDATE sessions s
+     SET authenticated_at = now(), version = s.version + 1,
+         amr = s.amr || ARRAY(SELECT DISTINCT m FROM unnest($3::text[]) m WHERE m <> ALL (s.amr))
+    FROM users u
+   WHERE s.id = $1 AND s.user_id = $2 AND u.id = s.user_id AND ${live('s', '$4')} AND ${unlocked('u')}
+  RETURNING s.amr, s.authenticated_at AS "authenticatedAt"`);
 
 // Under a transaction-scoped advisory lock: while one instance holds it, another's batch deletes nothing (`held: false`).
 const PURGE = statement('purge', `
@@ -191,7 +205,7 @@ export class SessionsRepository {
   }
 
   /** Null when the user's session epoch is no longer `epoch`, or the user is locked or gone. */
-  async open(userId: string, epoch: number, expiresAt: Date, who: Requester, refreshHash: Buffer, accessExpiresAt: Date): Promise<string | null> {
+  async open(userId: string, epoch: number, amr: readonly Amr[], expiresAt: Date, who: Requester, refreshHash: Buffer, accessExpiresAt: Date): Promise<string | null> {
     const [row] = await this.database.query<{ id: string }>(OPEN, [
       userId,
       expiresAt,
@@ -201,6 +215,7 @@ export class SessionsRepository {
       refreshHash,
       accessExpiresAt,
       epoch,
+      amr,
     ]);
     return row?.id ?? null;
   }
@@ -275,6 +290,11 @@ export class SessionsRepository {
 
   async refreshState(sessionId: string, graceSeconds: number): Promise<RefreshState | null> {
     const [row] = await this.database.query<RefreshState>(REFRESH_STATE, [sessionId, this.idle, graceSeconds]);
+    return row ?? null;
+  }
+
+  async raise(sessionId: string, userId: string, amr: readonly Amr[]): Promise<{ amr: Amr[]; authenticatedAt: Date } | null> {
+    const [row] = await this.database.query<{ amr: Amr[]; authenticatedAt: Date }>(RAISE, [sessionId, userId, amr, this.idle]);
     return row ?? null;
   }
 

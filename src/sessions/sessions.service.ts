@@ -4,6 +4,7 @@ import type { Requester } from '../http/requester.js';
 import { Database } from '../database/database.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { ManyEndReason, SingleEndReason } from './end-reason.js';
+import type { Amr } from './amr.js';
 import { queryBatcher } from './query-batcher.js';
 import { encodeRefreshToken, firstRefreshSecret, hashRefreshSecret } from './refresh-token.js';
 import { SessionPolicy } from './session-policy.js';
@@ -20,6 +21,8 @@ export type ListedSession = Omit<SessionView, 'pageKey'> & { device: Device };
 export interface Authenticated {
   id: string;
   sessionEpoch: number;
+  /** How: RFC 8176 values, recorded on the session. */
+  amr: readonly Amr[];
 }
 
 export interface OpenedSession {
@@ -70,7 +73,7 @@ export class SessionsService {
     const expiresAt = new Date((Math.floor(Date.now() / 1000) + this.policy.maxSeconds) * 1000);
     const accessExpiresAt = new Date(Math.min(this.policy.accessUntil().getTime(), expiresAt.getTime()));
     const secret = firstRefreshSecret();
-    const id = await this.repository.open(user.id, user.sessionEpoch, expiresAt, who, hashRefreshSecret(secret), accessExpiresAt);
+    const id = await this.repository.open(user.id, user.sessionEpoch, user.amr, expiresAt, who, hashRefreshSecret(secret), accessExpiresAt);
     if (!id) return null;
     return { id, expiresAt, accessExpiresAt, refreshToken: encodeRefreshToken({ sessionId: id, generation: 0, secret }) };
   }
@@ -82,6 +85,11 @@ export class SessionsService {
   /** False when it was over already or lost a race to another end of it. */
   end(sessionId: string, userId: string, reason: SingleEndReason, who: Requester): Promise<boolean> {
     return this.endings.load({ sessionId: sessionId.toLowerCase(), userId, reason, who });
+  }
+
+  /** A factor proved again on this session (step-up): null when it is no longer live. The other sessions stay as they were. */
+  raise(sessionId: string, userId: string, amr: readonly Amr[]): Promise<{ amr: Amr[]; authenticatedAt: Date } | null> {
+    return this.repository.raise(sessionId.toLowerCase(), userId, amr);
   }
 
   /** An operator ends sessions by id alone. */

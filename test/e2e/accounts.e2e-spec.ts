@@ -262,7 +262,7 @@ describe('rate limits of the account routes', () => {
 
 describe('production without SMTP_URL', () => {
   it('starts, and keeps mail in the outbox (never in the log) until an instance with SMTP_URL sends it', async () => {
-    const t = await startApp({ NODE_ENV: 'production', JWT_SECRET: 'r4Nd0m-Qx8vT2kLp9Zw3Yb6Hn1Jm5Cs7Df0Gh-prod' });
+    const t = await startApp({ NODE_ENV: 'production', JWT_SECRET: 'r4Nd0m-Qx8vT2kLp9Zw3Yb6Hn1Jm5Cs7Df0Gh-prod', MFA_ENCRYPTION_KEY: 'B'.repeat(43) + '=' });
     try {
       const user = await register(t);
       const [row] = await mailOf(t, user.userId, (r) => r.attempts >= 1);

@@ -199,7 +199,7 @@ describe('API documentation', () => {
     expect(Object.keys(login).sort()).toEqual(['accessToken', 'expiresIn', 'refreshToken', 'sessionId', 'tokenType']);
     expect(login.tokenType).toBe('Bearer');
     expect(typeof login.expiresIn).toBe('number');
-    expect(Object.keys(ok('/api/v1/auth/me', 'get', 200)!.data).sort()).toEqual(['email', 'id', 'sessionId']);
+    expect(Object.keys(ok('/api/v1/auth/me', 'get', 200)!.data).sort()).toEqual(['amr', 'authenticatedAt', 'email', 'id', 'sessionId']);
     // data only with a scope: { revokedSessions }.
     const logout = schemaOf(doc, doc.paths['/api/v1/auth/logout'].post.responses[200].content['application/json'].schema);
     expect(logout.required).toStrictEqual(['success', 'message']);

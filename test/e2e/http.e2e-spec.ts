@@ -297,7 +297,7 @@ describe('the HTTP surface', () => {
       expect(res.body.success).toBe(true);
       expect(typeof res.body.message).toBe('string');
       expect(Object.keys(res.body).sort()).toEqual(['data', 'message', 'success']);
-      expect(res.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId });
+      expect(res.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId, amr: ['pwd'], authenticatedAt: expect.any(String) });
       expect(Object.keys(res.body.data)).toEqual(['id', 'email', 'sessionId']);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.headers['content-type']).toMatch(/^application\/json/);

@@ -237,7 +237,7 @@ describe('routes without a rate limit', () => {
     );
     for (const res of results) {
       expect(res.status).toBe(200);
-      expect(res.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId });
+      expect(res.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId, amr: ['pwd'], authenticatedAt: expect.any(String) });
       expect(res.headers['retry-after']).toBeUndefined();
     }
     // Unauthenticated me is 401 every time, never 429.

@@ -114,7 +114,7 @@ describe('refresh tokens (bearer mode)', () => {
       expect(res.headers['www-authenticate']).toBeUndefined();
 
       const me = await meRequest(t, next.accessToken).expect(200);
-      expect(me.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId });
+      expect(me.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId, amr: ['pwd'], authenticatedAt: expect.any(String) });
 
       const after = await sessionRow(t, user.sessionId);
       expect(after.refresh_generation).toBe(1);

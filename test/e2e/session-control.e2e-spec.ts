@@ -12,7 +12,7 @@ import { decodePart } from '../support/tokens.js';
 // absolute timeouts; checked on the rows. Retention is test/integration/session-retention, CORS
 // test/e2e/cors.
 
-const LIVE_KEYS = ['createdAt', 'current', 'device', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'];
+const LIVE_KEYS = ['amr', 'createdAt', 'current', 'device', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'];
 const ENDED_KEYS = [...LIVE_KEYS, 'endReason', 'endedAt'].sort();
 const NOT_FOUND_BODY = envelope(MESSAGES.notFound);
 

@@ -56,7 +56,7 @@ describe('access tokens: every way one is refused', () => {
       ]) {
         const res = await meRequest(t, token);
         expect(res.status).toBe(200);
-        expect(res.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId });
+        expect(res.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId, amr: ['pwd'], authenticatedAt: expect.any(String) });
       }
     });
 
@@ -195,7 +195,7 @@ describe('access tokens: every way one is refused', () => {
     ])('a token naming a %s elsewhere but signed HS256 with the right secret verifies normally', async (_, extra) => {
       const res = await meRequest(t, handSigned({ ...HS256, ...extra }, claimsFor(user)));
       expect(res.status).toBe(200);
-      expect(res.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId });
+      expect(res.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId, amr: ['pwd'], authenticatedAt: expect.any(String) });
     });
   });
 

@@ -146,7 +146,7 @@ run('when the database goes away under a running app (TCP proxy in front of Post
     expect(await revokedAt(direct, user.sessionId)).toBeNull();
     const back = await meRequest(t, user.token);
     expect(back.status).toBe(200);
-    expect(back.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId });
+    expect(back.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId, amr: ['pwd'], authenticatedAt: expect.any(String) });
     const healthy = await t.http().get('/health');
     expect(healthy.status).toBe(200);
     expect(healthy.body.success).toBe(true);
@@ -548,7 +548,7 @@ run('two instances on one database', () => {
 
     const onB = await b.http().get(`${API}/me`).set(bearer(session.token));
     expect(onB.status).toBe(200);
-    expect(onB.body.data).toEqual({ id: user.userId, email: user.email, sessionId: session.sessionId });
+    expect(onB.body.data).toEqual({ id: user.userId, email: user.email, sessionId: session.sessionId, amr: ['pwd'], authenticatedAt: expect.any(String) });
 
     const out = await a.http().post(`${API}/logout`).set(bearer(session.token));
     expect(out.status).toBe(200);

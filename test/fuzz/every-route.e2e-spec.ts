@@ -308,7 +308,7 @@ describe('fuzz: random requests to every route', () => {
     const userB = originalB;
     expect(await revokedAt(t, userB.sessionId)).toBeNull();
     const me = await meRequest(t, userB.token).expect(200);
-    expect(me.body.data).toEqual({ id: userB.userId, email: userB.email, sessionId: userB.sessionId });
+    expect(me.body.data).toEqual({ id: userB.userId, email: userB.email, sessionId: userB.sessionId, amr: ['pwd'], authenticatedAt: expect.any(String) });
     const current = [...state.a, ...(state.userB.sessionId === userB.sessionId ? [userB] : [])];
     for (const session of current) {
       await meRequest(t, session.token).expect(200);

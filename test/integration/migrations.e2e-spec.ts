@@ -278,6 +278,7 @@ describe('migration SessionControl: a database as the previous release left it, 
       ip: s.ip,
       userAgent: s.userAgent,
       device: expect.any(Object),
+      amr: ['pwd'],
     });
     // Both live ones count as used at the upgrade (this very request may write the bearer's again).
     expect(live.body.data.sessions).toEqual([
@@ -316,7 +317,7 @@ describe('migration SessionControl: a database as the previous release left it, 
   it('serves the old tokens: a live session passes /me, a revoked one is refused, an expired one is expired', async () => {
     const me = await meRequest(t, oldToken(OLD_SESSIONS.live));
     expect(me.status).toBe(200);
-    expect(me.body.data).toEqual({ id: alice.id, email: alice.email, sessionId: OLD_SESSIONS.live.id });
+    expect(me.body.data).toEqual({ id: alice.id, email: alice.email, sessionId: OLD_SESSIONS.live.id, amr: ['pwd'], authenticatedAt: expect.any(String) });
     expect((await meRequest(t, oldToken(OLD_SESSIONS.liveNoClient))).status).toBe(200);
     expect((await meRequest(t, oldToken(OLD_SESSIONS.bobs))).status).toBe(200);
     expectInvalidToken(await meRequest(t, oldToken(OLD_SESSIONS.revoked)));

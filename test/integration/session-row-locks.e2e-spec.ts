@@ -40,7 +40,7 @@ describe.skipIf(lacks('postgres', 'row locks between statements on several conne
   async function twoSessions() {
     for (let attempt = 0; attempt < 10; attempt++) {
       const { userId } = await register(t);
-      const opened = await Promise.all([0, 1].map(() => sessions.open({ id: userId, sessionEpoch: 0 }, who())));
+      const opened = await Promise.all([0, 1].map(() => sessions.open({ id: userId, sessionEpoch: 0, amr: ['pwd'] }, who())));
       const [low, high] = opened.map((s) => s!.id).sort() as [string, string];
       await t.dataSource.query(`UPDATE sessions SET last_used_at = now() - interval '2 minutes' WHERE user_id = $1`, [userId]);
       await t.dataSource.query(`UPDATE sessions SET expires_at = expires_at - interval '1 second' WHERE id = $1`, [low]);

@@ -28,7 +28,7 @@ describe('SessionsService', () => {
   /** A session of the user, opened under the user's current session epoch. */
   const open = async (ctx = who()) => {
     const [{ epoch }] = await t.dataSource.query('SELECT session_epoch AS epoch FROM users WHERE id = $1', [userId]);
-    const opened = await sessions.open({ id: userId, sessionEpoch: epoch }, ctx);
+    const opened = await sessions.open({ id: userId, sessionEpoch: epoch, amr: ['pwd'] }, ctx);
     if (!opened) throw new Error('the session did not open');
     return opened;
   };

@@ -177,6 +177,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a TOTP factor: its secret and otpauth:// URI
+         * @description The factor is pending until confirmed with a first code; pending factors expire after 10 minutes.
+         */
+        post: operations["enrol"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a pending TOTP factor with its first code
+         * @description Every other session of the user ends (`mfa_enabled`); this session records `otp` and is authenticated now. The user's first factor also answers 10 recovery codes, shown once. A wrong code, or a factor that is not pending: 401 `Código de verificación inválido`.
+         */
+        post: operations["confirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/register": {
         parameters: {
             query?: never;
@@ -474,6 +514,20 @@ export interface components {
              * @example 3f0c9a52-6a51-4a3e-9f7c-2f1f5b8f9a10
              */
             sessionId: string;
+            /**
+             * @description How this session was authenticated (RFC 8176).
+             * @example [
+             *       "pwd",
+             *       "otp"
+             *     ]
+             */
+            amr: ("pwd" | "otp" | "hwk" | "swk" | "user" | "mfa" | "fed")[];
+            /**
+             * Format: date-time
+             * @description The last time a factor (or, without factors, the password) was proved on this session; step-up reads it.
+             * @example 2026-11-20T09:12:00.000Z
+             */
+            authenticatedAt: string;
         };
         MeResponse: {
             /** @enum {boolean} */
@@ -544,6 +598,14 @@ export interface components {
             ip: string | null;
             /** @example Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0 */
             userAgent: string | null;
+            /**
+             * @description How the session was authenticated (RFC 8176).
+             * @example [
+             *       "pwd",
+             *       "otp"
+             *     ]
+             */
+            amr: ("pwd" | "otp" | "hwk" | "swk" | "user" | "mfa" | "fed")[];
             /** @description Read from the user agent; null fields where it does not say. */
             device: components["schemas"]["DeviceDto"];
             /**
@@ -560,7 +622,7 @@ export interface components {
              * @description Ended sessions only (`?state=ended`).
              * @enum {string}
              */
-            endReason?: "logout" | "revoked_by_id" | "refresh_reuse" | "logout_others" | "logout_all" | "password_changed" | "password_reset" | "account_deleted" | "admin_revoked" | "account_locked" | "idle_timeout" | "expired";
+            endReason?: "logout" | "revoked_by_id" | "refresh_reuse" | "logout_others" | "logout_all" | "password_changed" | "password_reset" | "account_deleted" | "admin_revoked" | "account_locked" | "mfa_enabled" | "mfa_removed" | "mfa_reset" | "recovery_code_used" | "idle_timeout" | "expired";
         };
         SessionListDto: {
             sessions: components["schemas"]["SessionDto"][];
@@ -664,6 +726,59 @@ export interface components {
         JwksDto: {
             /** @description The current key first; empty with HS256 */
             keys: components["schemas"]["JwkDto"][];
+        };
+        PendingTotpDto: {
+            /**
+             * Format: uuid
+             * @example 6d1f0c4e-2b7a-4f58-9c3e-0a9b8c7d6e5f
+             */
+            factorId: string;
+            /**
+             * @description Base32; shown once.
+             * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            secret: string;
+            /** @example otpauth://totp/auth-backend:ana%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=auth-backend */
+            uri: string;
+        };
+        EnrolResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Escanee el código en su aplicación de autenticación */
+            message: string;
+            data: components["schemas"]["PendingTotpDto"];
+        };
+        EnrolTotpDto: {
+            /**
+             * @description Shown in the factor list.
+             * @example Teléfono
+             */
+            name?: string;
+        };
+        FactorEnabledDto: {
+            /**
+             * @description The user's first factor only: 10 single-use codes, shown once.
+             * @example [
+             *       "K7QM-2XHD-9PLA-RT4E"
+             *     ]
+             */
+            recoveryCodes?: string[];
+        };
+        ConfirmResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Segundo factor activado */
+            message: string;
+            data: components["schemas"]["FactorEnabledDto"];
+        };
+        ConfirmTotpDto: {
+            /**
+             * Format: uuid
+             * @example 6d1f0c4e-2b7a-4f58-9c3e-0a9b8c7d6e5f
+             */
+            factorId: string;
+            /** @example 123456 */
+            code: string;
         };
         RegisteredUserDto: {
             /**
@@ -1516,6 +1631,171 @@ export interface operations {
             };
             /** @description La solicitud tardó demasiado */
             408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    enrol: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrolTotpDto"];
+            };
+        };
+        responses: {
+            /** @description Escanee el código en su aplicación de autenticación */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido / Se requiere autenticación reciente */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    confirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmTotpDto"];
+            };
+        };
+        responses: {
+            /** @description Segundo factor activado */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfirmResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido / Código de verificación inválido */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { AMR_VALUES } from '../../sessions/amr.js';
 import { END_REASONS } from '../../sessions/end-reason.js';
 
 const LISTED_END_REASONS = [...Object.keys(END_REASONS), 'idle_timeout', 'expired'];
@@ -32,6 +33,9 @@ export class SessionDto {
 
   @ApiProperty({ type: String, nullable: true, example: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' })
   userAgent: string | null;
+
+  @ApiProperty({ enum: AMR_VALUES, isArray: true, example: ['pwd', 'otp'], description: 'How the session was authenticated (RFC 8176).' })
+  amr: string[];
 
   @ApiProperty({ type: () => DeviceDto, description: 'Read from the user agent; null fields where it does not say.' })
   device: DeviceDto;
