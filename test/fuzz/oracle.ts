@@ -17,9 +17,22 @@ export const ENVELOPE_KEYS = new Set(['success', 'message', 'data', 'errors']);
 export const GRACE_MS = 10_000;
 export const SKEW_MS = 1_000;
 export const NOT_FOUND_BODY = envelope(MESSAGES.notFound);
-export const LIVE_KEYS = ['createdAt', 'current', 'device', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'];
+export const LIVE_KEYS = ['amr', 'createdAt', 'current', 'device', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent'];
 export const ENDED_KEYS = [...LIVE_KEYS, 'endReason', 'endedAt'].sort();
-export const END_REASONS = new Set(['logout', 'logout_others', 'logout_all', 'revoked_by_id', 'password_changed', 'refresh_reuse', 'idle_timeout', 'expired']);
+export const END_REASONS = new Set([
+  'logout',
+  'logout_others',
+  'logout_all',
+  'revoked_by_id',
+  'password_changed',
+  'refresh_reuse',
+  'idle_timeout',
+  'expired',
+  'mfa_enabled',
+  'mfa_removed',
+  'mfa_reset',
+  'recovery_code_used',
+]);
 export const SCOPES = new Set(['current', 'others', 'all']);
 
 export interface Response {
