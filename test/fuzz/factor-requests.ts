@@ -50,7 +50,7 @@ export const FACTOR_ROUTES = {
     stepUp: 'always',
     success: FACTOR_MESSAGES.passkeyOptions,
   },
-  passkeyRegister: { method: 'POST', path: `${API}/passkeys/register`, fields: ['credential', 'name'], success: FACTOR_MESSAGES.passkeyRegistered },
+  passkeyRegister: { method: 'POST', path: `${API}/passkeys/register`, fields: ['credential', 'name'], stepUp: 'always', success: FACTOR_MESSAGES.passkeyRegistered },
   passkeyLoginOptions: { method: 'POST', path: `${API}/passkeys/login/options`, public: true, fields: [], success: FACTOR_MESSAGES.passkeyOptions },
   passkeyLogin: { method: 'POST', path: `${API}/passkeys/login`, public: true, fields: ['credential'], success: 'Inicio de sesión exitoso' },
 } satisfies Record<string, FactorRoute>;

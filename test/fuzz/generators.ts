@@ -466,7 +466,23 @@ export const bodyArb = (fields: readonly string[], liveWeight: number): fc.Arbit
   );
 
 export const ALL_BASES = [...Object.values(ROUTES), ...OTHER_PATHS];
-export const ALL_FIELDS = ['email', 'password', 'token', 'refreshToken', 'scope', 'currentPassword', 'newPassword'];
+export const ALL_FIELDS = [
+  'email',
+  'password',
+  'token',
+  'refreshToken',
+  'scope',
+  'currentPassword',
+  'newPassword',
+  // Second factors.
+  'code',
+  'recoveryCode',
+  'mfaToken',
+  'webauthn',
+  'credential',
+  'factorId',
+  'name',
+];
 
 /** Anything, anywhere. */
 export const anyRequestArb: fc.Arbitrary<RequestRecipe> = fc.record({

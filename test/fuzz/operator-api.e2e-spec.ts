@@ -5,13 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminServer } from '../../src/admin/admin.server.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { INVALID_TOKEN_BODY } from '../support/messages.js';
+import { enrolTotp } from '../support/totp.js';
 import { login, register } from '../support/users.js';
 
 /*
  * Property-based requests to the operator API: methods, paths, ids, tokens and bodies of every
  * kind. Checked on every answer: an envelope with a request id, never a 5xx; without a token of
  * ADMIN_TOKENS, the token 401 and nothing changes; with one, user B (never targeted) keeps its
- * session, A's sessions end only by what the request asked (end them all, end one by id, lock),
+ * session, A's sessions end only by what the request asked (end them all, end one by id, lock,
+ * reset the factors: `mfa_reset` ends every session),
  * and every 2xx writes one admin_action row naming the token by its fingerprint.
  */
 
@@ -36,6 +38,7 @@ const ROUTES = [
   'GET /admin/v1/users/{id}/sessions',
   'DELETE /admin/v1/users/{id}/sessions',
   'DELETE /admin/v1/sessions/{id}',
+  'DELETE /admin/v1/users/{id}/factors',
   'POST /admin/v1/users/{id}/lock',
   'POST /admin/v1/users/{id}/unlock',
   'PUT /admin/v1/users/{id}/roles',
@@ -64,6 +67,16 @@ describe('fuzz: the operator API', () => {
   let userA: { email: string; password: string; userId: string };
   let a: Array<{ token: string; sessionId: string }>;
   let b: { token: string; sessionId: string; userId: string };
+  /** B's TOTP factor and recovery codes: no request here may take them (B is never targeted). */
+  let bFactors: string;
+  const factorsOf = async (userId: string) =>
+    JSON.stringify(
+      await t.dataSource.query(
+        `SELECT (SELECT array_agg(id ORDER BY id) FROM mfa_factors WHERE user_id = $1) AS factors,
+                (SELECT count(*) FROM mfa_recovery_codes WHERE user_id = $1 AND used_at IS NULL) AS codes`,
+        [userId],
+      ),
+    );
 
   const liveOf = async (ids: string[]) =>
     new Set(
@@ -78,6 +91,8 @@ describe('fuzz: the operator API', () => {
     a = [await login(t, userA.email, userA.password), await login(t, userA.email, userA.password)];
     const userB = await register(t);
     b = { ...(await login(t, userB.email, userB.password)), userId: userB.userId };
+    await enrolTotp(t, b.token);
+    bFactors = await factorsOf(b.userId);
   });
   afterAll(() => t.close());
 
@@ -137,10 +152,12 @@ describe('fuzz: the operator API', () => {
         // What ended, and whether it was asked for.
         const live = await liveOf([...a.map((s) => s.sessionId), b.sessionId]);
         expect(live.has(b.sessionId), "B's session ended").toBe(true);
+        expect(await factorsOf(b.userId), "B's factors or recovery codes changed").toBe(bFactors);
         const asked = new Set<string>();
         if (ok && authorized) {
           const route = `${method} ${template}`;
-          if (recipe.target === 'A' && (route === 'DELETE /admin/v1/users/{id}/sessions' || route === 'POST /admin/v1/users/{id}/lock')) {
+          const endsAll = ['DELETE /admin/v1/users/{id}/sessions', 'POST /admin/v1/users/{id}/lock', 'DELETE /admin/v1/users/{id}/factors'];
+          if (recipe.target === 'A' && endsAll.includes(route)) {
             for (const s of a) asked.add(s.sessionId);
           }
           if (route === 'DELETE /admin/v1/sessions/{id}' && recipe.target.startsWith('A-session')) asked.add(id);

@@ -12,6 +12,7 @@ export const HEALTHY = 'Servicio disponible';
 export const ME = 'Usuario autenticado';
 /** 2xx answers that need no credential. */
 export const PUBLIC_SUCCESSES = new Set<string>([MESSAGES.registered, MESSAGES.loggedIn, HEALTHY, MESSAGES.resetRequested]);
+export const PASSKEY_OPTIONS = 'Opciones de llave de acceso';
 export const ENVELOPE_KEYS = new Set(['success', 'message', 'data', 'errors']);
 /** REFRESH_REUSE_GRACE as the app under fuzz has it (the default), and how much clock skew a verdict allows. */
 export const GRACE_MS = 10_000;
@@ -208,9 +209,11 @@ export function checkAnswer(
   // 3. Only a genuine live credential gets a 2xx from a protected route. POST /refresh needs a
   // live refresh token in the body instead: checked against the rows in `exchange`.
   if (ok) {
+    // Passkey login options are public, passkey registration options are not: same message, told apart by the route.
+    const passkeyLoginOptions = body?.message === PASSKEY_OPTIONS && /\/passkeys\/login\/options\/?$/i.test(pathnameOf(req.path));
     const publicAnswer =
       body !== undefined
-        ? PUBLIC_SUCCESSES.has(body.message as string)
+        ? PUBLIC_SUCCESSES.has(body.message as string) || passkeyLoginOptions
         : isDocsPath(req.path) || (req.method === 'HEAD' && pathnameOf(req.path) === ROUTES.health);
     if (!publicAnswer && body?.message !== MESSAGES.refreshed && !req.bearer.genuine) problems.push('a 2xx without a genuine live credential');
     if (body?.message === ME) {
@@ -254,7 +257,7 @@ export function checkAnswer(
   // DELETE /sessions/:id on the exact path: 200 for a live session of A's, the one 404 for any
   // other id (B's, an ended one, an unknown one, a malformed one).
   const target = req.sessionPath;
-  if (plain && req.method === 'DELETE' && target && req.path === target.exact && decodes(target.exact)) {
+  if (plain && req.method === 'DELETE' && target && req.path === target.exact && target.exact.startsWith(`${ROUTES.sessions}/`) && decodes(target.exact)) {
     const own = target.names !== undefined && state.a.some((s) => s.sessionId === target.names);
     if (own && res.status !== 200) problems.push(`DELETE of a live session of the bearer's user was refused (${res.status})`);
     if (!own && (res.status !== 404 || res.text !== NOT_FOUND_BODY)) {

