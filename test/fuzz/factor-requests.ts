@@ -100,7 +100,32 @@ export type MfaTokenRecipe =
   | { accessOf: 'A0' | 'N' }
   | { garbage: string }
   | { long: number };
+/** What is wrong in an assertion by B's real passkey (test/support/soft-authenticator.ts); `none`: nothing. */
+export type PasskeyFlaw =
+  | 'none'
+  | 'signature'
+  | 'counter-back'
+  | 'origin'
+  | 'rp-id'
+  | 'challenge-made-up'
+  | 'user-not-present'
+  | 'user-not-verified'
+  | 'user-handle-of-A'
+  | 'no-user-handle';
+export const PASSKEY_FLAWS: PasskeyFlaw[] = [
+  'none',
+  'signature',
+  'counter-back',
+  'origin',
+  'rp-id',
+  'challenge-made-up',
+  'user-not-present',
+  'user-not-verified',
+  'user-handle-of-A',
+  'no-user-handle',
+];
 export type FactorValue =
+  | { passkeyOfB: PasskeyFlaw }
   | { json: fc.JsonValue }
   | { literal: string }
   | { str: string }
@@ -227,7 +252,7 @@ const tricky: fc.Arbitrary<FactorValue> = fc.oneof(
 );
 
 /** A value for one of the contract's fields: mostly of its kind, now and then anything. */
-export const fieldValueArb = (field: string, route: RouteName): fc.Arbitrary<FactorValue> => {
+export const fieldValueArb = (field: string, route: RouteName, anyType = true): fc.Arbitrary<FactorValue> => {
   const own = ((): fc.Arbitrary<FactorValue> | undefined => {
     switch (field) {
       case 'code':
@@ -241,7 +266,11 @@ export const fieldValueArb = (field: string, route: RouteName): fc.Arbitrary<Fac
         return fc.record({ factorId: targetArb });
       case 'webauthn':
       case 'credential':
-        return fc.record({ credential: credentialArb(route === 'passkeyRegister' ? 'attestation' : 'assertion') });
+        if (route === 'passkeyRegister') return fc.record({ credential: credentialArb('attestation') });
+        return fc.oneof(
+          { weight: 3, arbitrary: fc.record({ credential: credentialArb('assertion') }) },
+          { weight: 2, arbitrary: fc.record({ passkeyOfB: fc.constantFrom(...PASSKEY_FLAWS) }) },
+        );
       case 'password':
         return fc.record({ password: fc.constantFrom<'A' | 'N' | 'N-upper' | 'wrong' | 'long'>('N', 'N', 'A', 'N-upper', 'wrong', 'long') });
       case 'name':
@@ -250,6 +279,7 @@ export const fieldValueArb = (field: string, route: RouteName): fc.Arbitrary<Fac
         return undefined;
     }
   })();
+  if (own && !anyType) return own;
   return own ? fc.oneof({ weight: 5, arbitrary: own }, { weight: 2, arbitrary: tricky }) : tricky;
 };
 
@@ -258,6 +288,36 @@ const prototypeKeyArb: fc.Arbitrary<Key> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ rawKey: fc.constantFrom('"c\\u006fde"', '"mfa\\u0054oken"', '"\\ud800"', '"recovery\\u0043ode"', '"pass\\u0077ord"') }) },
   { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
 );
+
+/** What each route takes, in the shape it takes it: required fields and exactly one proof, each of its own kind. */
+const SHAPES: Record<RouteName, { required: string[]; oneOf?: string[]; optional?: string[] }> = {
+  enrol: { required: [], optional: ['name'] },
+  confirm: { required: ['factorId', 'code'] },
+  factors: { required: [] },
+  removeFactor: { required: [] },
+  recoveryCodes: { required: [] },
+  loginMfa: { required: ['mfaToken'], oneOf: ['code', 'recoveryCode', 'webauthn'] },
+  stepUp: { required: [], oneOf: ['code', 'recoveryCode', 'webauthn', 'password'] },
+  passkeyRegisterOptions: { required: [] },
+  passkeyRegister: { required: ['credential'], optional: ['name'] },
+  passkeyLoginOptions: { required: [] },
+  passkeyLogin: { required: ['credential'] },
+};
+
+const ownValueArb = (field: string, route: RouteName): fc.Arbitrary<[Key, FactorValue]> =>
+  fieldValueArb(field, route, false).map((v): [Key, FactorValue] => [field, v]);
+
+/** A body in the route's shape, its values wrong (or right) only in their content. */
+export const wellShapedArb = (route: RouteName): fc.Arbitrary<FactorBody> => {
+  const { required, oneOf = [], optional = [] } = SHAPES[route];
+  return fc
+    .tuple(
+      fc.tuple(...required.map((f) => ownValueArb(f, route))),
+      oneOf.length ? fc.constantFrom(...oneOf).chain((f) => ownValueArb(f, route).map((e) => [e])) : fc.constant<Array<[Key, FactorValue]>>([]),
+      fc.tuple(...optional.map((f) => fc.option(ownValueArb(f, route), { freq: 2 }))),
+    )
+    .map(([req, one, opt]) => ({ fields: [...req, ...one, ...opt.filter((e): e is [Key, FactorValue] => e !== null)] }));
+};
 
 /**
  * The body of one route: its fields (each present or not, of its kind or not), now and then a
@@ -287,7 +347,8 @@ export const factorBodyArb = (route: RouteName): fc.Arbitrary<FactorBody> => {
     )
     .map(([mine, more]) => ({ fields: [...mine.filter((e): e is [Key, FactorValue] => e !== null), ...more] }));
   return fc.oneof(
-    { weight: fields.length ? 12 : 2, arbitrary: own },
+    { weight: fields.length ? 8 : 1, arbitrary: wellShapedArb(route) },
+    { weight: fields.length ? 8 : 1, arbitrary: own },
     { weight: fields.length ? 1 : 4, arbitrary: fc.constant<FactorBody>({ none: true }) },
     { weight: 1, arbitrary: fc.constant<FactorBody>({ empty: true }) },
     { weight: 1, arbitrary: fc.record({ text: rawTextArb }) },

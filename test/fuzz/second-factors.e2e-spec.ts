@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../support/app.js';
 import { BAD_CREDENTIALS_BODY, envelope, EXPIRED_BODY, INVALID_TOKEN_BODY, MESSAGES, TOO_MANY_BODY } from '../support/messages.js';
 import { API, bearer } from '../support/requests.js';
+import { type Ceremony, SoftAuthenticator } from '../support/soft-authenticator.js';
 import { enrolTotp, totpCode } from '../support/totp.js';
 import { login, register } from '../support/users.js';
 import {
@@ -16,6 +17,7 @@ import {
   type FactorTarget,
   type FactorValue,
   type MfaTokenRecipe,
+  type PasskeyFlaw,
   type RouteName,
   routeOf,
 } from './factor-requests.js';
@@ -64,7 +66,19 @@ const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.en
 const REPLAY_PATH = process.env.FUZZ_PATH;
 
 /** The routes on main when this fuzz was written against them (the others were not there yet). */
-const LIVE_ROUTES: readonly RouteName[] = ['enrol', 'confirm'];
+const LIVE_ROUTES: readonly RouteName[] = [
+  'enrol',
+  'confirm',
+  'factors',
+  'removeFactor',
+  'recoveryCodes',
+  'loginMfa',
+  'stepUp',
+  'passkeyRegisterOptions',
+  'passkeyRegister',
+  'passkeyLoginOptions',
+  'passkeyLogin',
+];
 
 const STEP_UP_MAX_AGE = 300;
 const STEP_UP_BODY = envelope(FACTOR_MESSAGES.stepUpRequired);
@@ -107,6 +121,8 @@ interface Sent extends Request {
   target?: { id: string; ownerIsBearer: boolean; pendingOf?: UserName };
   /** The live mfaToken made for this request, and whose. */
   mfaTokens: Map<string, UserName>;
+  /** Assertions of B's passkey with nothing wrong in them, as JSON. */
+  genuine: Set<string>;
 }
 
 describe('fuzz: the routes of second factors', () => {
@@ -117,6 +133,8 @@ describe('fuzz: the routes of second factors', () => {
   const sessions = {} as { A0: Session; A1: Session; B: Session; N: Session };
   const dead: string[] = [];
   let usedMfaToken = 'never-issued';
+  /** B's passkey, in a software authenticator (when passkeys are on main). */
+  let bAuthenticator: SoftAuthenticator | undefined;
   /** Pending factors made by 2xx enrolments, by user. */
   const pending: Record<UserName, string[]> = { A: [], B: [], N: [] };
   const statuses = new Map<string, number>();
@@ -153,6 +171,13 @@ describe('fuzz: the routes of second factors', () => {
       if (name === 'A') sessions.A0 = first;
       else sessions.B = first;
     }
+    // B also holds a passkey, so that assertions of a real one, each with one flaw, reach the signature check.
+    const options = await t.http().post(`${API}/passkeys/register/options`).set(bearer(sessions.B.token)).send({});
+    if (options.status === 200) {
+      bAuthenticator = new SoftAuthenticator();
+      const { json } = bAuthenticator.create(options.body.data);
+      await t.http().post(`${API}/passkeys/register`).set(bearer(sessions.B.token)).send({ credential: json }).expect(200);
+    }
     sessions.N = await login(t, users.N.email, users.N.password);
     // A's second session: the login's second step with the current step's code (the previous one confirmed the factor).
     const mfaToken = await mintMfaToken('A');
@@ -184,6 +209,7 @@ describe('fuzz: the routes of second factors', () => {
     // Freshness: every tracked session proved its factor just now (the stale bearer's: an hour ago, below).
     await t.dataSource.query(`UPDATE sessions SET authenticated_at = now() WHERE id = ANY($1::uuid[])`, [ids()]);
     const mfaTokens = new Map<string, UserName>();
+    const genuine = new Set<string>();
     const headers: Record<string, string> = {};
     let user: UserName | undefined;
     let sessionId: string | undefined;
@@ -240,6 +266,11 @@ describe('fuzz: the routes of second factors', () => {
     };
 
     const value = async (v: FactorValue): Promise<string> => {
+      if ('passkeyOfB' in v) {
+        const assertion = await assertionOfB(v.passkeyOfB);
+        if (v.passkeyOfB === 'none') genuine.add(JSON.stringify(assertion));
+        return JSON.stringify(assertion);
+      }
       if ('json' in v) return JSON.stringify(v.json);
       if ('literal' in v) return v.literal;
       if ('str' in v) return JSON.stringify(v.str);
@@ -362,7 +393,38 @@ describe('fuzz: the routes of second factors', () => {
       stale,
       target: recipe.route === 'removeFactor' ? { id: target.id, ownerIsBearer: target.owner !== undefined && target.owner === user, pendingOf: target.pendingOf } : undefined,
       mfaTokens,
+      genuine,
     };
+  }
+
+  /** An assertion by B's passkey to fresh login options, with `flaw` in it (a made-up one when B has none). */
+  async function assertionOfB(flaw: PasskeyFlaw): Promise<Record<string, unknown>> {
+    if (!bAuthenticator) return { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: {}, clientExtensionResults: {} };
+    const options = (await t.http().post(`${API}/passkeys/login/options`).send({})).body.data;
+    const passkey = bAuthenticator.passkeys[0]!;
+    const counter = passkey.counter;
+    const c: Ceremony = {
+      none: {},
+      signature: {},
+      'counter-back': { counter: Math.max(0, counter - 1) },
+      origin: { origin: 'https://evil.example' },
+      'rp-id': { rpId: 'evil.example' },
+      'challenge-made-up': { challenge: Buffer.alloc(32, 5).toString('base64url') },
+      'user-not-present': { up: false },
+      'user-not-verified': { uv: false },
+      'user-handle-of-A': {},
+      'no-user-handle': { noUserHandle: true },
+    }[flaw];
+    const assertion = bAuthenticator.get(options, c) as { response: Record<string, string> } & Record<string, unknown>;
+    // Only an assertion the server could accept moves the counter the server keeps.
+    if (flaw !== 'none') passkey.counter = counter;
+    if (flaw === 'signature') {
+      const sig = Buffer.from(assertion.response.signature!, 'base64url');
+      sig[sig.length - 1]! ^= 1;
+      assertion.response.signature = sig.toString('base64url');
+    }
+    if (flaw === 'user-handle-of-A') assertion.response.userHandle = Buffer.from(users.A.userId).toString('base64url');
+    return assertion;
   }
 
   async function mfaTokenValue(r: MfaTokenRecipe, minted: Map<string, UserName>): Promise<string> {
@@ -517,7 +579,8 @@ describe('fuzz: the routes of second factors', () => {
       const allowed = ((): boolean => {
         // Any spelling of the path the router takes; JSON (any charset) or no body.
         if (!(req.method === route.method || (req.method === 'HEAD' && route.method === 'GET'))) return false;
-        if (req.body?.length && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return false;
+        // A body goes unread on GET; elsewhere only JSON is read.
+        if (route.method !== 'GET' && req.body?.length && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return false;
         switch (req.route) {
           case 'passkeyLoginOptions':
             return true;
@@ -548,6 +611,10 @@ describe('fuzz: the routes of second factors', () => {
             }
             return false;
           }
+          case 'passkeyLogin':
+            if (keys !== 'credential' || !req.genuine.has(JSON.stringify(obj.credential))) return false;
+            opened = 'B';
+            return true;
           case 'loginMfa': {
             const of = typeof obj.mfaToken === 'string' ? req.mfaTokens.get(obj.mfaToken) : undefined;
             if (of === undefined || proofKeys.length !== 1 || keys !== [proofKeys[0], 'mfaToken'].sort().join()) return false;
@@ -557,6 +624,7 @@ describe('fuzz: the routes of second factors', () => {
               if (step !== undefined) stepped = { user: of, step };
               return step !== undefined;
             }
+            if (proofKeys[0] === 'webauthn') return of === 'B' && req.genuine.has(JSON.stringify(obj.webauthn));
             if (proofKeys[0] === 'recoveryCode') {
               const code = unspentOf(of, obj.recoveryCode);
               if (code) spent = { user: of, code };
@@ -663,10 +731,11 @@ describe('fuzz: the routes of second factors', () => {
       if (!raised && JSON.stringify(was) !== JSON.stringify(now)) problems.push(`session ${id} was raised (authenticated_at or amr) by a request that is not its 2xx step-up`);
       if (raised && now!.at < was!.at) problems.push('a step-up moved authenticated_at back');
     }
-    if (ok && opened && req.route === 'loginMfa') {
+    if (ok && opened && (req.route === 'loginMfa' || req.route === 'passkeyLogin')) {
       const data = body?.data as { sessionId?: unknown; accessToken?: unknown } | undefined;
       const [row] = await t.dataSource.query('SELECT user_id, amr FROM sessions WHERE id = $1', [data?.sessionId]);
-      if (row?.user_id !== users[opened].userId) problems.push("the second step opened a session of another user than its mfaToken's");
+      if (row?.user_id !== users[opened].userId) problems.push("a login opened a session of another user than its proof's");
+      if (req.route === 'passkeyLogin' && JSON.stringify(row?.amr) !== '["hwk","user"]') problems.push(`a passkey login's session with amr ${JSON.stringify(row?.amr)}`);
       else if (recoveredB) {
         sessions.B = { token: String(data!.accessToken), sessionId: String(data!.sessionId) };
         note('B logged in with a recovery code');
