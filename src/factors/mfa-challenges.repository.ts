@@ -50,6 +50,12 @@ export class MfaChallengesRepository {
     return row ?? null;
   }
 
+  /** A live challenge, its row locked until the transaction ends: attempts at one challenge go one at a time. */
+  async lock(id: string): Promise<Challenge | null> {
+    const [row] = await this.database.query<Challenge>(`SELECT ${COLUMNS} FROM mfa_challenges WHERE id = $1 AND expires_at > now() FOR UPDATE`, [id]);
+    return row ?? null;
+  }
+
   /** Taken (deleted) by exactly one of any number of simultaneous callers; null when gone or expired. */
   async take(id: string): Promise<Challenge | null> {
     const [row] = await this.database.query<Challenge>(`DELETE FROM mfa_challenges WHERE id = $1 AND expires_at > now() RETURNING ${COLUMNS}`, [id]);
