@@ -132,8 +132,11 @@ describe('fuzz: the routes of second factors', () => {
   const events = new Map<string, number>();
   const note = (event: string) => events.set(event, (events.get(event) ?? 0) + 1);
 
+  /** The passkey request options of B's last login that asked for a second factor (single use). */
+  let bLoginOptions: { challenge: string } | undefined;
   const mintMfaToken = async (user: UserName): Promise<string | undefined> => {
     const res = await t.http().post(`${API}/login`).send({ email: users[user].email, password: users[user].password });
+    if (user === 'B') bLoginOptions = res.body.data?.webauthn;
     return res.status === 200 && res.body.data?.mfaRequired === true ? (res.body.data.mfaToken as string) : undefined;
   };
 
@@ -168,6 +171,10 @@ describe('fuzz: the routes of second factors', () => {
       bAuthenticator = new SoftAuthenticator();
       const { json } = bAuthenticator.create(options.body.data);
       await t.http().post(`${API}/passkeys/register`).set(bearer(sessions.B.token)).send({ credential: json }).expect(200);
+      // One passwordless login, ended at once, so that the counter the server keeps is past 0 (0 again is no regression).
+      const loginOptions = (await t.http().post(`${API}/passkeys/login/options`).send({}).expect(200)).body.data;
+      const first = await t.http().post(`${API}/passkeys/login`).send({ credential: bAuthenticator.get(loginOptions) }).expect(200);
+      await t.http().post(`${API}/logout`).set(bearer(first.body.data.accessToken)).expect(200);
     }
     sessions.N = await login(t, users.N.email, users.N.password);
     // A's second session: the login's second step with the current step's code (the previous one confirmed the factor).
@@ -258,7 +265,7 @@ describe('fuzz: the routes of second factors', () => {
 
     const value = async (v: FactorValue): Promise<string> => {
       if ('passkeyOfB' in v) {
-        const assertion = await assertionOfB(v.passkeyOfB);
+        const assertion = await assertionOfB(v.passkeyOfB, recipe.route === 'loginMfa');
         if (v.passkeyOfB === 'none') genuine.add(JSON.stringify(assertion));
         return JSON.stringify(assertion);
       }
@@ -388,16 +395,20 @@ describe('fuzz: the routes of second factors', () => {
     };
   }
 
-  /** An assertion by B's passkey to fresh login options, with `flaw` in it (a made-up one when B has none). */
-  async function assertionOfB(flaw: PasskeyFlaw): Promise<Record<string, unknown>> {
+  /** An assertion by B's passkey to login options, with `flaw` in it (a made-up one when B has none). */
+  async function assertionOfB(flaw: PasskeyFlaw, secondStep: boolean): Promise<Record<string, unknown>> {
     if (!bAuthenticator) return { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: {}, clientExtensionResults: {} };
-    const options = (await t.http().post(`${API}/passkeys/login/options`).send({})).body.data;
+    // At the second step, the options of B's login that made the mfaToken just before (if it did); else a passwordless login's.
+    const options = (secondStep && bLoginOptions) || (await t.http().post(`${API}/passkeys/login/options`).send({})).body.data;
+    bLoginOptions = undefined;
     const passkey = bAuthenticator.passkeys[0]!;
     const counter = passkey.counter;
+    // What the server holds (a refused assertion moves nothing): the same again is a counter gone back.
+    const [{ stored }] = await t.dataSource.query(`SELECT sign_count::int AS stored FROM mfa_factors WHERE user_id = $1 AND type = 'webauthn'`, [users.B.userId]);
     const c: Ceremony = {
       none: {},
       signature: {},
-      'counter-back': { counter: Math.max(0, counter - 1) },
+      'counter-back': { counter: stored },
       origin: { origin: 'https://evil.example' },
       'rp-id': { rpId: 'evil.example' },
       'challenge-made-up': { challenge: Buffer.alloc(32, 5).toString('base64url') },
@@ -726,7 +737,9 @@ describe('fuzz: the routes of second factors', () => {
       const added = after.audits[event]! - before.audits[event]!;
       if (added > 0 && !allowedAudits.has(event)) problems.push(`${added} ${event} audit row(s) without a 2xx that does it`);
     }
-    if (ok && spent && after.audits.recovery_code_used! <= before.audits.recovery_code_used!) problems.push('a recovery code used without its audit row');
+    // Step-up records the code's use in its own step_up row (details.method), a login in recovery_code_used.
+    const used = (r: Rows) => r.audits.recovery_code_used! + (req.route === 'stepUp' ? r.audits.step_up! : 0);
+    if (ok && spent && used(after) <= used(before)) problems.push('a recovery code used without its audit row');
     if (ok && req.route === 'recoveryCodes' && after.audits.recovery_codes_replaced! <= before.audits.recovery_codes_replaced!) {
       problems.push('recovery codes replaced without their audit row');
     }
