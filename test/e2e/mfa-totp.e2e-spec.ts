@@ -98,6 +98,7 @@ describe('TOTP factors', () => {
       expect(before.amr).toStrictEqual(['pwd']);
       const { factorId, secret } = await enrol(user);
       await inOneStep();
+      const step = stepNow();
 
       const res = await confirmTotpRequest(t, user.token, factorId, totpCode(secret)).expect(200);
       expect(Object.keys(res.body).sort()).toStrictEqual(['data', 'message', 'success']);
@@ -131,7 +132,7 @@ describe('TOTP factors', () => {
       expect(Math.abs(Date.parse(me.authenticatedAt) - Date.now())).toBeLessThan(10_000);
       const row = await factorRow(t, factorId);
       expect(row.confirmed_at).not.toBeNull();
-      expect(Number(row.totp_last_step)).toBe(stepNow());
+      expect(Number(row.totp_last_step)).toBe(step);
     });
 
     it('answers no recovery codes for a later factor, and leaves the codes as they were', async () => {
@@ -174,8 +175,9 @@ describe('TOTP factors', () => {
         const user = await registerAndLogin(t);
         const { factorId, secret } = await enrol(user);
         await inOneStep();
+        const step = stepNow();
         await confirmTotpRequest(t, user.token, factorId, totpCode(secret, offset)).expect(200);
-        expect(Number((await factorRow(t, factorId)).totp_last_step)).toBe(stepNow() + offset);
+        expect(Number((await factorRow(t, factorId)).totp_last_step)).toBe(step + offset);
       }
     });
 
@@ -220,14 +222,17 @@ describe('TOTP factors', () => {
       const user = await registerAndLogin(t);
       const { factorId, secret } = await enrol(user);
       await inOneStep();
+      const step = stepNow();
+      // Computed once, so a step boundary passing mid-case changes no code.
+      const [earlier, current, later] = [-1, 0, 1].map((offset) => totpCode(secret, offset));
       const totp = t.app.get(TotpService);
-      await confirmTotpRequest(t, user.token, factorId, totpCode(secret, 0)).expect(200);
-      expect(await totp.verify(user.userId, totpCode(secret, 0))).toBeNull();
-      expect(await totp.verify(user.userId, totpCode(secret, -1))).toBeNull();
-      expect(await totp.verify(user.userId, totpCode(secret, 1))).toStrictEqual({ factorId });
-      expect(await totp.verify(user.userId, totpCode(secret, 1))).toBeNull();
-      expect(await totp.verify(user.userId, totpCode(secret, 0))).toBeNull();
-      expect(Number((await factorRow(t, factorId)).totp_last_step)).toBe(stepNow() + 1);
+      await confirmTotpRequest(t, user.token, factorId, current!).expect(200);
+      expect(await totp.verify(user.userId, current)).toBeNull();
+      expect(await totp.verify(user.userId, earlier)).toBeNull();
+      expect(await totp.verify(user.userId, later)).toStrictEqual({ factorId });
+      expect(await totp.verify(user.userId, later)).toBeNull();
+      expect(await totp.verify(user.userId, current)).toBeNull();
+      expect(Number((await factorRow(t, factorId)).totp_last_step)).toBe(step + 1);
     });
 
     it('two confirmations with one code, the first held after its read until the second answered: exactly one wins', async () => {
@@ -255,6 +260,7 @@ describe('TOTP factors', () => {
         const user = await registerAndLogin(t);
         const { factorId, secret } = await enrol(user);
         await inOneStep(8_000);
+        const step = stepNow();
         const code = totpCode(secret);
         const lock = await holdRows(realPostgresUrl!, 'SELECT 1 FROM mfa_factors WHERE id = $1 FOR UPDATE', [factorId]);
         let answers;
@@ -269,7 +275,7 @@ describe('TOTP factors', () => {
         expect(answers.map((r) => r.status).sort()).toStrictEqual([200, 401]);
         expect(answers.find((r) => r.status === 401)!.text).toBe(INVALID_CODE_BODY);
         expect(await auditRows(t, { event: 'mfa_enabled', userId: user.userId })).toHaveLength(1);
-        expect(Number((await factorRow(t, factorId)).totp_last_step)).toBe(stepNow());
+        expect(Number((await factorRow(t, factorId)).totp_last_step)).toBe(step);
       },
     );
 
