@@ -3,8 +3,10 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminServer } from '../../src/admin/admin.server.js';
 import { RecoveryCodesService } from '../../src/factors/recovery-codes.service.js';
+import { SessionsService } from '../../src/sessions/sessions.service.js';
 import { realPostgresUrl, startApp, type TestApp } from '../support/app.js';
 import { expectInvalidRequest } from '../support/expectations.js';
+import { holdNextCall } from '../support/hold.js';
 import { lockWaiters } from '../support/lock-waiters.js';
 import { MFA, NOT_FOUND_BODY, RECOVERY_CODE, STEP_UP_BODY, stepUpChallenge } from '../support/mfa-messages.js';
 import { enrolTotpRequest, factorsRequest, recoveryCodesRequest, removeFactorRequest } from '../support/mfa-requests.js';
@@ -222,6 +224,25 @@ describe('second factors of a user', () => {
       expect((await recoveryCodesRequest(t, gone.token)).body.errors).toStrictEqual([NO_FACTOR]);
       expect(await recoveryCodeHashes(t, gone.userId)).toStrictEqual([]);
     });
+    it.skipIf(lacks('postgres', "a replacement parked on the factor a removal holds"))(
+      'a replacement that reaches the factor while the removal of the last one holds it waits, then refuses: no codes outlive the factors',
+      async () => {
+        const user = await withTotp();
+        // The removal is held inside its transaction, the factor deleted and the codes voided, not committed.
+        const held = holdNextCall(t.app.get(SessionsService), 'endAll');
+        const removing = Promise.resolve(removeFactorRequest(t, user.token, user.factorId));
+        await held.reached;
+        const replacing = Promise.resolve(recoveryCodesRequest(t, user.token));
+        await lockWaiters(realPostgresUrl!, '%FOR SHARE%', 1);
+        held.release();
+
+        expect((await removing).status).toBe(200);
+        const refused = await replacing;
+        expect(refused.status).toBe(400);
+        expect(refused.body.errors).toStrictEqual([NO_FACTOR]);
+        expect(await recoveryCodeHashes(t, user.userId)).toStrictEqual([]);
+      },
+    );
   });
 
   describe('DELETE /admin/v1/users/:id/factors', () => {
