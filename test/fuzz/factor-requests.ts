@@ -51,6 +51,7 @@ export const FACTOR_ROUTES = {
     success: FACTOR_MESSAGES.passkeyOptions,
   },
   passkeyRegister: { method: 'POST', path: `${API}/passkeys/register`, fields: ['credential', 'name'], stepUp: 'always', success: FACTOR_MESSAGES.passkeyRegistered },
+  passkeyStepUpOptions: { method: 'POST', path: `${API}/passkeys/step-up/options`, fields: [], success: FACTOR_MESSAGES.passkeyOptions },
   passkeyLoginOptions: { method: 'POST', path: `${API}/passkeys/login/options`, public: true, fields: [], success: FACTOR_MESSAGES.passkeyOptions },
   passkeyLogin: { method: 'POST', path: `${API}/passkeys/login`, public: true, fields: ['credential'], success: 'Inicio de sesión exitoso' },
 } satisfies Record<string, FactorRoute>;
@@ -300,6 +301,7 @@ const SHAPES: Record<RouteName, { required: string[]; oneOf?: string[]; optional
   stepUp: { required: [], oneOf: ['code', 'recoveryCode', 'webauthn', 'password'] },
   passkeyRegisterOptions: { required: [] },
   passkeyRegister: { required: ['credential'], optional: ['name'] },
+  passkeyStepUpOptions: { required: [] },
   passkeyLoginOptions: { required: [] },
   passkeyLogin: { required: ['credential'] },
 };

@@ -33,6 +33,7 @@ export const ROUTES = {
   stepUp: `${API}/step-up`,
   passkeyRegisterOptions: `${API}/passkeys/register/options`,
   passkeyRegister: `${API}/passkeys/register`,
+  passkeyStepUpOptions: `${API}/passkeys/step-up/options`,
   passkeyLoginOptions: `${API}/passkeys/login/options`,
   passkeyLogin: `${API}/passkeys/login`,
   health: '/health',
