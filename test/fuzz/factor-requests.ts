@@ -101,7 +101,7 @@ export type MfaTokenRecipe =
   | { accessOf: 'A0' | 'N' }
   | { garbage: string }
   | { long: number };
-/** What is wrong in an assertion by B's real passkey (test/support/soft-authenticator.ts); `none`: nothing. */
+/** What is wrong in an assertion by A's or B's real passkey (test/support/soft-authenticator.ts); `none`: nothing. */
 export type PasskeyFlaw =
   | 'none'
   | 'signature'
@@ -111,7 +111,7 @@ export type PasskeyFlaw =
   | 'challenge-made-up'
   | 'user-not-present'
   | 'user-not-verified'
-  | 'user-handle-of-A'
+  | 'user-handle-of-other'
   | 'no-user-handle';
 export const PASSKEY_FLAWS: PasskeyFlaw[] = [
   'none',
@@ -122,11 +122,11 @@ export const PASSKEY_FLAWS: PasskeyFlaw[] = [
   'challenge-made-up',
   'user-not-present',
   'user-not-verified',
-  'user-handle-of-A',
+  'user-handle-of-other',
   'no-user-handle',
 ];
 export type FactorValue =
-  | { passkeyOfB: PasskeyFlaw }
+  | { passkeyOf: 'A' | 'B'; flaw: PasskeyFlaw }
   | { json: fc.JsonValue }
   | { literal: string }
   | { str: string }
@@ -270,7 +270,7 @@ export const fieldValueArb = (field: string, route: RouteName, anyType = true): 
         if (route === 'passkeyRegister') return fc.record({ credential: credentialArb('attestation') });
         return fc.oneof(
           { weight: 3, arbitrary: fc.record({ credential: credentialArb('assertion') }) },
-          { weight: 2, arbitrary: fc.record({ passkeyOfB: fc.constantFrom(...PASSKEY_FLAWS) }) },
+          { weight: 2, arbitrary: fc.record({ passkeyOf: fc.constantFrom<'A' | 'B'>('A', 'B'), flaw: fc.constantFrom(...PASSKEY_FLAWS) }) },
         );
       case 'password':
         return fc.record({ password: fc.constantFrom<'A' | 'N' | 'N-upper' | 'wrong' | 'long'>('N', 'N', 'A', 'N-upper', 'wrong', 'long') });

@@ -112,8 +112,8 @@ interface Sent extends Request {
   target?: { id: string; ownerIsBearer: boolean; pendingOf?: UserName };
   /** The live mfaToken made for this request, and whose. */
   mfaTokens: Map<string, UserName>;
-  /** Assertions of B's passkey with nothing wrong in them, as JSON. */
-  genuine: Set<string>;
+  /** Assertions of A's or B's passkey with nothing wrong in them, as JSON, and whose. */
+  genuine: Map<string, UserName>;
 }
 
 describe('fuzz: the routes of second factors', () => {
@@ -124,27 +124,25 @@ describe('fuzz: the routes of second factors', () => {
   const sessions = {} as { A0: Session; A1: Session; B: Session; N: Session };
   const dead: string[] = [];
   let usedMfaToken = 'never-issued';
-  /** B's passkey, in a software authenticator (when passkeys are on main). */
-  let bAuthenticator: SoftAuthenticator | undefined;
+  /** A's and B's passkeys, in software authenticators. */
+  const authenticators: Partial<Record<UserName, SoftAuthenticator>> = {};
   /** Pending factors made by 2xx enrolments, by user. */
   const pending: Record<UserName, string[]> = { A: [], B: [], N: [] };
   const statuses = new Map<string, number>();
   const events = new Map<string, number>();
   const note = (event: string) => events.set(event, (events.get(event) ?? 0) + 1);
 
-  /** The passkey request options of B's last login that asked for a second factor (single use). */
-  let bLoginOptions: { challenge: string } | undefined;
+  /** The passkey request options of a user's last login that asked for a second factor (single use). */
+  const loginOptions: Partial<Record<UserName, { challenge: string }>> = {};
   const mintMfaToken = async (user: UserName): Promise<string | undefined> => {
     const res = await t.http().post(`${API}/login`).send({ email: users[user].email, password: users[user].password });
-    if (user === 'B') bLoginOptions = res.body.data?.webauthn;
+    loginOptions[user] = res.body.data?.webauthn;
     return res.status === 200 && res.body.data?.mfaRequired === true ? (res.body.data.mfaToken as string) : undefined;
   };
 
   beforeAll(async () => {
-    const began = Date.now();
     // Generous limits: a 429 would hide what the request would otherwise have got.
     t = await startApp({ THROTTLE_LOGIN_LIMIT: '1000000', THROTTLE_LOGOUT_LIMIT: '1000000' });
-    console.log(`app: ${Date.now() - began} ms`);
     await t.app.listen(0, '127.0.0.1');
     port = (t.app.getHttpServer().address() as AddressInfo).port;
 
@@ -161,20 +159,20 @@ describe('fuzz: the routes of second factors', () => {
       const first = await login(t, users[name].email, users[name].password);
       const factor = await enrolTotp(t, first.token);
       Object.assign(users[name], { factorId: factor.factorId, secret: factor.secret, unspent: factor.recoveryCodes ?? [] });
-      console.log(`enrolled ${name}: ${Date.now() - began} ms`);
       if (name === 'A') sessions.A0 = first;
       else sessions.B = first;
-    }
-    // B also holds a passkey, so that assertions of a real one, each with one flaw, reach the signature check.
-    const options = await t.http().post(`${API}/passkeys/register/options`).set(bearer(sessions.B.token)).send({});
-    if (options.status === 200) {
-      bAuthenticator = new SoftAuthenticator();
-      const { json } = bAuthenticator.create(options.body.data);
-      await t.http().post(`${API}/passkeys/register`).set(bearer(sessions.B.token)).send({ credential: json }).expect(200);
-      // One passwordless login, ended at once, so that the counter the server keeps is past 0 (0 again is no regression).
-      const loginOptions = (await t.http().post(`${API}/passkeys/login/options`).send({}).expect(200)).body.data;
-      const first = await t.http().post(`${API}/passkeys/login`).send({ credential: bAuthenticator.get(loginOptions) }).expect(200);
-      await t.http().post(`${API}/logout`).set(bearer(first.body.data.accessToken)).expect(200);
+      // A passkey too, so that assertions of a real one, each with one flaw, reach the signature check.
+      const options = await t.http().post(`${API}/passkeys/register/options`).set(bearer(first.token)).send({});
+      if (options.status === 200) {
+        const authenticator = new SoftAuthenticator();
+        const { json } = authenticator.create(options.body.data);
+        await t.http().post(`${API}/passkeys/register`).set(bearer(first.token)).send({ credential: json }).expect(200);
+        // One passwordless login, ended at once, so that the counter the server keeps is past 0 (0 again is no regression).
+        const passwordless = (await t.http().post(`${API}/passkeys/login/options`).send({}).expect(200)).body.data;
+        const once = await t.http().post(`${API}/passkeys/login`).send({ credential: authenticator.get(passwordless) }).expect(200);
+        await t.http().post(`${API}/logout`).set(bearer(once.body.data.accessToken)).expect(200);
+        authenticators[name] = authenticator;
+      }
     }
     sessions.N = await login(t, users.N.email, users.N.password);
     // A's second session: the login's second step with the current step's code (the previous one confirmed the factor).
@@ -187,7 +185,6 @@ describe('fuzz: the routes of second factors', () => {
       // Before the second step existed, login with a factor still answered tokens.
       sessions.A1 = await login(t, users.A.email, users.A.password);
     }
-    console.log(`factor fuzz setup: ${Date.now() - began} ms`);
   });
 
   afterAll(async () => {
@@ -207,7 +204,7 @@ describe('fuzz: the routes of second factors', () => {
     // Freshness: every tracked session proved its factor just now (the stale bearer's: an hour ago, below).
     await t.dataSource.query(`UPDATE sessions SET authenticated_at = now() WHERE id = ANY($1::uuid[])`, [ids()]);
     const mfaTokens = new Map<string, UserName>();
-    const genuine = new Set<string>();
+    const genuine = new Map<string, UserName>();
     const headers: Record<string, string> = {};
     let user: UserName | undefined;
     let sessionId: string | undefined;
@@ -264,9 +261,9 @@ describe('fuzz: the routes of second factors', () => {
     };
 
     const value = async (v: FactorValue): Promise<string> => {
-      if ('passkeyOfB' in v) {
-        const assertion = await assertionOfB(v.passkeyOfB, recipe.route === 'loginMfa');
-        if (v.passkeyOfB === 'none') genuine.add(JSON.stringify(assertion));
+      if ('passkeyOf' in v) {
+        const assertion = await assertionOf(v.passkeyOf, v.flaw, recipe.route);
+        if (v.flaw === 'none') genuine.set(JSON.stringify(assertion), v.passkeyOf);
         return JSON.stringify(assertion);
       }
       if ('json' in v) return JSON.stringify(v.json);
@@ -395,16 +392,24 @@ describe('fuzz: the routes of second factors', () => {
     };
   }
 
-  /** An assertion by B's passkey to login options, with `flaw` in it (a made-up one when B has none). */
-  async function assertionOfB(flaw: PasskeyFlaw, secondStep: boolean): Promise<Record<string, unknown>> {
-    if (!bAuthenticator) return { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: {}, clientExtensionResults: {} };
-    // At the second step, the options of B's login that made the mfaToken just before (if it did); else a passwordless login's.
-    const options = (secondStep && bLoginOptions) || (await t.http().post(`${API}/passkeys/login/options`).send({})).body.data;
-    bLoginOptions = undefined;
-    const passkey = bAuthenticator.passkeys[0]!;
+  /**
+   * An assertion by `user`'s passkey with `flaw` in it (a made-up one when there is none), to the
+   * options of the route: at the second step, those of the login that made the mfaToken just
+   * before (if it was this user's); at step-up, step-up options of A; else a passwordless login's.
+   */
+  async function assertionOf(user: 'A' | 'B', flaw: PasskeyFlaw, route: RouteName): Promise<Record<string, unknown>> {
+    const authenticator = authenticators[user];
+    if (!authenticator) return { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: {}, clientExtensionResults: {} };
+    const fresh = async () =>
+      route === 'stepUp' && user === 'A'
+        ? (await t.http().post(`${API}/passkeys/step-up/options`).set(bearer(sessions.A0.token)).send({})).body.data
+        : (await t.http().post(`${API}/passkeys/login/options`).send({})).body.data;
+    const options = (route === 'loginMfa' && loginOptions[user]) || (await fresh());
+    loginOptions[user] = undefined;
+    const passkey = authenticator.passkeys[0]!;
     const counter = passkey.counter;
     // What the server holds (a refused assertion moves nothing): the same again is a counter gone back.
-    const [{ stored }] = await t.dataSource.query(`SELECT sign_count::int AS stored FROM mfa_factors WHERE user_id = $1 AND type = 'webauthn'`, [users.B.userId]);
+    const [{ stored }] = await t.dataSource.query(`SELECT sign_count::int AS stored FROM mfa_factors WHERE user_id = $1 AND type = 'webauthn'`, [users[user].userId]);
     const c: Ceremony = {
       none: {},
       signature: {},
@@ -414,10 +419,10 @@ describe('fuzz: the routes of second factors', () => {
       'challenge-made-up': { challenge: Buffer.alloc(32, 5).toString('base64url') },
       'user-not-present': { up: false },
       'user-not-verified': { uv: false },
-      'user-handle-of-A': {},
+      'user-handle-of-other': {},
       'no-user-handle': { noUserHandle: true },
     }[flaw];
-    const assertion = bAuthenticator.get(options, c) as { response: Record<string, string> } & Record<string, unknown>;
+    const assertion = authenticator.get(options, c) as { response: Record<string, string> } & Record<string, unknown>;
     // Only an assertion the server could accept moves the counter the server keeps.
     if (flaw !== 'none') passkey.counter = counter;
     if (flaw === 'signature') {
@@ -425,7 +430,7 @@ describe('fuzz: the routes of second factors', () => {
       sig[sig.length - 1]! ^= 1;
       assertion.response.signature = sig.toString('base64url');
     }
-    if (flaw === 'user-handle-of-A') assertion.response.userHandle = Buffer.from(users.A.userId).toString('base64url');
+    if (flaw === 'user-handle-of-other') assertion.response.userHandle = Buffer.from(users[user === 'A' ? 'B' : 'A'].userId).toString('base64url');
     return assertion;
   }
 
@@ -619,12 +624,11 @@ describe('fuzz: the routes of second factors', () => {
               if (code) spent = { user: 'A', code };
               return code !== undefined;
             }
-            return false;
+            return keys === 'webauthn' && req.genuine.get(JSON.stringify(obj.webauthn)) === u;
           }
           case 'passkeyLogin':
-            if (keys !== 'credential' || !req.genuine.has(JSON.stringify(obj.credential))) return false;
-            opened = 'B';
-            return true;
+            opened = req.genuine.get(JSON.stringify(obj.credential));
+            return keys === 'credential' && opened !== undefined;
           case 'loginMfa': {
             const of = typeof obj.mfaToken === 'string' ? req.mfaTokens.get(obj.mfaToken) : undefined;
             if (of === undefined || proofKeys.length !== 1 || keys !== [proofKeys[0], 'mfaToken'].sort().join()) return false;
@@ -634,7 +638,7 @@ describe('fuzz: the routes of second factors', () => {
               if (step !== undefined) stepped = { user: of, step };
               return step !== undefined;
             }
-            if (proofKeys[0] === 'webauthn') return of === 'B' && req.genuine.has(JSON.stringify(obj.webauthn));
+            if (proofKeys[0] === 'webauthn') return req.genuine.get(JSON.stringify(obj.webauthn)) === of;
             if (proofKeys[0] === 'recoveryCode') {
               const code = unspentOf(of, obj.recoveryCode);
               if (code) spent = { user: of, code };
