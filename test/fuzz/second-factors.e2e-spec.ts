@@ -112,7 +112,7 @@ interface Sent extends Request {
   target?: { id: string; ownerIsBearer: boolean; pendingOf?: UserName };
   /** The live mfaToken made for this request, and whose. */
   mfaTokens: Map<string, UserName>;
-  /** Assertions of A's or B's passkey with nothing wrong in them, as JSON, and whose. */
+  /** Assertions of A's or B's passkey that may pass on this route (see passable), as JSON, and whose. */
   genuine: Map<string, UserName>;
 }
 
@@ -263,7 +263,7 @@ describe('fuzz: the routes of second factors', () => {
     const value = async (v: FactorValue): Promise<string> => {
       if ('passkeyOf' in v) {
         const assertion = await assertionOf(v.passkeyOf, v.flaw, recipe.route);
-        if (v.flaw === 'none') genuine.set(JSON.stringify(assertion), v.passkeyOf);
+        if (passable(v.flaw, recipe.route)) genuine.set(JSON.stringify(assertion), v.passkeyOf);
         return JSON.stringify(assertion);
       }
       if ('json' in v) return JSON.stringify(v.json);
@@ -424,7 +424,7 @@ describe('fuzz: the routes of second factors', () => {
     }[flaw];
     const assertion = authenticator.get(options, c) as { response: Record<string, string> } & Record<string, unknown>;
     // Only an assertion the server could accept moves the counter the server keeps.
-    if (flaw !== 'none') passkey.counter = counter;
+    if (!passable(flaw, route)) passkey.counter = counter;
     if (flaw === 'signature') {
       const sig = Buffer.from(assertion.response.signature!, 'base64url');
       sig[sig.length - 1]! ^= 1;
@@ -820,6 +820,15 @@ function mutateAny(token: string, how: Parameters<typeof mutateToken>[1]): strin
   if ('append' in how) return token + how.append;
   const at = 'flip' in how ? how.at % token.length : 0;
   return token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1);
+}
+
+/**
+ * Whether an assertion with this flaw may pass: a passkey as a second factor proves possession
+ * (user verification not needed), a passwordless login also needs the user verified; the user
+ * handle is optional (the credential id names the passkey).
+ */
+function passable(flaw: PasskeyFlaw, route: RouteName): boolean {
+  return flaw === 'none' || flaw === 'no-user-handle' || (flaw === 'user-not-verified' && route !== 'passkeyLogin');
 }
 
 /** The first `challenge` string anywhere in a value. */
