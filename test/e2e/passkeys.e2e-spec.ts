@@ -1,10 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSKEY_ERRORS } from '../../src/factors/passkeys.service.js';
-import { startApp, type HttpClient, type TestApp } from '../support/app.js';
+import { realPostgresUrl, startApp, type HttpClient, type TestApp } from '../support/app.js';
 import { expectInvalidRequest, expectNothingInternal } from '../support/expectations.js';
 import { BAD_CREDENTIALS_BODY, envelope, MESSAGES } from '../support/messages.js';
 import { API, bearer, meRequest } from '../support/requests.js';
+import { lacks } from '../support/requirements.js';
+import { holdRows } from '../support/row-locks.js';
 import { auditRows, type Db, sessionRow } from '../support/rows.js';
 import { type Ceremony, SoftAuthenticator } from '../support/soft-authenticator.js';
 import { login, type LoggedIn, register, registerAndLogin } from '../support/users.js';
@@ -308,6 +311,31 @@ describe('passkeys', () => {
       expect((await factorRow(t, factorId)).backed_up).toBe(true);
       expectOk(await loginWith(t, auth, { counter: 10, bs: false }));
       expect((await factorRow(t, factorId)).backed_up).toBe(false);
+    });
+
+    it.skipIf(lacks('postgres', 'two assertions held at the counter update'))('of two simultaneous assertions with one counter, exactly one logs in', async () => {
+      const { auth, factorId } = await userWithPasskey(t);
+      const [first, second] = [(await loginOptions(t).expect(200)).body.data, (await loginOptions(t).expect(200)).body.data];
+      const held = await holdRows(realPostgresUrl!, 'SELECT 1 FROM mfa_factors WHERE id = $1 FOR UPDATE', [factorId]);
+      try {
+        const answers = Promise.all([passkeyLogin(t, auth.get(first, { counter: 1 })), passkeyLogin(t, auth.get(second, { counter: 1 }))]);
+        // Both read counter 0 and passed every check: both wait at the compare-and-set.
+        for (const deadline = Date.now() + 10_000; ; await sleep(20)) {
+          await held.also('SELECT pg_stat_clear_snapshot()', []);
+          const { rows } = await held.also(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE mfa_factors SET sign_count%'`,
+            [],
+          );
+          if (rows[0].n === 2) break;
+          if (Date.now() > deadline) throw new Error('the two assertions did not both reach the counter update');
+        }
+        await held.release();
+        const statuses = (await answers).map((r) => r.status).sort();
+        expect(statuses).toEqual([200, 401]);
+      } finally {
+        await held.release();
+      }
+      expect((await factorRow(t, factorId)).sign_count).toBe('1');
     });
 
     it('uses a challenge once: the same assertion again is 400', async () => {
