@@ -59,6 +59,7 @@ export const PASSKEY_ERRORS = {
   rpId: 'La llave de acceso no corresponde a este sitio (RP ID)',
   attestation: 'La atestación de la llave de acceso no es válida',
   duplicate: 'La llave de acceso ya está registrada',
+  none: 'No tiene llaves de acceso registradas',
 } as const;
 
 const invalid = (error: string) => new AppException(ErrorCode.InvalidRequest, { errors: [error] });

@@ -7,8 +7,9 @@ import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { Public } from '../auth/public.decorator.js';
 import { StepUp } from '../auth/step-up.decorator.js';
 import { TokenAnswer } from '../auth/token-answer.js';
+import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
-import { PasskeysService } from '../factors/passkeys.service.js';
+import { PASSKEY_ERRORS, PasskeysService } from '../factors/passkeys.service.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
 import type { Requester } from '../http/requester.js';
@@ -63,6 +64,24 @@ export class PasskeysController {
   async registerPasskey(@CurrentPrincipal() principal: Principal, @Body() dto: RegisterPasskeyDto, @CurrentRequester() who: Requester) {
     const registered = await this.passkeys.register(principal.userId, principal.sessionId, dto.credential, dto.name ?? DEFAULT_NAME, who);
     return ok(MFA_MESSAGES.passkeyRegistered, { factorId: registered.factorId, ...(registered.recoveryCodes && { recoveryCodes: registered.recoveryCodes }) });
+  }
+
+  @Post('step-up/options')
+  @RateLimit('login')
+  @HttpCode(HttpStatus.OK)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: "Request options for the user's own passkeys, to answer POST /auth/step-up { webauthn }",
+    description:
+      "`allowCredentials` lists the user's passkeys; the challenge is single use, valid 300 s, bound to this user " +
+      "(a login's second step gets its options in the login's answer instead). A user without passkeys: 400.",
+  })
+  @ApiSuccess(200, MFA_MESSAGES.passkeyOptions, PasskeyOptionsDto)
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.TooManyRequests, ErrorCode.Internal)
+  async passkeyStepUpOptions(@CurrentPrincipal() principal: Principal) {
+    const options = await this.passkeys.requestOptionsFor(principal.userId);
+    if (!options) throw new AppException(ErrorCode.InvalidRequest, { errors: [PASSKEY_ERRORS.none] });
+    return ok(MFA_MESSAGES.passkeyOptions, options);
   }
 
   @Public()

@@ -248,6 +248,35 @@ describe('passkeys', () => {
     });
   });
 
+  describe('POST /passkeys/step-up/options', () => {
+    it("answers request options for the user's own passkeys; the challenge is stored for this user (passkey_verify, 300 s)", async () => {
+      const { user, passkey } = await userWithPasskey(t);
+      const res = await t.http().post(`${PASSKEYS}/step-up/options`).set(bearer(user.token)).send({});
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ success: true, message: OPTIONS_MESSAGE });
+      expect(res.body.data).toMatchObject({
+        rpId: 'localhost',
+        userVerification: 'preferred',
+        timeout: 300_000,
+        allowCredentials: [{ id: passkey.id, type: 'public-key', transports: ['internal'] }],
+      });
+      const [row] = await challengeRows(t, res.body.data.challenge);
+      expect(row).toMatchObject({ kind: 'passkey_verify', user_id: user.userId });
+      expect((row.expires_at.getTime() - row.created_at.getTime()) / 1000).toBeCloseTo(300, 0);
+    });
+
+    it('a user without passkeys: 400 saying so', async () => {
+      const user = await registerAndLogin(t);
+      expectRefused(await t.http().post(`${PASSKEYS}/step-up/options`).set(bearer(user.token)).send({}), PASSKEY_ERRORS.none);
+    });
+
+    it('its challenge does not open a passwordless login', async () => {
+      const { user, auth } = await userWithPasskey(t);
+      const options = (await t.http().post(`${PASSKEYS}/step-up/options`).set(bearer(user.token)).send({}).expect(200)).body.data;
+      expectRefused(await passkeyLogin(t, auth.get(options)), PASSKEY_ERRORS.challenge);
+    });
+  });
+
   describe('POST /passkeys/login/options', () => {
     it('answers request options for discoverable passkeys; the challenge is stored for nobody, valid 300 s', async () => {
       const res = await loginOptions(t);
