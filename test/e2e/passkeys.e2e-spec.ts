@@ -367,6 +367,26 @@ describe('passkeys', () => {
       expect((await factorRow(t, factorId)).sign_count).toBe('1');
     });
 
+    it.skipIf(lacks('postgres', 'a passkey login held after the user was read'))(
+      'an end of all sessions committed after the passkey was read overtakes the login: 401, no session',
+      async () => {
+        const { user, auth, factorId } = await userWithPasskey(t);
+        const options = (await loginOptions(t).expect(200)).body.data;
+        const held = await holdRows(realPostgresUrl!, 'SELECT 1 FROM mfa_factors WHERE id = $1 FOR UPDATE', [factorId]);
+        let answer: Promise<Response>;
+        try {
+          answer = passkeyLogin(t, auth.get(options)).then((r) => r);
+          // The user and its session epoch are read; the login waits at the counter's compare-and-set.
+          await held.blocked();
+          await t.http().post(`${API}/logout`).set(bearer(user.token)).send({ scope: 'all' }).expect(200);
+        } finally {
+          await held.release();
+        }
+        expectBadCredentials(await answer);
+        expect(await t.dataSource.query('SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL', [user.userId])).toEqual([]);
+      },
+    );
+
     it('uses a challenge once: the same assertion again is 400', async () => {
       const { auth } = await userWithPasskey(t);
       const options = (await loginOptions(t).expect(200)).body.data;
