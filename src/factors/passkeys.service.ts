@@ -208,7 +208,7 @@ export class PasskeysService {
   }
 
   /** Request options for the user's own passkeys (a login's second step, step-up); the challenge is stored single use for this user. */
-  async requestOptionsFor(userId: string): Promise<PublicKeyCredentialRequestOptionsJSON | null> {
+  async requestOptionsFor(userId: string): Promise<Record<string, unknown> | null> {
     const mine = await this.factors.passkeysOf(userId);
     if (!mine.length) return null;
     const options = await generateAuthenticationOptions({
@@ -218,7 +218,7 @@ export class PasskeysService {
       timeout: CHALLENGE_TTL_SECONDS * 1000,
     });
     await this.challenges.open({ kind: 'passkey_verify', userId, challenge: options.challenge, ttlSeconds: CHALLENGE_TTL_SECONDS });
-    return options;
+    return { ...options };
   }
 
   /** An assertion by one of the user's passkeys to a challenge issued to this user; null when anything fails. */
