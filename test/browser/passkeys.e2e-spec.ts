@@ -10,7 +10,8 @@ import { registerAndLogin } from '../support/users.js';
 // Passkeys in real Chromium: a page on http://localhost:<port> (a secure context, the RP ID
 // `localhost`) calls navigator.credentials.create/get with the options JSON the API answers
 // (PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON, and the
-// credential's toJSON()), against a virtual authenticator of the DevTools protocol.
+// credential's toJSON()), against a virtual authenticator of the DevTools protocol: registration,
+// passwordless login, the second step of a password login, and a removal ending the sessions.
 
 /** The page an app would be: it fetches the API (another origin, CORS) and runs the ceremonies. */
 const page = (api: string) => `<!doctype html>
@@ -124,5 +125,30 @@ describe.skipIf(lacks('chromium', 'passkeys in a browser'))('passkeys in Chromiu
     const refused = await registerPasskey(tab, user.token);
     expect(refused).toEqual({ status: 401, body: { success: false, message: 'Se requiere autenticación reciente' } });
     expect(await t.dataSource.query('SELECT id FROM mfa_factors WHERE user_id = $1', [user.userId])).toEqual([]);
+  });
+
+  it('answers the second step of a password login: amr ["pwd","hwk"]', async () => {
+    const user = await registerAndLogin(t);
+    const tab = await openTab();
+    expect((await registerPasskey(tab, user.token)).status).toBe(200);
+    const first = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+    expect(first.body.data).toMatchObject({ mfaRequired: true, methods: ['webauthn', 'recovery_code'] });
+    const webauthn = await tab.evaluate((options) => (globalThis as any).assertion(options), first.body.data.webauthn);
+    const second = await t.http().post('/api/v1/auth/login/mfa').send({ mfaToken: first.body.data.mfaToken, webauthn }).expect(200);
+    expect((await meRequest(t, second.body.data.accessToken).expect(200)).body.data.amr).toEqual(['pwd', 'hwk']);
+  });
+
+  it('removing the passkey ends the sessions it opened (mfa_removed), and it opens nothing any more', async () => {
+    const user = await registerAndLogin(t);
+    const tab = await openTab();
+    const registered = await registerPasskey(tab, user.token);
+    expect(registered.status).toBe(200);
+    const opened = await passkeyLogin(tab);
+    expect(opened.status).toBe(200);
+    await t.http().delete(`/api/v1/auth/mfa/factors/${registered.body.data.factorId}`).set('Authorization', `Bearer ${user.token}`).expect(200);
+    expect((await meRequest(t, opened.body.data.accessToken)).status).toBe(401);
+    const [row] = await t.dataSource.query('SELECT ended_reason FROM sessions WHERE id = $1', [opened.body.data.sessionId]);
+    expect(row.ended_reason).toBe('mfa_removed');
+    expect(await passkeyLogin(tab)).toEqual({ status: 401, body: { success: false, message: 'Credenciales inválidas' } });
   });
 });

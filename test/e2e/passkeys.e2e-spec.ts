@@ -5,6 +5,7 @@ import { PASSKEY_ERRORS } from '../../src/factors/passkeys.service.js';
 import { realPostgresUrl, startApp, type HttpClient, type TestApp } from '../support/app.js';
 import { expectInvalidRequest, expectNothingInternal } from '../support/expectations.js';
 import { BAD_CREDENTIALS_BODY, envelope, MESSAGES } from '../support/messages.js';
+import { INVALID_CODE_BODY, MFA, STEP_UP_BODY, stepUpChallenge } from '../support/mfa-messages.js';
 import { API, bearer, meRequest } from '../support/requests.js';
 import { lacks } from '../support/requirements.js';
 import { holdRows } from '../support/row-locks.js';
@@ -20,10 +21,6 @@ const ORIGIN = 'http://localhost:3000';
 const OPTIONS_MESSAGE = 'Opciones de llave de acceso';
 const REGISTERED = 'Llave de acceso registrada';
 const LOCKED_BODY = envelope('La cuenta está bloqueada');
-const STEP_UP_BODY = envelope('Se requiere autenticación reciente');
-/** Header values travel as latin1 on the wire: the UTF-8 bytes of the message read back as such. */
-const asUtf8 = (h: string | undefined) => Buffer.from(h ?? '', 'latin1').toString('utf8');
-const STEP_UP_CHALLENGE = 'Bearer error="insufficient_user_authentication", error_description="Se requiere autenticación reciente", max_age=300';
 
 const registerOptions = (t: HttpClient, token: string) => t.http().post(`${PASSKEYS}/register/options`).set(bearer(token)).send({});
 const loginOptions = (t: HttpClient) => t.http().post(`${PASSKEYS}/login/options`).send({});
@@ -112,7 +109,7 @@ describe('passkeys', () => {
       const res = await registerOptions(t, user.token);
       expect(res.status).toBe(401);
       expect(res.text).toBe(STEP_UP_BODY);
-      expect(asUtf8(res.headers['www-authenticate'])).toBe(STEP_UP_CHALLENGE);
+      expect(res.headers['www-authenticate']).toBe(stepUpChallenge(300));
     });
 
     it('needs a bearer token', async () => {
@@ -182,7 +179,7 @@ describe('passkeys', () => {
       const { json } = new SoftAuthenticator().create(options);
       const res = await t.http().post(`${PASSKEYS}/register`).set(bearer(user.token)).send({ credential: json });
       expect(res.status).toBe(401);
-      expect(asUtf8(res.headers['www-authenticate'])).toBe(STEP_UP_CHALLENGE);
+      expect(res.headers['www-authenticate']).toBe(stepUpChallenge(300));
       expect(await t.dataSource.query('SELECT id FROM mfa_factors WHERE user_id = $1', [user.userId])).toEqual([]);
     });
 
@@ -494,5 +491,92 @@ describe('passkeys: cookie mode and REQUIRE_EMAIL_VERIFICATION', () => {
     const res = await loginWith(t, auth);
     expect(res.status).toBe(403);
     expect(res.text).toBe(envelope('Debe verificar su correo electrónico'));
+  });
+});
+
+describe('passkeys as a second factor, for step-up, and removed', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: ORIGIN });
+  });
+  afterAll(() => t.close());
+
+  /** The password step of a user with a passkey: its mfaToken and the request options to answer. */
+  async function passwordStep(user: LoggedIn) {
+    const res = await t.http().post(`${API}/login`).send({ email: user.email, password: user.password }).expect(200);
+    expect(res.body.data).toMatchObject({ mfaRequired: true, methods: ['webauthn', 'recovery_code'] });
+    return { mfaToken: res.body.data.mfaToken as string, options: res.body.data.webauthn };
+  }
+  const loginMfa = (body: Record<string, unknown>) => t.http().post(`${API}/login/mfa`).send(body);
+  const stepUp = (token: string, body: Record<string, unknown>) => t.http().post(`${API}/step-up`).set(bearer(token)).send(body);
+  const stepUpOptions = async (token: string) => (await t.http().post(`${PASSKEYS}/step-up/options`).set(bearer(token)).send({}).expect(200)).body.data;
+
+  it('the login second step: the password answers request options for the own passkeys; an assertion logs in with amr ["pwd","hwk"]', async () => {
+    const { user, auth, passkey, factorId } = await userWithPasskey(t);
+    const { mfaToken, options } = await passwordStep(user);
+    expect(options).toMatchObject({ rpId: 'localhost', allowCredentials: [{ id: passkey.id, type: 'public-key', transports: ['internal'] }] });
+    expect((await challengeRows(t, options.challenge))[0]).toMatchObject({ kind: 'passkey_verify', user_id: user.userId });
+
+    const res = await loginMfa({ mfaToken, webauthn: auth.get(options) });
+    expectOk(res);
+    const me = await meRequest(t, res.body.data.accessToken).expect(200);
+    expect(me.body.data.amr).toEqual(['pwd', 'hwk']);
+    expect(await factorRow(t, factorId)).toMatchObject({ sign_count: '1' });
+    expect(await challengeRows(t, options.challenge)).toEqual([]);
+  });
+
+  it('as a second factor the passkey need not verify the user (the password is the other factor)', async () => {
+    const { user, auth } = await userWithPasskey(t);
+    const { mfaToken, options } = await passwordStep(user);
+    expectOk(await loginMfa({ mfaToken, webauthn: auth.get(options, { uv: false }) }));
+  });
+
+  it("refuses another user's passkey, a spent challenge, a counter gone back: 401 Código de verificación inválido", async () => {
+    const { user, auth } = await userWithPasskey(t);
+    const stranger = await userWithPasskey(t);
+    
+    let step = await passwordStep(user);
+    expect((await loginMfa({ mfaToken: step.mfaToken, webauthn: stranger.auth.get(step.options, { passkey: stranger.passkey }) })).text).toBe(INVALID_CODE_BODY);
+
+    step = await passwordStep(user);
+    const assertion = auth.get(step.options, { counter: 7 });
+    expectOk(await loginMfa({ mfaToken: step.mfaToken, webauthn: assertion }));
+    step = await passwordStep(user);
+    expect((await loginMfa({ mfaToken: step.mfaToken, webauthn: assertion })).text).toBe(INVALID_CODE_BODY);
+    expect((await loginMfa({ mfaToken: step.mfaToken, webauthn: auth.get(step.options, { counter: 7 }) })).text).toBe(INVALID_CODE_BODY);
+  });
+
+  it('POST /step-up { webauthn }: raises this session with hwk, so registering another passkey passes the step-up check', async () => {
+    const { user, auth } = await userWithPasskey(t);
+    await t.dataSource.query(`UPDATE sessions SET authenticated_at = now() - interval '1 hour' WHERE id = $1`, [user.sessionId]);
+    expect((await registerOptions(t, user.token)).status).toBe(401);
+
+    const options = await stepUpOptions(user.token);
+    const res = await stepUp(user.token, { webauthn: auth.get(options) });
+    expect(res.status).toBe(200);
+    expect(res.body.message).toBe('Autenticación confirmada');
+    expect(res.body.data.amr).toEqual(['pwd', 'hwk']);
+    expect((await registerWith(t, user, new SoftAuthenticator())).res.status).toBe(200);
+
+    // The same assertion again: its challenge is spent.
+    const again = await stepUp(user.token, { webauthn: auth.get(options) });
+    expect(again.status).toBe(401);
+  });
+
+  it('DELETE /mfa/factors/:id of a passkey: every other session ends (mfa_removed), and the passkey opens nothing any more', async () => {
+    const { user, auth, factorId } = await userWithPasskey(t);
+    const other = await loginWith(t, auth);
+    expectOk(other);
+    const res = await t.http().delete(`${API}/mfa/factors/${factorId}`).set(bearer(user.token));
+    expect(res.status).toBe(200);
+    expect(res.body.message).toBe(MFA.factorRemoved);
+    const ended = await sessionRow(t, other.body.data.sessionId);
+    expect(ended.revoked_at).toBeInstanceOf(Date);
+    expect(ended.ended_reason).toBe('mfa_removed');
+    await meRequest(t, user.token).expect(200);
+    expect(await factorRow(t, factorId)).toBeUndefined();
+    expectBadCredentials(await loginWith(t, auth));
+    // No factor left: the password alone logs in again.
+    expect((await t.http().post(`${API}/login`).send({ email: user.email, password: user.password }).expect(200)).body.data.accessToken).toEqual(expect.any(String));
   });
 });
