@@ -15,6 +15,7 @@ import { meRequest } from '../support/requests.js';
 import { lacks } from '../support/requirements.js';
 import { holdRows } from '../support/row-locks.js';
 import { auditRows, sessionRow } from '../support/rows.js';
+import { loginWithCode } from '../support/mfa.js';
 import { enrolTotp, inOneStep, totpCode } from '../support/totp.js';
 import { login, type LoggedIn, registerAndLogin } from '../support/users.js';
 
@@ -140,7 +141,7 @@ describe('TOTP factors', () => {
       const first = await enrolTotp(t, user.token);
       expect(first.recoveryCodes).toHaveLength(10);
       const hashes = await recoveryCodeHashes(t, user.userId);
-      const other = await login(t, user.email, user.password);
+      const other = await loginWithCode(t, user, totpCode(first.secret));
       const { factorId, secret } = await enrol(user);
       await inOneStep();
       const res = await confirmTotpRequest(t, user.token, factorId, totpCode(secret)).expect(200);
