@@ -23,8 +23,7 @@ export function queryBatcher<K, V>(
       batchScheduleFn: (dispatch) => {
         if (running >= maxQueries) return void waiting.push(dispatch);
         running++;
-        // After this turn's I/O callbacks: the requests read from every socket this turn share it, not just one socket's.
-        setImmediate(dispatch);
+        void Promise.resolve().then(() => process.nextTick(dispatch));
       },
     },
   );
