@@ -65,8 +65,21 @@ if (!Number.isInteger(TOTAL_RUNS) || TOTAL_RUNS < 1) throw new Error(`FUZZ_RUNS 
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const REPLAY_PATH = process.env.FUZZ_PATH;
 
-/** The routes on main when this fuzz was written against them (the others were not there yet). */
-const LIVE_ROUTES: readonly RouteName[] = ['enrol', 'confirm', 'factors', 'removeFactor', 'recoveryCodes', 'loginMfa', 'stepUp'];
+/** The routes fuzzed: every route of the section (a group whose routes are all left out is skipped). */
+const LIVE_ROUTES: readonly RouteName[] = [
+  'enrol',
+  'confirm',
+  'factors',
+  'removeFactor',
+  'recoveryCodes',
+  'loginMfa',
+  'stepUp',
+  'passkeyRegisterOptions',
+  'passkeyRegister',
+  'passkeyStepUpOptions',
+  'passkeyLoginOptions',
+  'passkeyLogin',
+];
 
 const STEP_UP_MAX_AGE = 300;
 const STEP_UP_BODY = envelope(FACTOR_MESSAGES.stepUpRequired);
