@@ -33,7 +33,9 @@ import { credentialValue } from './webauthn-garbage.js';
  * login's second step, step-up, and passkeys. Bodies of every shape go to each route (wrong types,
  * huge strings, NUL bytes, nesting, arrays, prototype keys, unicode look-alikes of codes, numbers
  * for strings, extra and missing fields, malformed base64url and CBOR in WebAuthn credentials,
- * truncated, forged and foreign mfaTokens), under live, stale, ended and forged bearers, and:
+ * truncated, forged and foreign mfaTokens; assertions of A's and B's real passkeys, held by
+ * test/support/soft-authenticator.ts, each with one flaw), under live, stale, ended and forged
+ * bearers, and:
  *
  *   1. every answer is an envelope, never a 5xx, nothing internal or a library's English in it;
  *      a 400 is `Solicitud inválida` with Spanish `errors`; a 401 is one of the contract's bodies
@@ -43,12 +45,15 @@ import { credentialValue } from './webauthn-garbage.js';
  *      one `Recurso no encontrado`;
  *   2. a 2xx only where the contract gives one: a live bearer (fresh where step-up applies), a
  *      canonical body, and for the proofs a right one (a TOTP code of a step not spent yet, an
- *      unspent recovery code, N's password) of the bearer's user, or with an mfaToken of that user;
+ *      unspent recovery code, N's password, an assertion of the user's passkey) of the bearer's
+ *      user, or with an mfaToken of that user; a passwordless login only by a genuine assertion;
  *   3. nothing is lost: A's, B's and N's sessions stay live; no confirmed factor appears or goes;
  *      a pending factor appears only by a 2xx enrolment, and goes only by a 2xx removal; recovery
  *      codes are spent only by a 2xx that used one, the TOTP step only by a 2xx that used a code;
  *      a session is raised (authenticated_at) only by a 2xx step-up of its own bearer; sessions are
- *      opened only by a 2xx second step, for the user of its mfaToken.
+ *      opened only by a 2xx login, for the user of its mfaToken or passkey; the audit rows of factor
+ *      changes and recovery-code uses appear only with their 2xx (B's recovery-code login ends B's
+ *      other sessions, as the contract says, and its session is tracked from then on).
  *
  * Controls keep it honest: the factor list answers 200 with the bearer's own factors; enrolment
  * answers its secret; a stale bearer on a step-up route gets the step-up 401; N's password steps
