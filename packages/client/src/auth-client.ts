@@ -71,6 +71,8 @@ export class AuthClient {
   private lifetimeMs = 0;
   private refreshing: Promise<string | undefined> | undefined;
   private steppingUp: Promise<void> | undefined;
+  /** When a step-up last succeeded here: a request sent before it and challenged is only sent again. */
+  private steppedUpAt = 0;
 
   constructor(private readonly options: AuthClientOptions) {
     const fetcher = options.fetch ?? globalThis.fetch;
@@ -149,10 +151,11 @@ export class AuthClient {
     const request = new Request(input, init);
     const token = await this.currentToken();
     if (!token) return this.base(request);
+    const sentAt = performance.now();
     let [response, sent] = await this.authorized(request, token);
     const challenge = await stepUpChallengeOf(response);
     if (challenge && !request.url.endsWith('/api/v1/auth/step-up')) {
-      await this.promptStepUp(challenge.maxAge);
+      if (this.steppedUpAt <= sentAt) await this.promptStepUp(challenge.maxAge);
       [response, sent] = await this.authorized(request, (await this.currentToken()) ?? sent);
       const again = await stepUpChallengeOf(response);
       if (again) throw new StepUpRequiredError(again.maxAge);
@@ -204,7 +207,9 @@ export class AuthClient {
       const proof = await ask({ ...(maxAge !== undefined && { maxAge }), attempt, ...(error && { error }) });
       if (!proof) throw new StepUpRequiredError(maxAge, error);
       try {
-        return await this.stepUp(proof);
+        await this.stepUp(proof);
+        this.steppedUpAt = performance.now();
+        return;
       } catch (refused) {
         if (!mayRetry(refused)) throw refused;
         error = refused;

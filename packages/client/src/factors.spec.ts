@@ -306,23 +306,52 @@ describe('step-up, the edges', () => {
     expect(prompts).toStrictEqual([{ attempt: 1 }]);
   });
 
-  it('requests challenged together share one prompt, and each is sent again', async () => {
+  it('requests challenged together: one prompt, one step-up, and each is sent again', async () => {
     const api = stepUpApi(false);
+    let challenges = 0;
+    let bothChallenged!: () => void;
+    const together = new Promise<void>((resolve) => (bothChallenged = resolve));
+    const fetcher: typeof fetch = async (input, init) => {
+      const response = await api.fetcher(input, init);
+      if (response.status === 401 && ++challenges === 2) bothChallenged();
+      return response;
+    };
     let asked = 0;
-    let answer!: () => void;
-    const { client } = clientOf(api.fetcher, {
-      onStepUp: () => {
-        asked++;
-        return new Promise((resolve) => (answer = () => resolve({ code: '654321' })));
-      },
-    });
+    // Answered only once both requests have heard their challenge.
+    const { client } = clientOf(fetcher, { onStepUp: async () => (asked++, await together, { code: '654321' }) });
     await client.login('ana@example.com', 'password-123');
-    const both = Promise.all([1, 2].map(() => client.fetch(`${BASE}/api/v1/auth/mfa/recovery-codes`, { method: 'POST' })));
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    answer();
-    expect((await both).map((r) => r.status)).toStrictEqual([200, 200]);
+    const both = await Promise.all([1, 2].map(() => client.fetch(`${BASE}/api/v1/auth/mfa/recovery-codes`, { method: 'POST' })));
+    expect(both.map((r) => r.status)).toStrictEqual([200, 200]);
     expect(asked).toBe(1);
     expect(api.routesCalled().filter((r) => r === 'POST /api/v1/auth/step-up')).toHaveLength(1);
+  });
+
+  it('a request sent before a step-up that succeeded meanwhile is only sent again, no second prompt', async () => {
+    const api = stepUpApi(false);
+    let asked = 0;
+    let release!: () => void;
+    let reached!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const holding = new Promise<void>((resolve) => (reached = resolve));
+    const inner = api.fetcher;
+    // The request sent first hears its challenge only after the other one has stepped up.
+    let challenged = 0;
+    const fetcher: typeof fetch = async (input, init) => {
+      const response = await inner(input, init);
+      if (response.status === 401 && ++challenged === 1) {
+        reached();
+        await held;
+      }
+      return response;
+    };
+    const { client } = clientOf(fetcher, { onStepUp: async () => (asked++, { code: '654321' }) });
+    await client.login('ana@example.com', 'password-123');
+    const early = client.fetch(`${BASE}/api/v1/auth/mfa/recovery-codes`, { method: 'POST' });
+    await holding;
+    const late = await client.fetch(`${BASE}/api/v1/auth/mfa/recovery-codes`, { method: 'POST' });
+    release();
+    expect([late.status, (await early).status]).toStrictEqual([200, 200]);
+    expect(asked).toBe(1);
   });
 
   it('retries once only: challenged again after the step-up, the request rejects without a second prompt', async () => {
