@@ -8,7 +8,7 @@ import { registerAndLogin, type LoggedIn } from './users.js';
 export const MFA_REQUIRED = 'Se requiere un segundo factor';
 export const INVALID_MFA_CODE_BODY = JSON.stringify({ success: false, message: 'Código de verificación inválido' });
 export const STEP_UP_CHALLENGE = (maxAge = 300) =>
-  `Bearer error="insufficient_user_authentication", error_description="Se requiere autenticación reciente", max_age=${maxAge}`;
+  `Bearer error="insufficient_user_authentication", error_description="Se requiere autenticacion reciente", max_age=${maxAge}`;
 
 /** A user with a confirmed TOTP factor and its 10 recovery codes; `token` is the session that enrolled it. */
 export type WithTotp = LoggedIn & TotpFactor & { recoveryCodes: string[] };

@@ -13,7 +13,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Open a session and get an access token */
+        /**
+         * Open a session and get an access token
+         * @description For a user with an active second factor the right password opens no session: 200 `Se requiere un segundo factor` with `data` an `MfaRequiredDto` (`mfaRequired: true`, `mfaToken`, `methods`, and with a passkey `webauthn` request options), no tokens and no cookie; the login goes on at POST /api/v1/auth/login/mfa.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -211,6 +214,46 @@ export interface paths {
          * @description Every other session of the user ends (`mfa_enabled`); this session records `otp` and is authenticated now. The user's first factor also answers 10 recovery codes, shown once. A wrong code, or a factor that is not pending: 401 `Código de verificación inválido`.
          */
         post: operations["confirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A login's second step: the mfaToken and one proof of a factor
+         * @description Exactly one of `code` (TOTP), `recoveryCode` or `webauthn` (a passkey assertion), else 400. Answers like a login: tokens (the refresh token in its cookie in cookie mode); the session records `amr` `["pwd","otp"]` (a TOTP or recovery code) or `["pwd","hwk"]` (a passkey). A wrong proof, or an mfaToken that is unknown, expired, used or killed: 401 `Código de verificación inválido`. The fifth wrong proof kills the mfaToken; past THROTTLE_LOGIN_LIMIT wrong proofs in THROTTLE_LOGIN_TTL seconds the user gets 429, whatever mfaToken. A recovery code ends every other session of the user (`recovery_code_used`) and mails the user.
+         */
+        post: operations["loginWithFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/step-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prove a factor again on this session (RFC 9470 step-up)
+         * @description Exactly one of `code`, `recoveryCode`, `webauthn` or, for a user without second factors only, `password` (with a factor, a password answers 400). Raises this session only: its `amr` gains the method and `authenticatedAt` is now, so routes that require a recent proof let it in for STEP_UP_MAX_AGE seconds. A wrong proof: 401 `Código de verificación inválido` (a wrong password: `Credenciales inválidas`), counted per user with the login limit (then 429).
+         */
+        post: operations["stepUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -473,6 +516,30 @@ export interface components {
             /** @example Inicio de sesión exitoso */
             message: string;
             data: components["schemas"]["TokensDto"];
+        };
+        MfaRequiredDto: {
+            /**
+             * @example true
+             * @enum {boolean}
+             */
+            mfaRequired: true;
+            /**
+             * @description For POST /api/v1/auth/login/mfa: single use, valid 300 s, bound to this user; dies after 5 wrong codes.
+             * @example q3Vd2m0c6i7YQH1lq8nJ8n0tC2yG0bq1p5o9w4uZxKk
+             */
+            mfaToken: string;
+            /**
+             * @description The ways the user can prove a second factor, in this order, only those the user has.
+             * @example [
+             *       "totp",
+             *       "recovery_code"
+             *     ]
+             */
+            methods: ("totp" | "webauthn" | "recovery_code")[];
+            /** @description With a passkey: WebAuthn request options (JSON) to answer with `webauthn` on the second step. */
+            webauthn?: {
+                [key: string]: unknown;
+            };
         };
         LoginDto: {
             /**
@@ -779,6 +846,77 @@ export interface components {
             factorId: string;
             /** @example 123456 */
             code: string;
+        };
+        LoginWithFactorResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Inicio de sesión exitoso */
+            message: string;
+            data: components["schemas"]["TokensDto"];
+        };
+        LoginMfaDto: {
+            /**
+             * @description A code of the TOTP app.
+             * @example 123456
+             */
+            code?: string;
+            /**
+             * @description One of the recovery codes; single use.
+             * @example K7QM-2XHD-9PLA-RT4E
+             */
+            recoveryCode?: string;
+            /** @description A passkey assertion (WebAuthn AuthenticationResponseJSON). */
+            webauthn?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description From the login that answered `mfaRequired`.
+             * @example q3Vd2m0c6i7YQH1lq8nJ8n0tC2yG0bq1p5o9w4uZxKk
+             */
+            mfaToken: string;
+        };
+        SteppedUpDto: {
+            /**
+             * @description How this session is now authenticated (RFC 8176).
+             * @example [
+             *       "pwd",
+             *       "otp"
+             *     ]
+             */
+            amr: string[];
+            /**
+             * Format: date-time
+             * @example 2026-01-01T12:00:00.000Z
+             */
+            authenticatedAt: string;
+        };
+        StepUpResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Autenticación confirmada */
+            message: string;
+            data: components["schemas"]["SteppedUpDto"];
+        };
+        StepUpDto: {
+            /**
+             * @description A code of the TOTP app.
+             * @example 123456
+             */
+            code?: string;
+            /**
+             * @description One of the recovery codes; single use.
+             * @example K7QM-2XHD-9PLA-RT4E
+             */
+            recoveryCode?: string;
+            /** @description A passkey assertion (WebAuthn AuthenticationResponseJSON). */
+            webauthn?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Only for a user without second factors.
+             * @example correct horse battery
+             */
+            password?: string;
         };
         RegisteredUserDto: {
             /**
@@ -1467,7 +1605,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
-            /** @description Token no proporcionado o inválido / Credenciales inválidas */
+            /** @description Token no proporcionado o inválido / Credenciales inválidas / Se requiere autenticación reciente */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1759,6 +1897,180 @@ export interface operations {
                 };
             };
             /** @description Token no proporcionado o inválido / Código de verificación inválido */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    loginWithFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginMfaDto"];
+            };
+        };
+        responses: {
+            /** @description Inicio de sesión exitoso */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginWithFactorResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Código de verificación inválido / Credenciales inválidas */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La cuenta está bloqueada */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    stepUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StepUpDto"];
+            };
+        };
+        responses: {
+            /** @description Autenticación confirmada */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepUpResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido / Código de verificación inválido / Credenciales inválidas */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2208,7 +2520,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
-            /** @description Token no proporcionado o inválido / Credenciales inválidas */
+            /** @description Token no proporcionado o inválido / Credenciales inválidas / Se requiere autenticación reciente */
             401: {
                 headers: {
                     [name: string]: unknown;
