@@ -6,7 +6,7 @@ import { AuthError, MfaRequiredError, StepUpRequiredError } from './factors.js';
 // the login's second step, step-up and its single retry, and that a step-up 401 never ends the session.
 
 const BASE = 'https://auth.example.com';
-const CHALLENGE = 'Bearer error="insufficient_user_authentication", error_description="Se requiere autenticación reciente", max_age=300';
+const CHALLENGE = 'Bearer error="insufficient_user_authentication", error_description="Se requiere autenticacion reciente", max_age=300';
 
 interface Call {
   route: string;
