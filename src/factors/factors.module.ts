@@ -2,7 +2,9 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { FactorRetentionJob } from './factor-retention.job.js';
 import { FactorsRepository } from './factors.repository.js';
+import { FactorsService } from './factors.service.js';
 import { LoginChallengesService } from './login-challenges.service.js';
 import { MfaChallengesRepository } from './mfa-challenges.repository.js';
 import { PasskeysService } from './passkeys.service.js';
@@ -16,7 +18,31 @@ import { TotpService } from './totp.service.js';
 /** The life of second factors (TOTP, passkeys, recovery codes) and of a sign-in's second step; no HTTP. */
 @Module({
   imports: [UsersModule, SessionsModule, AuditModule],
-  providers: [FactorsRepository, RecoveryCodesRepository, RecoveryCodesService, TotpService, TotpEnrolmentService, MfaChallengesRepository, PasskeysService, SecondFactorService, LoginChallengesService, StepUpService],
-  exports: [FactorsRepository, RecoveryCodesService, TotpService, TotpEnrolmentService, MfaChallengesRepository, PasskeysService, SecondFactorService, LoginChallengesService, StepUpService],
+  providers: [
+    FactorsRepository,
+    RecoveryCodesRepository,
+    RecoveryCodesService,
+    TotpService,
+    TotpEnrolmentService,
+    MfaChallengesRepository,
+    PasskeysService,
+    SecondFactorService,
+    LoginChallengesService,
+    StepUpService,
+    FactorsService,
+    FactorRetentionJob,
+  ],
+  exports: [
+    FactorsRepository,
+    RecoveryCodesService,
+    TotpService,
+    TotpEnrolmentService,
+    MfaChallengesRepository,
+    PasskeysService,
+    SecondFactorService,
+    LoginChallengesService,
+    StepUpService,
+    FactorsService,
+  ],
 })
 export class FactorsModule {}

@@ -9,7 +9,8 @@ import { realPostgresUrl, startApp, type TestApp } from '../support/app.js';
 import { expectInvalidRequest, expectTooMany } from '../support/expectations.js';
 import { holdNextCall } from '../support/hold.js';
 import { BAD_CREDENTIALS_BODY, envelope, MESSAGES } from '../support/messages.js';
-import { INVALID_MFA_CODE_BODY, loginMfaRequest, MFA_REQUIRED, mfaTokenOf, registerWithTotp } from '../support/mfa.js';
+import { loginMfaRequest, mfaTokenOf, registerWithTotp } from '../support/mfa.js';
+import { INVALID_CODE_BODY, MFA } from '../support/mfa-messages.js';
 import { API, bearer, freshAddress, loginRequest, logoutRequest, meRequest, sessionsRequest, withOptions } from '../support/requests.js';
 import { lacks, TEST_REDIS_URL } from '../support/requirements.js';
 import { holdRows } from '../support/row-locks.js';
@@ -37,7 +38,7 @@ describe('login with a second factor', () => {
     const res = await loginRequest(t, user.email, user.password).expect(200);
     expect(res.body).toStrictEqual({
       success: true,
-      message: MFA_REQUIRED,
+      message: MFA.mfaRequired,
       data: { mfaRequired: true, mfaToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), methods: ['totp', 'recovery_code'] },
     });
     expect(res.headers['set-cookie']).toBeUndefined();
@@ -107,7 +108,7 @@ describe('login with a second factor', () => {
     // Single use: the token is gone, even with the next valid code.
     const again = await loginMfaRequest(t, { mfaToken, code: totpCode(user.secret, 1) });
     expect(again.status).toBe(401);
-    expect(again.text).toBe(INVALID_MFA_CODE_BODY);
+    expect(again.text).toBe(INVALID_CODE_BODY);
   });
 
   it('a code is accepted once: the code that opened a session cannot open another', async () => {
@@ -116,7 +117,7 @@ describe('login with a second factor', () => {
     const code = totpCode(user.secret);
     await loginMfaRequest(t, { mfaToken: await mfaTokenOf(t, user.email, user.password), code }).expect(200);
     const replay = await loginMfaRequest(t, { mfaToken: await mfaTokenOf(t, user.email, user.password), code });
-    expect(replay.text).toBe(INVALID_MFA_CODE_BODY);
+    expect(replay.text).toBe(INVALID_CODE_BODY);
   });
 
   it('a wrong code: 401 Código de verificación inválido, no WWW-Authenticate, audited mfa_failed, the token still alive', async () => {
@@ -125,7 +126,7 @@ describe('login with a second factor', () => {
     await inOneStep();
     const res = await loginMfaRequest(t, { mfaToken, code: wrongCode(user.secret) });
     expect(res.status).toBe(401);
-    expect(res.text).toBe(INVALID_MFA_CODE_BODY);
+    expect(res.text).toBe(INVALID_CODE_BODY);
     expect(res.headers['www-authenticate']).toBeUndefined();
     const failed = await auditRows(t, { event: 'mfa_failed', userId: user.userId });
     expect(failed.map((row) => row.details)).toStrictEqual([{ method: 'totp', stage: 'login', attempts: 1 }]);
@@ -136,9 +137,9 @@ describe('login with a second factor', () => {
     const user = await registerWithTotp(t);
     const mfaToken = await mfaTokenOf(t, user.email, user.password);
     await inOneStep(8_000);
-    for (let i = 0; i < 5; i++) expect((await loginMfaRequest(t, { mfaToken, code: wrongCode(user.secret) })).text).toBe(INVALID_MFA_CODE_BODY);
+    for (let i = 0; i < 5; i++) expect((await loginMfaRequest(t, { mfaToken, code: wrongCode(user.secret) })).text).toBe(INVALID_CODE_BODY);
     expect(await t.dataSource.query('SELECT 1 FROM mfa_challenges WHERE user_id = $1', [user.userId])).toHaveLength(0);
-    expect((await loginMfaRequest(t, { mfaToken, code: totpCode(user.secret) })).text).toBe(INVALID_MFA_CODE_BODY);
+    expect((await loginMfaRequest(t, { mfaToken, code: totpCode(user.secret) })).text).toBe(INVALID_CODE_BODY);
     expect(await sessionRows(t, user.userId)).toHaveLength(1);
     await loginMfaRequest(t, { mfaToken: await mfaTokenOf(t, user.email, user.password), code: totpCode(user.secret) }).expect(200);
   });
@@ -151,7 +152,7 @@ describe('login with a second factor', () => {
     for (const token of [mfaToken, 'x'.repeat(43), 'no']) {
       const res = await loginMfaRequest(t, { mfaToken: token, code: totpCode(user.secret) });
       expect(res.status).toBe(401);
-      expect(res.text).toBe(INVALID_MFA_CODE_BODY);
+      expect(res.text).toBe(INVALID_CODE_BODY);
     }
     expect(await sessionRows(t, user.userId)).toHaveLength(1);
   });
@@ -198,7 +199,7 @@ describe('login with a second factor', () => {
 
     // Spent: it opens nothing again.
     const again = await loginMfaRequest(t, { mfaToken: await mfaTokenOf(t, user.email, user.password), recoveryCode });
-    expect(again.text).toBe(INVALID_MFA_CODE_BODY);
+    expect(again.text).toBe(INVALID_CODE_BODY);
     expect((await auditRows(t, { event: 'mfa_failed', userId: user.userId })).map((r) => r.details.method)).toStrictEqual(['recovery_code']);
   });
 
@@ -254,7 +255,7 @@ describe('login with a second factor', () => {
     await held.reached;
     await loginMfaRequest(t, { mfaToken, code: totpCode(user.secret) }).expect(200);
     held.release();
-    expect((await first).text).toBe(INVALID_MFA_CODE_BODY);
+    expect((await first).text).toBe(INVALID_CODE_BODY);
     expect((await t.dataSource.query('SELECT count(*)::int AS n FROM mfa_recovery_codes WHERE user_id = $1 AND used_at IS NULL', [user.userId]))[0].n).toBe(10);
   });
 
@@ -275,7 +276,7 @@ describe('login with a second factor', () => {
         await rows.release();
         const [a, b] = await answers;
         expect([a.status, b.status].sort()).toStrictEqual([200, 401]);
-        expect([a, b].find((r) => r.status === 401)!.text).toBe(INVALID_MFA_CODE_BODY);
+        expect([a, b].find((r) => r.status === 401)!.text).toBe(INVALID_CODE_BODY);
         expect((await sessionRows(t, user.userId)).filter((r) => r.revoked_at === null)).toHaveLength(2);
         // The loser spent nothing: its proof still opens the next login.
         const loser = a.status === 401 ? { code: totpCode(user.secret) } : { recoveryCode: user.recoveryCodes[0] };
@@ -331,7 +332,7 @@ for (const [storage, extra, needsRedis] of STORAGES) {
       const a = from(freshAddress());
       const mfaToken = (await a.login(user.email, user.password).expect(200)).body.data.mfaToken;
       await inOneStep(8_000);
-      for (let i = 0; i < LIMIT; i++) expect((await a.second({ mfaToken, code: wrongCode(user.secret) })).text).toBe(INVALID_MFA_CODE_BODY);
+      for (let i = 0; i < LIMIT; i++) expect((await a.second({ mfaToken, code: wrongCode(user.secret) })).text).toBe(INVALID_CODE_BODY);
       expectTooMany(await a.second({ mfaToken, code: totpCode(user.secret) }));
 
       const b = from(freshAddress());

@@ -6,7 +6,8 @@ import { startApp, type TestApp } from '../support/app.js';
 import { expectInvalidRequest, expectInvalidToken, expectTooMany } from '../support/expectations.js';
 import { holdNextCall } from '../support/hold.js';
 import { BAD_CREDENTIALS_BODY, envelope, MESSAGES } from '../support/messages.js';
-import { INVALID_MFA_CODE_BODY, loginMfaRequest, mfaTokenOf, registerWithTotp, STEP_UP_CHALLENGE, stepUpRequest } from '../support/mfa.js';
+import { loginMfaRequest, mfaTokenOf, registerWithTotp, stepUpRequest } from '../support/mfa.js';
+import { INVALID_CODE_BODY, stepUpChallenge } from '../support/mfa-messages.js';
 import { API, bearer, logoutRequest, meRequest, passwordRequest } from '../support/requests.js';
 import { auditRows } from '../support/rows.js';
 import { inOneStep, totpCode } from '../support/totp.js';
@@ -34,7 +35,7 @@ describe('step-up', () => {
   function expectStepUpRequired(res: { status: number; text: string; headers: Record<string, string> }, maxAge = 300) {
     expect(res.status).toBe(401);
     expect(res.text).toBe(STALE_BODY);
-    expect(res.headers['www-authenticate']).toBe(STEP_UP_CHALLENGE(maxAge));
+    expect(res.headers['www-authenticate']).toBe(stepUpChallenge(maxAge));
   }
 
   it('with a factor and a stale session, a password change answers 401 with the RFC 9470 challenge; after a code, 200', async () => {
@@ -73,7 +74,7 @@ describe('step-up', () => {
     const res = await stepUpRequest(t, user.token, { recoveryCode: user.recoveryCodes[0] }).expect(200);
     expect(res.body.data.amr).toStrictEqual(['pwd', 'otp']);
     expect((await auditRows(t, { event: 'step_up', sessionId: user.sessionId })).map((r) => r.details)).toStrictEqual([{ method: 'recovery_code' }]);
-    expect((await stepUpRequest(t, user.token, { recoveryCode: user.recoveryCodes[0] })).text).toBe(INVALID_MFA_CODE_BODY);
+    expect((await stepUpRequest(t, user.token, { recoveryCode: user.recoveryCodes[0] })).text).toBe(INVALID_CODE_BODY);
     await deleteAccount(user.token, user.password).expect(200);
   });
 
@@ -93,7 +94,7 @@ describe('step-up', () => {
     expect(wrong.status).toBe(401);
     expect(wrong.text).toBe(BAD_CREDENTIALS_BODY);
     expect(wrong.headers['www-authenticate']).toBeUndefined();
-    expect((await stepUpRequest(t, user.token, { code: '123456' })).text).toBe(INVALID_MFA_CODE_BODY);
+    expect((await stepUpRequest(t, user.token, { code: '123456' })).text).toBe(INVALID_CODE_BODY);
     const res = await stepUpRequest(t, user.token, { password: user.password }).expect(200);
     expect(res.body.data.amr).toStrictEqual(['pwd']);
     expect((await auditRows(t, { event: 'step_up', sessionId: user.sessionId })).map((r) => r.details)).toStrictEqual([{ method: 'password' }]);
@@ -111,7 +112,7 @@ describe('step-up', () => {
     await inOneStep();
     const wrong = await stepUpRequest(t, user.token, { code: totpCode(user.secret, 5) });
     expect(wrong.status).toBe(401);
-    expect(wrong.text).toBe(INVALID_MFA_CODE_BODY);
+    expect(wrong.text).toBe(INVALID_CODE_BODY);
     expect((await auditRows(t, { event: 'mfa_failed', userId: user.userId })).map((r) => r.details)).toStrictEqual([{ method: 'totp', stage: 'step_up' }]);
   });
 
@@ -153,13 +154,13 @@ describe('step-up, STEP_UP_MAX_AGE and the per-user limit', () => {
     await t.dataSource.query(`UPDATE sessions SET authenticated_at = now() - interval '121 seconds' WHERE id = $1`, [user.sessionId]);
     const res = await passwordRequest(t, user.token, { currentPassword: user.password, newPassword: 'a-new-password-1' });
     expect(res.status).toBe(401);
-    expect(res.headers['www-authenticate']).toBe(STEP_UP_CHALLENGE(120));
+    expect(res.headers['www-authenticate']).toBe(stepUpChallenge(120));
   });
 
   it('wrong proofs count per user: past the login limit, 429 with Retry-After even for the right code', async () => {
     const user = await registerWithTotp(t);
     await inOneStep();
-    for (let i = 0; i < 2; i++) expect((await stepUpRequest(t, user.token, { code: totpCode(user.secret, 5) }).set('X-Forwarded-For', `198.18.0.${i + 1}`)).text).toBe(INVALID_MFA_CODE_BODY);
+    for (let i = 0; i < 2; i++) expect((await stepUpRequest(t, user.token, { code: totpCode(user.secret, 5) }).set('X-Forwarded-For', `198.18.0.${i + 1}`)).text).toBe(INVALID_CODE_BODY);
     expectTooMany(await stepUpRequest(t, user.token, { code: totpCode(user.secret) }).set('X-Forwarded-For', '198.18.0.9'));
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../support/app.js';
 import { bearer, logoutRequest } from '../support/requests.js';
 import { registerAndLogin } from '../support/users.js';
-import { STEP_UP_CHALLENGE } from '../support/mfa.js';
+import { stepUpChallenge } from '../support/mfa-messages.js';
 import { inOneStep, totpCode, enrolTotp } from '../support/totp.js';
 import { asInClone, placeInClone, ROOT, yourModuleFiles } from '../support/your-module.js';
 import { APP_PARTS } from './your-module/app.parts.js';
@@ -107,7 +107,7 @@ describe('your own module beside auth', () => {
     expect(stale.status).toBe(401);
     expect(stale.body).toStrictEqual({ success: false, message: 'Se requiere autenticación reciente' });
     // Node reads header bytes as Latin-1; the description is sent as UTF-8.
-    expect(stale.headers['www-authenticate']).toBe(STEP_UP_CHALLENGE(300));
+    expect(stale.headers['www-authenticate']).toBe(stepUpChallenge(300));
 
     await inOneStep();
     await t.http().post('/api/v1/auth/step-up').set(bearer(user.token)).send({ code: totpCode(secret) }).expect(200);

@@ -5,10 +5,6 @@ import { registerAndLogin, type LoggedIn } from './users.js';
 
 // Users with a second factor, and the two steps of their login.
 
-export const MFA_REQUIRED = 'Se requiere un segundo factor';
-export const INVALID_MFA_CODE_BODY = JSON.stringify({ success: false, message: 'Código de verificación inválido' });
-export const STEP_UP_CHALLENGE = (maxAge = 300) =>
-  `Bearer error="insufficient_user_authentication", error_description="Se requiere autenticacion reciente", max_age=${maxAge}`;
 
 /** A user with a confirmed TOTP factor and its 10 recovery codes; `token` is the session that enrolled it. */
 export type WithTotp = LoggedIn & TotpFactor & { recoveryCodes: string[] };
@@ -24,6 +20,14 @@ export async function mfaTokenOf(t: HttpClient, email: string, password: string)
   const res = await loginRequest(t, email, password).expect(200);
   if (res.body.data?.mfaRequired !== true) throw new Error(`no second step asked: ${res.text}`);
   return res.body.data.mfaToken;
+}
+
+/** Both steps of a login with a TOTP code (each code opens one login: use distinct steps). */
+export async function loginWithCode(t: HttpClient, user: { email: string; password: string }, code: string): Promise<{ token: string; sessionId: string }> {
+  const mfaToken = await mfaTokenOf(t, user.email, user.password);
+  const res = await loginMfaRequest(t, { mfaToken, code });
+  if (res.status !== 200) throw new Error(`the second step answered ${res.status}: ${res.text}`);
+  return { token: res.body.data.accessToken, sessionId: res.body.data.sessionId };
 }
 
 /** POST /login/mfa with this body, whatever the answer. */

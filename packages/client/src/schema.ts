@@ -220,6 +220,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/mfa/factors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's second factors
+         * @description Confirmed factors, oldest first; a TOTP factor waiting for its first code is not listed.
+         */
+        get: operations["listFactors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/factors/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove one of your factors (step-up)
+         * @description Every other session of the user ends (`mfa_removed`); removing the last factor also voids the recovery codes. Another user’s factor, a pending one, an unknown or a malformed id: the same 404.
+         */
+        delete: operations["removeFactor"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace your recovery codes (step-up)
+         * @description 10 new single-use codes, shown once; every old code stops working. A user without a second factor: 400 (`Los códigos de recuperación requieren un segundo factor activo`).
+         */
+        post: operations["replaceRecoveryCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login/mfa": {
         parameters: {
             query?: never;
@@ -846,6 +906,65 @@ export interface components {
             factorId: string;
             /** @example 123456 */
             code: string;
+        };
+        FactorDto: {
+            /**
+             * Format: uuid
+             * @example 6d1f0c4e-2b7a-4f58-9c3e-0a9b8c7d6e5f
+             */
+            id: string;
+            /**
+             * @example totp
+             * @enum {string}
+             */
+            type: "totp" | "webauthn";
+            /** @example Aplicación de autenticación */
+            name: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-20T09:12:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description The last time it proved the user (its confirmation counts); null when never.
+             * @example 2026-11-22T10:40:00.000Z
+             */
+            lastUsedAt: string | null;
+        };
+        FactorListDto: {
+            /** @description Confirmed factors only, oldest first; a pending TOTP factor is not listed. */
+            factors: components["schemas"]["FactorDto"][];
+        };
+        ListFactorsResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Factores del usuario */
+            message: string;
+            data: components["schemas"]["FactorListDto"];
+        };
+        RemoveFactorResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Factor eliminado */
+            message: string;
+            data: components["schemas"]["RevokedSessionsDto"];
+        };
+        RecoveryCodesDto: {
+            /**
+             * @description 10 single-use codes, shown once; the old ones no longer work.
+             * @example [
+             *       "K7QM-2XHD-9PLA-RT4E"
+             *     ]
+             */
+            recoveryCodes: string[];
+        };
+        ReplaceRecoveryCodesResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Códigos de recuperación generados */
+            message: string;
+            data: components["schemas"]["RecoveryCodesDto"];
         };
         LoginWithFactorResponse: {
             /** @enum {boolean} */
@@ -1934,6 +2053,212 @@ export interface operations {
             };
             /** @description Demasiadas solicitudes, intente más tarde */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    listFactors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Factores del usuario */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListFactorsResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    removeFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Factor eliminado */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemoveFactorResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido / Se requiere autenticación reciente */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Recurso no encontrado */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    replaceRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Códigos de recuperación generados */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplaceRecoveryCodesResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido / Se requiere autenticación reciente */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
                 headers: {
                     [name: string]: unknown;
                 };
