@@ -173,6 +173,26 @@ describe.each(['bearer', 'cookie'] as const)('the typed web client with second f
     expect(await auditRows(t, { event: 'step_up', sessionId: tokens.sessionId })).toHaveLength(1);
   });
 
+  it('a recovery code at step-up, for a route the typed client does not list (client.fetch): removing the factor', async () => {
+    const prompts: StepUpPrompt[] = [];
+    const { user, tokens, client, routes, signedOut } = await signedInWithTotp({
+      onStepUp: async (prompt) => (prompts.push(prompt), { recoveryCode: user.recoveryCodes![0]! }),
+    });
+    await staleSession(tokens.sessionId);
+    routes.length = 0;
+
+    const response = await client.fetch(`${baseUrl}${API}/mfa/factors/${user.factorId}`, { method: 'DELETE' });
+
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { message: string }).message).toBe('Factor eliminado');
+    expect(prompts).toStrictEqual([{ maxAge: 300, attempt: 1 }]);
+    expect(routes).toStrictEqual([`DELETE ${API}/mfa/factors/${user.factorId}`, `POST ${API}/step-up`, `DELETE ${API}/mfa/factors/${user.factorId}`]);
+    // The removal ends the user's other sessions, never this one.
+    expect(signedOut).toStrictEqual([]);
+    expect((await client.api.GET('/api/v1/auth/me')).response.status).toBe(200);
+    expect((await sessionRow(t, tokens.sessionId)).revoked_at).toBeNull();
+  });
+
   it('a stale session without onStepUp: the request rejects with StepUpRequiredError, never a refresh or a sign-out', async () => {
     const { tokens, client, routes, signedOut } = await signedInWithTotp();
     await staleSession(tokens.sessionId);
