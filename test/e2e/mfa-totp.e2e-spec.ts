@@ -380,3 +380,22 @@ describe('TOTP factors', () => {
     });
   });
 });
+
+describe('production without MFA_ENCRYPTION_KEY', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ NODE_ENV: 'production', JWT_SECRET: 'r4Nd0m-Qx8vT2kLp9Zw3Yb6Hn1Jm5Cs7Df0Gh-prod', MFA_ENCRYPTION_KEY: undefined });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('starts and serves, but stores no TOTP secret: 503 Servicio no disponible, no factor row, the session untouched', async () => {
+    const user = await registerAndLogin(t);
+    const res = await enrolTotpRequest(t, user.token);
+    expect(res.status).toBe(503);
+    expect(res.body).toStrictEqual({ success: false, message: 'Servicio no disponible' });
+    expect(await factorRows(t, user.userId)).toStrictEqual([]);
+    expect((await meRequest(t, user.token).expect(200)).body.data.amr).toStrictEqual(['pwd']);
+  });
+});
