@@ -12,12 +12,15 @@ import {
 import { startApp, type TestApp } from '../support/app.js';
 import { listen } from '../support/listen.js';
 import { auditRows, sessionRow } from '../support/rows.js';
+import { bearer } from '../support/requests.js';
+import { SoftAuthenticator } from '../support/soft-authenticator.js';
 import { enrolTotp, totpCode } from '../support/totp.js';
-import { login, register } from '../support/users.js';
+import { login, register, registerAndLogin } from '../support/users.js';
 
 // The typed web client (packages/client) in Node with second factors, against the real app on a
-// socket: a login finished by onMfaRequired, and a stale session's step-up answered by onStepUp
-// and the request sent again, in bearer mode and in cookie mode (a cookie jar stands for the browser).
+// socket: a login finished by onMfaRequired (TOTP, recovery code, passkey), a passwordless passkey
+// login (a software authenticator), and a stale session's step-up answered by onStepUp and the
+// request sent again, in bearer mode and in cookie mode (a cookie jar stands for the browser).
 
 const API = '/api/v1/auth';
 
@@ -148,6 +151,41 @@ describe.each(['bearer', 'cookie'] as const)('the typed web client with second f
   const STEP_UP_ROUTE = `POST ${API}/mfa/totp`;
   const staleSession = (sessionId: string) =>
     t.dataSource.query(`UPDATE sessions SET authenticated_at = now() - interval '1 hour' WHERE id = $1`, [sessionId]);
+
+  /** A user with a passkey registered (WebAuthn defaults: RP localhost, origin http://localhost:3000), and its authenticator. */
+  async function userWithPasskey() {
+    const user = await registerAndLogin(t);
+    const auth = new SoftAuthenticator();
+    const options = (await t.http().post(`${API}/passkeys/register/options`).set(bearer(user.token)).send({}).expect(200)).body.data;
+    await t.http().post(`${API}/passkeys/register`).set(bearer(user.token)).send({ credential: auth.create(options).json }).expect(200);
+    return { ...user, auth };
+  }
+
+  it('passwordless: loginWithPasskey has the API\'s request options answered and signs in with the assertion', async () => {
+    const user = await userWithPasskey();
+    const { client, routes } = clientWith();
+
+    const tokens = await client.loginWithPasskey(async (options) => user.auth.get(options as never));
+
+    expect(routes).toStrictEqual([`POST ${API}/passkeys/login/options`, `POST ${API}/passkeys/login`]);
+    expect(client.signedIn).toBe(true);
+    expect((await client.api.GET('/api/v1/auth/me')).data?.data).toMatchObject({ email: user.email, amr: ['hwk', 'user'] });
+    expect((await sessionRow(t, tokens.sessionId)).user_id).toBe(user.userId);
+  });
+
+  it('a passkey as the second factor: onMfaRequired gets the request options and answers the assertion', async () => {
+    const user = await userWithPasskey();
+    const prompts: MfaPrompt[] = [];
+    const { client } = clientWith({ onMfaRequired: async (prompt) => (prompts.push(prompt), { webauthn: user.auth.get(prompt.webauthn as never) }) });
+
+    await client.login(user.email, user.password);
+
+    expect(prompts).toHaveLength(1);
+    expect(prompts[0]?.methods).toContain('webauthn');
+    expect(prompts[0]?.webauthn).toMatchObject({ challenge: expect.any(String), rpId: 'localhost' });
+    expect(client.signedIn).toBe(true);
+    expect((await client.api.GET('/api/v1/auth/me')).data?.data.amr).toStrictEqual(['pwd', 'hwk']);
+  });
 
   it('a stale session: a step-up route asks onStepUp once, and the request succeeds after, the session untouched otherwise', async () => {
     const prompts: StepUpPrompt[] = [];
