@@ -231,6 +231,29 @@ describe.each(['bearer', 'cookie'] as const)('the typed web client with second f
     expect((await sessionRow(t, tokens.sessionId)).revoked_at).toBeNull();
   });
 
+  it('a passkey at step-up: stepUpPasskeyOptions in the callback, the assertion answers them, the request goes through', async () => {
+    const user = await userWithPasskey();
+    const prompts: StepUpPrompt[] = [];
+    const { client, routes, signedOut } = clientWith({
+      onMfaRequired: async ({ webauthn }) => ({ webauthn: user.auth.get(webauthn as never) }),
+      onStepUp: async (prompt) => {
+        prompts.push(prompt);
+        return { webauthn: user.auth.get((await client.stepUpPasskeyOptions()) as never) };
+      },
+    });
+    const tokens = await client.login(user.email, user.password);
+    await staleSession(tokens.sessionId);
+    routes.length = 0;
+
+    const response = await client.fetch(`${baseUrl}${API}/mfa/recovery-codes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { data: { recoveryCodes: string[] } }).data.recoveryCodes).toHaveLength(10);
+    expect(prompts).toStrictEqual([{ maxAge: 300, attempt: 1 }]);
+    expect(routes).toStrictEqual([`POST ${API}/mfa/recovery-codes`, `POST ${API}/passkeys/step-up/options`, `POST ${API}/step-up`, `POST ${API}/mfa/recovery-codes`]);
+    expect(signedOut).toStrictEqual([]);
+  });
+
   it('a stale session without onStepUp: the request rejects with StepUpRequiredError, never a refresh or a sign-out', async () => {
     const { tokens, client, routes, signedOut } = await signedInWithTotp();
     await staleSession(tokens.sessionId);

@@ -125,6 +125,17 @@ export class AuthClient {
     if (!response.ok) throw await this.errorOf(response);
   }
 
+  /** Request options for the user's own passkeys, to answer a step-up with `{ webauthn }` (400 for a user without passkeys). */
+  async stepUpPasskeyOptions(): Promise<WebAuthnRequestOptions> {
+    const response = await this.fetch(this.url('/api/v1/auth/passkeys/step-up/options'), {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: '{}',
+      credentials: this.credentials(),
+    });
+    return this.dataOf<WebAuthnRequestOptions>(response);
+  }
+
   /** Cookie mode, on page load: signed in from the refresh cookie if its session lives; bearer mode: `signedIn`. */
   async restore(): Promise<boolean> {
     if (this.options.mode !== 'cookie') return this.signedIn;

@@ -420,6 +420,29 @@ describe('step-up, the edges', () => {
     expect(signedOut).toStrictEqual([]);
   });
 
+  it('a passkey at step-up: stepUpPasskeyOptions fetches the options with the session, the assertion answers them', async () => {
+    const options = { challenge: 'step', allowCredentials: [{ id: 'cred-1', type: 'public-key' }] };
+    const api = stepUpApi(false, { stepUp: (b) => (b?.webauthn?.id === 'cred-1' ? ok('Autenticación confirmada') : wrongCode()) });
+    const withOptions: typeof fetch = async (input, init) =>
+      (input instanceof Request ? input.url : String(input)).endsWith('/passkeys/step-up/options') ? (await api.fetcher(input, init), ok('Opciones de llave de acceso', options)) : api.fetcher(input, init);
+    const given: unknown[] = [];
+    const { client } = clientOf(withOptions, {
+      onStepUp: async () => {
+        given.push(await client.stepUpPasskeyOptions());
+        return { webauthn: { id: 'cred-1' } };
+      },
+    });
+    const { accessToken } = await client.login('ana@example.com', 'password-123');
+    expect((await client.fetch(`${BASE}/api/v1/auth/mfa/recovery-codes`, { method: 'POST' })).status).toBe(200);
+    expect(given).toStrictEqual([options]);
+    expect(api.calls.slice(1).map((c) => [c.route, c.authorization])).toStrictEqual([
+      ['POST /api/v1/auth/mfa/recovery-codes', `Bearer ${accessToken}`],
+      ['POST /api/v1/auth/passkeys/step-up/options', `Bearer ${accessToken}`],
+      ['POST /api/v1/auth/step-up', `Bearer ${accessToken}`],
+      ['POST /api/v1/auth/mfa/recovery-codes', `Bearer ${accessToken}`],
+    ]);
+  });
+
   it('stepUp() by hand proves a factor before a request', async () => {
     const api = stepUpApi(false);
     const { client } = clientOf(api.fetcher);
