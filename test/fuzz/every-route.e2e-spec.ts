@@ -44,8 +44,10 @@ import { FuzzState, type Session } from './state.js';
  *      no X-Powered-By, no-store on auth routes, WWW-Authenticate on token errors, and one
  *      byte-identical 401 body;
  *   2. it is never a 5xx: everything sent is client input;
- *   3. a 2xx from anything but register, login, forgot, health or the docs needs a genuine live credential
- *      in the Authorization header; GET /me answers for exactly that session;
+ *   3. a 2xx from anything but register, login, forgot, health, passkey login options or the docs
+ *      needs a genuine live credential in the Authorization header; GET /me answers for exactly
+ *      that session (the routes of second factors are here too, for a user without factors:
+ *      test/fuzz/second-factors.e2e-spec.ts fuzzes them with factors);
  *      (POST /refresh: a live refresh token in the body instead, see 4; POST /password: A's right
  *      current password too; GET /sessions: only A's own rows, no token in them);
  *   4. no session ends except by its own user's action: user B's session is never presented as a
