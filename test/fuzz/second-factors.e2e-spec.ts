@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +53,8 @@ import { credentialValue } from './webauthn-garbage.js';
  *      codes are spent only by a 2xx that used one, the TOTP step only by a 2xx that used a code;
  *      a session is raised (authenticated_at) only by a 2xx step-up of its own bearer; sessions are
  *      opened only by a 2xx login, for the user of its mfaToken or passkey; the audit rows of factor
- *      changes and recovery-code uses appear only with their 2xx (B's recovery-code login ends B's
+ *      changes and recovery-code uses appear only with their 2xx; an mfaToken is spent only by its
+ *      login and counts a wrong proof only by a 401 (a 400 or any other answer leaves it untouched) (B's recovery-code login ends B's
  *      other sessions, as the contract says, and its session is tracked from then on).
  *
  * Controls keep it honest: the factor list answers 200 with the bearer's own factors; enrolment
@@ -754,6 +756,14 @@ describe('fuzz: the routes of second factors', () => {
       const expectedCount = recoveredB && u === 'B' ? 1 : before.liveCount[u] + (ok && opened === u ? 1 : 0);
       if (after.liveCount[u] !== expectedCount) problems.push(`${u} has ${after.liveCount[u]} live sessions, not ${expectedCount}`);
     }
+    // An mfaToken is spent by its 2xx, counts a wrong proof by its 401; any other answer leaves it as it was.
+    for (const token of req.mfaTokens.keys()) {
+      const [challenge] = await t.dataSource.query('SELECT attempts FROM mfa_challenges WHERE secret_hash = $1', [createHash('sha256').update(token).digest()]);
+      if (ok && req.route === 'loginMfa' && obj.mfaToken === token && challenge) problems.push('an mfaToken still live after its login');
+      const judged = (ok || res.status === 401) && req.route === 'loginMfa' && obj.mfaToken === token;
+      if (!judged && (!challenge || challenge.attempts !== 0)) problems.push(`an mfaToken ${challenge ? `counted ${challenge.attempts} wrong proofs` : 'gone'} after a ${res.status}`);
+    }
+
     // Audit rows: a factor change or a recovery code's use only by its 2xx, and then recorded.
     const allowedAudits = new Set<string>();
     if (ok && req.route === 'recoveryCodes') allowedAudits.add('recovery_codes_replaced');
