@@ -53,9 +53,10 @@ import { credentialValue } from './webauthn-garbage.js';
  *      codes are spent only by a 2xx that used one, the TOTP step only by a 2xx that used a code;
  *      a session is raised (authenticated_at) only by a 2xx step-up of its own bearer; sessions are
  *      opened only by a 2xx login, for the user of its mfaToken or passkey; the audit rows of factor
- *      changes and recovery-code uses appear only with their 2xx; an mfaToken is spent only by its
- *      login and counts a wrong proof only by a 401 (a 400 or any other answer leaves it untouched) (B's recovery-code login ends B's
- *      other sessions, as the contract says, and its session is tracked from then on).
+ *      changes and recovery-code uses appear only with their 2xx (B's recovery-code login ends B's
+ *      other sessions, as the contract says, and its session is tracked from then on); an mfaToken
+ *      is spent only by its login and counts a wrong proof only by a 401 (a 400 or any other
+ *      answer leaves it untouched).
  *
  * Controls keep it honest: the factor list answers 200 with the bearer's own factors; enrolment
  * answers its secret; a stale bearer on a step-up route gets the step-up 401; N's password steps
