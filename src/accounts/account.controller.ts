@@ -6,6 +6,7 @@ import { AUTH_MESSAGES } from '../auth/auth.messages.js';
 import { AuthConfig } from '../auth/auth.config.js';
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { SIGN_OUT_HEADERS, signOutOf } from '../auth/sign-out.js';
+import { StepUp } from '../auth/step-up.decorator.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
@@ -28,6 +29,8 @@ export class AccountController {
   }
 
   @Delete()
+  // A user with factors proves one first (POST /auth/step-up): a stolen access token alone must not change how the account is protected.
+  @StepUp({ onlyWithFactors: true })
   @RateLimit('login')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
@@ -37,7 +40,7 @@ export class AccountController {
       'but its audit rows. A wrong password: 401 `Credenciales inválidas`, counted by the login rate limit.',
   })
   @ApiSuccess(200, AUTH_MESSAGES.accountDeleted, undefined, { headers: SIGN_OUT_HEADERS })
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.InvalidCredentials, ErrorCode.TokenExpired, ErrorCode.TooManyRequests, ErrorCode.Internal)
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.InvalidCredentials, ErrorCode.TokenExpired, ErrorCode.StepUpRequired, ErrorCode.TooManyRequests, ErrorCode.Internal)
   async deleteAccount(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: DeleteAccountDto,

@@ -47,6 +47,15 @@ export class AdminController {
     return ok('Sesiones cerradas', { revokedSessions: await this.admin.endSessions(id, who) });
   }
 
+  @Delete('users/:id/factors')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: "Remove every factor and recovery code of a user, and end every session (mfa_reset)" })
+  @ApiSuccess(200, 'Factores eliminados')
+  @ApiErrors(ErrorCode.NotFound, ...COMMON)
+  async resetUserFactors(@Param('id') id: string, @CurrentOperator() who: Operator) {
+    return ok('Factores eliminados', { revokedSessions: await this.admin.resetFactors(id, who) });
+  }
+
   @Delete('sessions/:id')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'End one session (admin_revoked)' })

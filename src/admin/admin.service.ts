@@ -5,6 +5,7 @@ import { Database } from '../database/database.js';
 import { decodeCursor, encodeCursor } from '../database/page-cursor.js';
 import { AppException } from '../errors/app.exception.js';
 import { ErrorCode } from '../errors/error-code.js';
+import { FactorsService } from '../factors/factors.service.js';
 import { type ListedSession, SessionsService } from '../sessions/sessions.service.js';
 import { type AdminUserView, UsersRepository } from '../users/users.repository.js';
 import type { DeliveryView } from '../webhooks/webhooks.repository.js';
@@ -27,6 +28,7 @@ export class AdminService {
     private readonly sessions: SessionsService,
     private readonly audit: AuditRepository,
     private readonly webhooks: WebhooksService,
+    private readonly factors: FactorsService,
   ) {}
 
   findUsers(email: string | undefined): Promise<AdminUserView[]> {
@@ -45,6 +47,16 @@ export class AdminService {
     return this.database.transaction(async () => {
       const revokedSessions = await this.sessions.endAll(userId, null, 'admin_revoked', who);
       await this.record('end_sessions', userId, null, who, { revokedSessions });
+      return revokedSessions;
+    });
+  }
+
+  /** For a user who lost every factor and code: what is left is the password, so every session ends (mfa_reset). */
+  async resetFactors(userId: string, who: Operator): Promise<number> {
+    await this.mustExist(userId);
+    return this.database.transaction(async () => {
+      const { removedFactors, revokedSessions } = await this.factors.reset(userId, who);
+      await this.record('reset_factors', userId, null, who, { removedFactors, revokedSessions });
       return revokedSessions;
     });
   }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
@@ -11,6 +11,8 @@ import { AUTH_MESSAGES } from './auth.messages.js';
 import { AuthService } from './auth.service.js';
 import { LoginDto } from './dto/credentials.dto.js';
 import { MeDto } from './dto/account.dto.js';
+import { MfaRequiredDto } from './dto/mfa-required.dto.js';
+import { MFA_MESSAGES } from '../mfa/mfa.messages.js';
 import { RefreshDto } from './dto/refresh.dto.js';
 import { TokensDto } from './dto/tokens.dto.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
@@ -31,7 +33,15 @@ export class AuthController {
   @RateLimit('login')
   @Post('login')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Open a session and get an access token' })
+  @ApiOperation({
+    summary: 'Open a session and get an access token',
+    description:
+      'For a user with an active second factor the right password opens no session: 200 ' +
+      '`Se requiere un segundo factor` with `data` an `MfaRequiredDto` (`mfaRequired: true`, `mfaToken`, ' +
+      '`methods`, and with a passkey `webauthn` request options), no tokens and no cookie; the login ' +
+      'goes on at POST /api/v1/auth/login/mfa.',
+  })
+  @ApiExtraModels(MfaRequiredDto)
   @ApiSuccess(200, AUTH_MESSAGES.loggedIn, TokensDto)
   @ApiErrors(
     ErrorCode.InvalidRequest,
@@ -41,7 +51,9 @@ export class AuthController {
     ErrorCode.Internal,
   )
   async login(@Body() dto: LoginDto, @CurrentRequester() who: Requester, @Res({ passthrough: true }) reply: FastifyReply) {
-    return ok(AUTH_MESSAGES.loggedIn, this.answer.send(await this.auth.login(dto.email, dto.password, who), reply));
+    const answer = await this.auth.login(dto.email, dto.password, who);
+    if ('mfaRequired' in answer) return ok(MFA_MESSAGES.mfaRequired, answer);
+    return ok(AUTH_MESSAGES.loggedIn, this.answer.send(answer, reply));
   }
 
   @Public()

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { AuditModule } from '../audit/audit.module.js';
 import { FactorsModule } from '../factors/factors.module.js';
+import { OutboxModule } from '../outbox/outbox.module.js';
 import { AuthConfig } from './auth.config.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
@@ -23,6 +24,7 @@ import { TokenAnswer } from './token-answer.js';
     SessionsModule,
     AuditModule,
     FactorsModule,
+    OutboxModule,
     JwtModule.registerAsync({
       inject: [AuthConfig],
       useFactory: (config: AuthConfig) => ({
@@ -38,6 +40,6 @@ import { TokenAnswer } from './token-answer.js';
   controllers: [AuthController, LogoutController, SessionsController, PasswordController, IntrospectionController, JwksController],
   providers: [AuthService, SignInService, TokenAnswer, AccessTokenService, SigningKeysService],
   // The guard's token services for AppModule; the sign-in seam for the other ways in.
-  exports: [AccessTokenService, SigningKeysService, SignInService, TokenAnswer, FactorsModule],
+  exports: [AccessTokenService, SigningKeysService, SignInService, TokenAnswer, FactorsModule, AuthService],
 })
 export class AuthModule {}

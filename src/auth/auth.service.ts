@@ -14,6 +14,12 @@ import { AccessTokenService } from './access-token.service.js';
 import type { LogoutDto } from './dto/logout.dto.js';
 import type { Principal } from './principal.js';
 import { SignInService, type SessionTokens } from './sign-in.service.js';
+import { LoginChallengesService, type MfaRequired } from '../factors/login-challenges.service.js';
+import { RecoveryCodesService } from '../factors/recovery-codes.service.js';
+import { methodOf, type SecondFactorProof } from '../factors/second-factor.service.js';
+import { recoveryCodeUsedMail } from '../mail/mail-message.js';
+import { OutboxRepository } from '../outbox/outbox.repository.js';
+import { FactorFailuresService } from '../rate-limit/factor-failures.service.js';
 
 export interface SessionPage {
   sessions: Array<ListedSession & { current: boolean }>;
@@ -40,6 +46,10 @@ export class AuthService implements OnModuleInit {
     private readonly audit: AuditRepository,
     private readonly tokens: AccessTokenService,
     private readonly signIn: SignInService,
+    private readonly loginChallenges: LoginChallengesService,
+    private readonly factorFailures: FactorFailuresService,
+    private readonly recoveryCodes: RecoveryCodesService,
+    private readonly outbox: OutboxRepository,
   ) {
     this.requireVerifiedEmail = config.REQUIRE_EMAIL_VERIFICATION;
   }
@@ -49,7 +59,8 @@ export class AuthService implements OnModuleInit {
     await hashForUnknownUser();
   }
 
-  async login(email: string, password: string, who: Requester): Promise<SessionTokens> {
+  /** Tokens, or for a user with an active factor the second step to take (no session yet). */
+  async login(email: string, password: string, who: Requester): Promise<SessionTokens | MfaRequired> {
     const user = await this.users.findForLogin(email);
     // Verify against a dummy hash for unknown emails: same work, same time, same answer.
     const valid = await verifyPassword(password, user?.passwordHash ?? (await hashForUnknownUser()));
@@ -60,7 +71,40 @@ export class AuthService implements OnModuleInit {
     // Only after the password: these answers must not tell an outsider that an account exists.
     if (user.locked) throw new AppException(ErrorCode.AccountLocked);
     if (this.requireVerifiedEmail && !user.emailVerified) throw new AppException(ErrorCode.EmailNotVerified);
+    const secondStep = await this.loginChallenges.open(user);
+    if (secondStep) return secondStep;
     return this.signIn.signIn({ id: user.id, sessionEpoch: user.sessionEpoch, email, amr: ['pwd'] }, who);
+  }
+
+  /**
+   * The second step. A dead mfaToken (unknown, expired, used, killed) answers as a wrong code: no
+   * oracle. Wrong proofs count per token (5 kill it) and per user (the login limit, then 429).
+   */
+  async loginWithFactor(mfaToken: string, proof: SecondFactorProof, who: Requester): Promise<SessionTokens> {
+    const pending = await this.loginChallenges.find(mfaToken);
+    if (!pending) throw new AppException(ErrorCode.InvalidMfaCode);
+    await this.factorFailures.check(pending.userId);
+    const redeemed = await this.loginChallenges.redeem(pending.id, proof);
+    if (redeemed.outcome === 'wrong') {
+      await this.factorFailures.failed(redeemed.userId);
+      const details = { method: methodOf(proof), stage: 'login', attempts: redeemed.attempts };
+      await this.audit.record({ event: 'mfa_failed', userId: redeemed.userId, details }, who);
+    }
+    if (redeemed.outcome !== 'proved') throw new AppException(ErrorCode.InvalidMfaCode);
+    const contact = await this.users.contactOf(redeemed.userId);
+    if (!contact) throw new AppException(ErrorCode.InvalidMfaCode);
+    const amr = ['pwd' as const, ...redeemed.amr];
+    const tokens = await this.signIn.signIn({ id: redeemed.userId, sessionEpoch: redeemed.sessionEpoch, email: contact.email, amr }, who);
+    if ('recoveryCode' in proof) await this.recoveryCodeUsed(redeemed.userId, tokens.sessionId, contact.email, who);
+    return tokens;
+  }
+
+  // Whoever holds a recovery code may have shut the owner out: every other session ends, and the owner hears of it.
+  private async recoveryCodeUsed(userId: string, sessionId: string, email: string, who: Requester): Promise<void> {
+    await this.database.transaction(async () => {
+      await this.sessions.endAll(userId, sessionId, 'recovery_code_used', who);
+      await this.outbox.enqueue('mail', recoveryCodeUsedMail(email, await this.recoveryCodes.remaining(userId)), userId);
+    });
   }
 
   me({ userId, email, sessionId, amr, authenticatedAt }: Principal): { id: string; email: string; sessionId: string; amr: Amr[]; authenticatedAt: Date } {

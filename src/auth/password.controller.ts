@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, ApiSuccess } from '../http/api-responses.decorator.js';
 import { ok } from '../http/envelope.js';
+import { StepUp } from './step-up.decorator.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { RateLimit } from '../rate-limit/rate-limit.decorator.js';
 import type { Requester } from '../http/requester.js';
@@ -19,6 +20,8 @@ export class PasswordController {
   constructor(private readonly auth: AuthService) {}
 
   @Post('password')
+  // A user with factors proves one first (POST /auth/step-up): a stolen access token alone must not change how the account is protected.
+  @StepUp({ onlyWithFactors: true })
   @RateLimit('login')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
@@ -33,6 +36,7 @@ export class PasswordController {
     ErrorCode.InvalidToken,
     ErrorCode.InvalidCredentials,
     ErrorCode.TokenExpired,
+    ErrorCode.StepUpRequired,
     ErrorCode.PayloadTooLarge,
     ErrorCode.TooManyRequests,
     ErrorCode.Internal,

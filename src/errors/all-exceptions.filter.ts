@@ -73,6 +73,8 @@ export const OAUTH_ERROR_BODY = { errorBody: 'oauth' } as const;
 const answersInOAuthWords = (reply: FastifyReply) =>
   (reply.request?.routeOptions?.config as { errorBody?: string } | undefined)?.errorBody === OAUTH_ERROR_BODY.errorBody;
 
+const STEP_UP_DESCRIPTION = 'Se requiere autenticacion reciente';
+
 // Shared with the hooks and the router, which answer before the filter can.
 export function sendError(reply: FastifyReply, requestId: string | undefined, answer: ErrorAnswer): void {
   const { code, errors, retryAfter, maxAge } = answer;
@@ -83,9 +85,9 @@ export function sendError(reply: FastifyReply, requestId: string | undefined, an
 
   if (TOKEN_ERRORS.has(code)) reply.header('www-authenticate', 'Bearer error="invalid_token"');
   if (code === ErrorCode.InvalidClient) reply.header('www-authenticate', 'Basic realm="auth-backend"');
-  // RFC 9470's challenge: the client proves a factor again (POST /auth/step-up) and retries.
+  // RFC 9470's challenge: the client proves a factor again (POST /auth/step-up) and retries. RFC 6750 keeps error_description ASCII.
   if (code === ErrorCode.StepUpRequired) {
-    reply.header('www-authenticate', `Bearer error="insufficient_user_authentication", error_description="${ERRORS[code].message}", max_age=${maxAge ?? 0}`);
+    reply.header('www-authenticate', `Bearer error="insufficient_user_authentication", error_description="${STEP_UP_DESCRIPTION}", max_age=${maxAge ?? 0}`);
   }
   if (retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
   reply.header('cache-control', 'no-store');

@@ -50,6 +50,12 @@ export class MfaChallengesRepository {
     return row ?? null;
   }
 
+  /** A live challenge, its row locked until the transaction ends: attempts at one challenge go one at a time. */
+  async lock(id: string): Promise<Challenge | null> {
+    const [row] = await this.database.query<Challenge>(`SELECT ${COLUMNS} FROM mfa_challenges WHERE id = $1 AND expires_at > now() FOR UPDATE`, [id]);
+    return row ?? null;
+  }
+
   /** Taken (deleted) by exactly one of any number of simultaneous callers; null when gone or expired. */
   async take(id: string): Promise<Challenge | null> {
     const [row] = await this.database.query<Challenge>(`DELETE FROM mfa_challenges WHERE id = $1 AND expires_at > now() RETURNING ${COLUMNS}`, [id]);
@@ -68,8 +74,10 @@ export class MfaChallengesRepository {
   /** One more wrong attempt; at `max` the challenge dies. The attempts now counted, 0 when it is gone. */
   async countFailure(id: string, max: number): Promise<number> {
     const [row] = await this.database.query<{ attempts: number }>(
-      `WITH counted AS (UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id = $1 RETURNING id, attempts),
-            dead AS (DELETE FROM mfa_challenges WHERE id IN (SELECT id FROM counted WHERE attempts >= $2))
+      // One statement cannot both update and delete a row (the delete would see the old version and do nothing): one or the other.
+      `WITH counted AS (SELECT id, attempts + 1 AS attempts FROM mfa_challenges WHERE id = $1),
+            dead AS (DELETE FROM mfa_challenges WHERE id IN (SELECT id FROM counted WHERE attempts >= $2)),
+            kept AS (UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id IN (SELECT id FROM counted WHERE attempts < $2))
        SELECT attempts FROM counted`,
       [id, max],
     );

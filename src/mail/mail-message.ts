@@ -49,3 +49,14 @@ export function emailVerificationMail(to: string, link: string, ttlSeconds: numb
     'Verificar el correo',
   );
 }
+
+/** No link: nothing to click, so nothing a phishing copy could imitate. */
+export function recoveryCodeUsedMail(to: string, remaining: number): MailMessage {
+  const lines = [
+    'Se inició sesión en su cuenta con un código de recuperación, y se cerraron todas sus otras sesiones.',
+    remaining === 1 ? 'Le queda 1 código de recuperación.' : `Le quedan ${remaining} códigos de recuperación.`,
+    'Si no fue usted, cambie su contraseña y genere nuevos códigos de recuperación cuanto antes.',
+  ];
+  const html = `<!doctype html><html lang="es"><body style="font-family:sans-serif">${lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('')}</body></html>`;
+  return { to, subject: 'Se usó un código de recuperación', text: [...lines, ''].join('\n'), html };
+}

@@ -33,6 +33,13 @@ export class MemoryThrottlerStorage implements ThrottlerStorage, OnApplicationSh
     return { totalHits: window.hits, timeToExpire: seconds, isBlocked, timeToBlockExpire: isBlocked ? seconds : 0 };
   }
 
+  /** The window's hits so far and its seconds left, without counting one; null when no window is open. */
+  async peek(key: string, name: string, now = Date.now()): Promise<{ hits: number; secondsLeft: number } | null> {
+    const window = this.windows.get(`${name}:${key}`);
+    if (!window || window.endsAt <= now) return null;
+    return { hits: window.hits, secondsLeft: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
+  }
+
   sweep(now = Date.now()): void {
     for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key);
   }

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { ClientAuthFailuresService } from './client-auth-failures.service.js';
+import { FactorFailuresService } from './factor-failures.service.js';
 import { MemoryThrottlerStorage } from './memory-throttler.storage.js';
 import type { RateLimitConfig } from './rate-limit.config.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
@@ -27,8 +28,8 @@ export class RateLimitModule {
           storage: env.REDIS_URL ? new RedisThrottlerStorage(env.REDIS_URL) : new MemoryThrottlerStorage(),
         }),
       ],
-      providers: [ClientAuthFailuresService],
-      exports: [ThrottlerModule, ClientAuthFailuresService],
+      providers: [ClientAuthFailuresService, FactorFailuresService],
+      exports: [ThrottlerModule, ClientAuthFailuresService, FactorFailuresService],
     };
   }
 }

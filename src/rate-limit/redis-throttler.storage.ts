@@ -11,6 +11,8 @@ local hits = redis.call('INCR', KEYS[1])
 if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return { hits, redis.call('PTTL', KEYS[1]) }`;
 
+const PEEK = `return { redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }`;
+
 const COMMAND_TIMEOUT_MS = 300;
 const RETRY_AFTER_MS = 3000;
 
@@ -57,6 +59,17 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
       this.degraded = true;
       this.retryAt = Date.now() + RETRY_AFTER_MS;
       return this.fallback.increment(key, ttl, limit, blockDuration, name);
+    }
+  }
+
+  /** As MemoryThrottlerStorage.peek; while Redis does not answer, this instance's own count. */
+  async peek(key: string, name: string): Promise<{ hits: number; secondsLeft: number } | null> {
+    if (this.degraded && Date.now() < this.retryAt) return this.fallback.peek(key, name);
+    try {
+      const [hits, pttl] = (await this.redis.eval(PEEK, 1, `throttle:${name}:${key}`)) as [string | null, number];
+      return hits === null || pttl <= 0 ? null : { hits: Number(hits), secondsLeft: Math.max(1, Math.ceil(pttl / 1000)) };
+    } catch {
+      return this.fallback.peek(key, name);
     }
   }
 

@@ -1,3 +1,4 @@
+import { enrolTotp } from '../support/totp.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -244,6 +245,15 @@ describe('session events', () => {
       await expectOneEvent(user, 'account_locked', 2, user.token);
       await expectOneEvent({ ...other, userId: user.userId }, 'account_locked', 2, other.token);
       await expectNoEvent(stranger);
+    });
+
+    it("TOTP confirmed: every other session (mfa_enabled); the confirming one none, and it goes on", async () => {
+      const user = await registerAndLogin(t);
+      const other = await login(t, user.email, user.password);
+      await enrolTotp(t, user.token);
+      await expectOneEvent({ ...other, userId: user.userId }, 'mfa_enabled', 2, other.token);
+      await expectNoEvent(user);
+      await t.http().get('/api/v1/auth/me').set('Authorization', `Bearer ${user.token}`).expect(200);
     });
 
     it('50 simultaneous logouts of one token: one 200, exactly one event', async () => {

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../support/app.js';
 import { bearer, logoutRequest } from '../support/requests.js';
 import { registerAndLogin } from '../support/users.js';
+import { stepUpChallenge } from '../support/mfa-messages.js';
+import { inOneStep, totpCode, enrolTotp } from '../support/totp.js';
 import { asInClone, placeInClone, ROOT, yourModuleFiles } from '../support/your-module.js';
 import { APP_PARTS } from './your-module/app.parts.js';
 
@@ -95,6 +97,24 @@ describe('your own module beside auth', () => {
     expect((await t.http().get('/api/v1/notes').set(bearer(ben.token)).expect(200)).body.data).toStrictEqual({ notes: [] });
   });
 
+  it('@StepUp(): a stale session gets 401 with the RFC 9470 challenge; after POST /auth/step-up, 200 for this session', async () => {
+    const user = await registerAndLogin(t);
+    const { secret } = await enrolTotp(t, user.token);
+    await grant(user.userId, ['editor']);
+    await create(user.token, 'exportable').expect(201);
+    await t.dataSource.query(`UPDATE sessions SET authenticated_at = now() - interval '301 seconds' WHERE id = $1`, [user.sessionId]);
+    const stale = await t.http().get('/api/v1/notes/export').set(bearer(user.token));
+    expect(stale.status).toBe(401);
+    expect(stale.body).toStrictEqual({ success: false, message: 'Se requiere autenticación reciente' });
+    // Node reads header bytes as Latin-1; the description is sent as UTF-8.
+    expect(stale.headers['www-authenticate']).toBe(stepUpChallenge(300));
+
+    await inOneStep();
+    await t.http().post('/api/v1/auth/step-up').set(bearer(user.token)).send({ code: totpCode(secret) }).expect(200);
+    const res = await t.http().get('/api/v1/notes/export').set(bearer(user.token)).expect(200);
+    expect(res.body).toStrictEqual({ success: true, message: 'Exportación de tus notas', data: { notes: [{ id: expect.any(String), title: 'exportable' }] } });
+  });
+
   it('its entity and its migration agree: the migration generator finds nothing to do', async () => {
     const sql = await t.dataSource.driver.createSchemaBuilder().log();
     expect(sql.upQueries.map((q) => q.query)).toStrictEqual([]);
@@ -113,7 +133,7 @@ describe('your own module beside auth', () => {
 
   it('appears in the OpenAPI document beside auth, its data typed, its handlers its operation ids', async () => {
     const doc = (await t.http().get('/api/docs-json').expect(200)).body;
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/notes/about', '/api/v1/notes/me', '/api/v1/notes', '/api/v1/notes/{id}']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/notes/about', '/api/v1/notes/me', '/api/v1/notes', '/api/v1/notes/{id}', '/api/v1/notes/export']));
     const created = doc.paths['/api/v1/notes'].post;
     expect(created.operationId).toBe('createNote');
     expect(created.tags).toStrictEqual(['notes']);

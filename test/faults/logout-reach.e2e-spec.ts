@@ -10,6 +10,7 @@ import { ensureReceiverBuilt } from '../support/receiver-build.js';
 import { API } from '../support/requests.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { inOneStep, totpCode } from '../support/totp.js';
 import { register } from '../support/users.js';
 
 // How far a logout reaches: the auth server as its own process (EdDSA), and a service protected by
@@ -285,6 +286,23 @@ describe('how far a logout reaches: a service beside the auth server, protected 
     } finally {
       await fresh.stop();
     }
+  }, 60_000);
+
+  it("a factor's end reaches it like a logout: confirming TOTP on one session refuses the user's other session at the service", async () => {
+    const owner = (await register({ http: server.http }, undefined, password)).email;
+    const signIn = async (): Promise<Session> => {
+      const { accessToken, sessionId } = JSON.parse((await send(`${server.url}${API}/login`, { method: 'POST', body: { email: owner, password } })).body).data;
+      return { token: accessToken, sessionId };
+    };
+    const [confirming, other] = [await signIn(), await signIn()];
+    expect((await service.resource(other.token)).status).toBe(200);
+    await inOneStep();
+    const { factorId, secret } = JSON.parse((await send(`${server.url}${API}/mfa/totp`, { method: 'POST', token: confirming.token, body: {} })).body).data;
+    const confirmed = await send(`${server.url}${API}/mfa/totp/confirm`, { method: 'POST', token: confirming.token, body: { factorId, code: totpCode(secret) } });
+    expect(confirmed.status).toBe(200);
+    const { refusal } = await probe(service, other.token, confirmed.receivedAt);
+    expect(refusal.status).toBe(401);
+    expect((await service.resource(confirming.token)).status).toBe(200);
   }, 60_000);
 
   it('stream up: ~300 logouts under load, each refused at the service well within the bound', async () => {

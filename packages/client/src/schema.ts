@@ -13,7 +13,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Open a session and get an access token */
+        /**
+         * Open a session and get an access token
+         * @description For a user with an active second factor the right password opens no session: 200 `Se requiere un segundo factor` with `data` an `MfaRequiredDto` (`mfaRequired: true`, `mfaToken`, `methods`, and with a passkey `webauthn` request options), no tokens and no cookie; the login goes on at POST /api/v1/auth/login/mfa.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -211,6 +214,106 @@ export interface paths {
          * @description Every other session of the user ends (`mfa_enabled`); this session records `otp` and is authenticated now. The user's first factor also answers 10 recovery codes, shown once. A wrong code, or a factor that is not pending: 401 `Código de verificación inválido`.
          */
         post: operations["confirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/factors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's second factors
+         * @description Confirmed factors, oldest first; a TOTP factor waiting for its first code is not listed.
+         */
+        get: operations["listFactors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/factors/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove one of your factors (step-up)
+         * @description Every other session of the user ends (`mfa_removed`); removing the last factor also voids the recovery codes. Another user’s factor, a pending one, an unknown or a malformed id: the same 404.
+         */
+        delete: operations["removeFactor"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace your recovery codes (step-up)
+         * @description 10 new single-use codes, shown once; every old code stops working. A user without a second factor: 400 (`Los códigos de recuperación requieren un segundo factor activo`).
+         */
+        post: operations["replaceRecoveryCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A login's second step: the mfaToken and one proof of a factor
+         * @description Exactly one of `code` (TOTP), `recoveryCode` or `webauthn` (a passkey assertion), else 400. Answers like a login: tokens (the refresh token in its cookie in cookie mode); the session records `amr` `["pwd","otp"]` (a TOTP or recovery code) or `["pwd","hwk"]` (a passkey). A wrong proof, or an mfaToken that is unknown, expired, used or killed: 401 `Código de verificación inválido`. The fifth wrong proof kills the mfaToken; past THROTTLE_LOGIN_LIMIT wrong proofs in THROTTLE_LOGIN_TTL seconds the user gets 429, whatever mfaToken. A recovery code ends every other session of the user (`recovery_code_used`) and mails the user.
+         */
+        post: operations["loginWithFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/step-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prove a factor again on this session (RFC 9470 step-up)
+         * @description Exactly one of `code`, `recoveryCode`, `webauthn` or, for a user without second factors only, `password` (with a factor, a password answers 400). Raises this session only: its `amr` gains the method and `authenticatedAt` is now, so routes that require a recent proof let it in for STEP_UP_MAX_AGE seconds. A wrong proof: 401 `Código de verificación inválido` (a wrong password: `Credenciales inválidas`), counted per user with the login limit (then 429).
+         */
+        post: operations["stepUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -473,6 +576,30 @@ export interface components {
             /** @example Inicio de sesión exitoso */
             message: string;
             data: components["schemas"]["TokensDto"];
+        };
+        MfaRequiredDto: {
+            /**
+             * @example true
+             * @enum {boolean}
+             */
+            mfaRequired: true;
+            /**
+             * @description For POST /api/v1/auth/login/mfa: single use, valid 300 s, bound to this user; dies after 5 wrong codes.
+             * @example q3Vd2m0c6i7YQH1lq8nJ8n0tC2yG0bq1p5o9w4uZxKk
+             */
+            mfaToken: string;
+            /**
+             * @description The ways the user can prove a second factor, in this order, only those the user has.
+             * @example [
+             *       "totp",
+             *       "recovery_code"
+             *     ]
+             */
+            methods: ("totp" | "webauthn" | "recovery_code")[];
+            /** @description With a passkey: WebAuthn request options (JSON) to answer with `webauthn` on the second step. */
+            webauthn?: {
+                [key: string]: unknown;
+            };
         };
         LoginDto: {
             /**
@@ -779,6 +906,136 @@ export interface components {
             factorId: string;
             /** @example 123456 */
             code: string;
+        };
+        FactorDto: {
+            /**
+             * Format: uuid
+             * @example 6d1f0c4e-2b7a-4f58-9c3e-0a9b8c7d6e5f
+             */
+            id: string;
+            /**
+             * @example totp
+             * @enum {string}
+             */
+            type: "totp" | "webauthn";
+            /** @example Aplicación de autenticación */
+            name: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-20T09:12:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description The last time it proved the user (its confirmation counts); null when never.
+             * @example 2026-11-22T10:40:00.000Z
+             */
+            lastUsedAt: string | null;
+        };
+        FactorListDto: {
+            /** @description Confirmed factors only, oldest first; a pending TOTP factor is not listed. */
+            factors: components["schemas"]["FactorDto"][];
+        };
+        ListFactorsResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Factores del usuario */
+            message: string;
+            data: components["schemas"]["FactorListDto"];
+        };
+        RemoveFactorResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Factor eliminado */
+            message: string;
+            data: components["schemas"]["RevokedSessionsDto"];
+        };
+        RecoveryCodesDto: {
+            /**
+             * @description 10 single-use codes, shown once; the old ones no longer work.
+             * @example [
+             *       "K7QM-2XHD-9PLA-RT4E"
+             *     ]
+             */
+            recoveryCodes: string[];
+        };
+        ReplaceRecoveryCodesResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Códigos de recuperación generados */
+            message: string;
+            data: components["schemas"]["RecoveryCodesDto"];
+        };
+        LoginWithFactorResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Inicio de sesión exitoso */
+            message: string;
+            data: components["schemas"]["TokensDto"];
+        };
+        LoginMfaDto: {
+            /**
+             * @description A code of the TOTP app.
+             * @example 123456
+             */
+            code?: string;
+            /**
+             * @description One of the recovery codes; single use.
+             * @example K7QM-2XHD-9PLA-RT4E
+             */
+            recoveryCode?: string;
+            /** @description A passkey assertion (WebAuthn AuthenticationResponseJSON). */
+            webauthn?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description From the login that answered `mfaRequired`.
+             * @example q3Vd2m0c6i7YQH1lq8nJ8n0tC2yG0bq1p5o9w4uZxKk
+             */
+            mfaToken: string;
+        };
+        SteppedUpDto: {
+            /**
+             * @description How this session is now authenticated (RFC 8176).
+             * @example [
+             *       "pwd",
+             *       "otp"
+             *     ]
+             */
+            amr: string[];
+            /**
+             * Format: date-time
+             * @example 2026-01-01T12:00:00.000Z
+             */
+            authenticatedAt: string;
+        };
+        StepUpResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Autenticación confirmada */
+            message: string;
+            data: components["schemas"]["SteppedUpDto"];
+        };
+        StepUpDto: {
+            /**
+             * @description A code of the TOTP app.
+             * @example 123456
+             */
+            code?: string;
+            /**
+             * @description One of the recovery codes; single use.
+             * @example K7QM-2XHD-9PLA-RT4E
+             */
+            recoveryCode?: string;
+            /** @description A passkey assertion (WebAuthn AuthenticationResponseJSON). */
+            webauthn?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Only for a user without second factors.
+             * @example correct horse battery
+             */
+            password?: string;
         };
         RegisteredUserDto: {
             /**
@@ -1467,7 +1724,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
-            /** @description Token no proporcionado o inválido / Credenciales inválidas */
+            /** @description Token no proporcionado o inválido / Credenciales inválidas / Se requiere autenticación reciente */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1759,6 +2016,386 @@ export interface operations {
                 };
             };
             /** @description Token no proporcionado o inválido / Código de verificación inválido */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    listFactors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Factores del usuario */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListFactorsResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    removeFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Factor eliminado */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemoveFactorResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido / Se requiere autenticación reciente */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Recurso no encontrado */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    replaceRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Códigos de recuperación generados */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplaceRecoveryCodesResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido / Se requiere autenticación reciente */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    loginWithFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginMfaDto"];
+            };
+        };
+        responses: {
+            /** @description Inicio de sesión exitoso */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginWithFactorResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Código de verificación inválido / Credenciales inválidas */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La cuenta está bloqueada */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    stepUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StepUpDto"];
+            };
+        };
+        responses: {
+            /** @description Autenticación confirmada */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepUpResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido / Código de verificación inválido / Credenciales inválidas */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2208,7 +2845,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
-            /** @description Token no proporcionado o inválido / Credenciales inválidas */
+            /** @description Token no proporcionado o inválido / Credenciales inválidas / Se requiere autenticación reciente */
             401: {
                 headers: {
                     [name: string]: unknown;

@@ -15,6 +15,7 @@ import { ApiBearerAuth, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagge
 import { type Principal, CurrentPrincipal } from '../../../src/auth/principal.js';
 import { Public } from '../../../src/auth/public.decorator.js';
 import { Roles } from '../../../src/auth/roles.decorator.js';
+import { StepUp } from '../../../src/auth/step-up.decorator.js';
 import { ErrorCode } from '../../../src/errors/error-code.js';
 import { ApiErrors, ApiSuccess } from '../../../src/http/api-responses.decorator.js';
 import { ok } from '../../../src/http/envelope.js';
@@ -51,6 +52,14 @@ export class NotesController {
   @Get()
   async listNotes(@CurrentPrincipal() principal: Principal) {
     return ok('Tus notas', { notes: await this.notes.list(principal.userId) });
+  }
+
+  // A recent proof on this session (RFC 9470): a token alone, however old, cannot take everything out.
+  @StepUp()
+  @Get('export')
+  @ApiErrors(ErrorCode.InvalidToken, ErrorCode.StepUpRequired, ErrorCode.Internal)
+  async exportNotes(@CurrentPrincipal() principal: Principal) {
+    return ok('Exportación de tus notas', { notes: await this.notes.list(principal.userId) });
   }
 
   @Get(':id')
