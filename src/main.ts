@@ -11,6 +11,7 @@ async function main(): Promise<void> {
   if (env.jwtSecretGenerated) app.get(Logger).warn('JWT_SECRET is not set: using a random secret, tokens will not survive a restart');
   if (env.jwtPrivateKeyGenerated) app.get(Logger).warn('JWT_PRIVATE_KEY is not set: signing with a key generated at start, tokens will not survive a restart');
   if (env.mfaKeyGenerated) app.get(Logger).warn('MFA_ENCRYPTION_KEY is not set: TOTP secrets are encrypted under a key derived from JWT_SECRET');
+  if (!env.MFA_ENCRYPTION_KEY) app.get(Logger).warn('MFA_ENCRYPTION_KEY is not set: TOTP factors answer 503 until it is; passkeys and recovery codes work');
   if (env.NODE_ENV === 'production' && !env.SMTP_URL) {
     app.get(Logger).warn('SMTP_URL is not set: reset and verification mail waits in the outbox until an instance with SMTP_URL sends it');
   }

@@ -36,6 +36,16 @@ class AdminController {
   anything() {}
 }
 
+// One handler, inherited by a public class and a protected one: each keeps its own class's rules.
+class BaseController {
+  shared() {}
+}
+
+@Public()
+class PublicChildController extends BaseController {}
+
+class ProtectedChildController extends BaseController {}
+
 function contextOf(cls: new () => object, handler: string, request: Record<string, unknown> = { headers: {} }): ExecutionContext {
   return {
     getHandler: () => (cls.prototype as Record<string, unknown>)[handler],
@@ -106,5 +116,15 @@ describe('JwtAuthGuard', () => {
       const guard = guardWith(async () => Promise.reject(err));
       await expect(guard.canActivate(contextOf(ClosedController, 'closed', { headers: { authorization: 'Bearer x.y.z' } }))).rejects.toBe(err);
     }
+  });
+
+  it('keeps the rules of each class for a handler two controllers inherit, however often each is asked', async () => {
+    const verify = vi.fn(async () => Promise.reject(new AppException(ErrorCode.InvalidToken)));
+    const guard = new JwtAuthGuard(new Reflector(), { verify } as unknown as AccessTokenService, noFactors, factorsConfig);
+    for (let i = 0; i < 2; i++) {
+      await expect(guard.canActivate(contextOf(PublicChildController, 'shared'))).resolves.toBe(true);
+      await expect(guard.canActivate(contextOf(ProtectedChildController, 'shared'))).rejects.toBeInstanceOf(AppException);
+    }
+    expect(verify).toHaveBeenCalledTimes(2);
   });
 });

@@ -13,10 +13,19 @@ import { FactorsRepository } from '../factors/factors.repository.js';
 
 type Request = Parameters<typeof bearerToken>[0] & { user?: Principal };
 
+/** What a route asks of the guard: its decorators, fixed once the application is built. */
+interface RouteRules {
+  isPublic: boolean;
+  roles: string[] | undefined;
+  stepUp: StepUpOptions | undefined;
+}
+
 /** Roles and the step-up proof come from the same session lookup as the principal, so a change applies on the next request. */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
   private readonly stepUpMaxAge: number;
+  // Per controller class, then handler: a handler inherited by two controllers may carry different class metadata.
+  private readonly rules = new WeakMap<object, WeakMap<object, RouteRules>>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -28,15 +37,33 @@ export class JwtAuthGuard implements CanActivate {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const { isPublic, roles, stepUp } = this.rulesOf(context);
+    if (isPublic) return true;
     const request = context.switchToHttp().getRequest<Request>();
     const principal = await this.tokens.verify(bearerToken(request));
     request.user = principal;
-    const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES, [context.getHandler(), context.getClass()]);
     if (roles && !roles.some((role) => principal.roles.includes(role))) throw new AppException(ErrorCode.Forbidden);
-    const stepUp = this.reflector.getAllAndOverride<StepUpOptions | undefined>(STEP_UP, [context.getHandler(), context.getClass()]);
     if (stepUp) await this.requireRecentProof(principal, stepUp);
     return true;
+  }
+
+  // Decorators are fixed once the application is built: read once per route, not three lookups per request.
+  private rulesOf(context: ExecutionContext): RouteRules {
+    const handler = context.getHandler();
+    const cls = context.getClass();
+    let ofClass = this.rules.get(cls);
+    if (!ofClass) this.rules.set(cls, (ofClass = new WeakMap()));
+    let rules = ofClass.get(handler);
+    if (!rules) {
+      const targets = [handler, cls];
+      rules = {
+        isPublic: Boolean(this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets)),
+        roles: this.reflector.getAllAndOverride<string[] | undefined>(ROLES, targets),
+        stepUp: this.reflector.getAllAndOverride<StepUpOptions | undefined>(STEP_UP, targets),
+      };
+      ofClass.set(handler, rules);
+    }
+    return rules;
   }
 
   // authenticatedAt came with the session lookup: only a stale proof on an onlyWithFactors route costs a query.

@@ -165,6 +165,31 @@ describe('validateEnv', () => {
     });
   });
 
+  describe('MFA_ENCRYPTION_KEY', () => {
+    it('outside production, unset: derived from JWT_SECRET, so instances sharing the secret share the key; main.ts warns', () => {
+      const a = validateEnv({ JWT_SECRET: GOOD_SECRET });
+      expect(a.mfaKeyGenerated).toBe(true);
+      expect(Buffer.from(a.MFA_ENCRYPTION_KEY!, 'base64')).toHaveLength(32);
+      expect(validateEnv({ JWT_SECRET: GOOD_SECRET }).MFA_ENCRYPTION_KEY).toBe(a.MFA_ENCRYPTION_KEY);
+      expect(validateEnv({ JWT_SECRET: `${GOOD_SECRET}x` }).MFA_ENCRYPTION_KEY).not.toBe(a.MFA_ENCRYPTION_KEY);
+    });
+
+    it('in production, unset: never made up (TOTP answers 503 until it is set); set: used as given', () => {
+      const unset = validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET });
+      expect(unset.MFA_ENCRYPTION_KEY).toBeUndefined();
+      expect(unset.mfaKeyGenerated).toBe(false);
+      expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, MFA_ENCRYPTION_KEY }).MFA_ENCRYPTION_KEY).toBe(MFA_ENCRYPTION_KEY);
+    });
+
+    it.each([['c2hvcnQ='], ['not base64 at all!'], [Buffer.alloc(33).toString('base64')]])('%s: one line naming MFA_ENCRYPTION_KEY', (value) => {
+      expectOneLineNaming(failure({ MFA_ENCRYPTION_KEY: value }), 'MFA_ENCRYPTION_KEY');
+    });
+
+    it('MFA_PREVIOUS_ENCRYPTION_KEYS with a key that is not 32 bytes: one line naming it', () => {
+      expectOneLineNaming(failure({ MFA_PREVIOUS_ENCRYPTION_KEYS: `${MFA_ENCRYPTION_KEY},c2hvcnQ=` }), 'MFA_PREVIOUS_ENCRYPTION_KEYS');
+    });
+  });
+
   describe('invalid values stop the start with one line naming the variable', () => {
     it.each([
       ['PORT', 'abc'],

@@ -66,9 +66,6 @@ export function validateEnv(raw: Record<string, unknown>, { signsTokens = true }
     if (!env.SMTP_URL && env.REQUIRE_EMAIL_VERIFICATION) {
       throw new Error('Invalid configuration: SMTP_URL is required when NODE_ENV=production and REQUIRE_EMAIL_VERIFICATION=true');
     }
-    if (signsTokens && !env.MFA_ENCRYPTION_KEY) {
-      throw new Error('Invalid configuration: MFA_ENCRYPTION_KEY is required (32 bytes in base64) when NODE_ENV=production');
-    }
     if (env.JWT_ALGORITHM === 'EdDSA' && !env.JWT_PRIVATE_KEY) {
       throw new Error('Invalid configuration: JWT_PRIVATE_KEY is required (an Ed25519 key in PEM) when NODE_ENV=production and JWT_ALGORITHM=EdDSA');
     }
@@ -95,8 +92,9 @@ export function validateEnv(raw: Record<string, unknown>, { signsTokens = true }
   env.jwtSecretGenerated = !env.JWT_SECRET;
   env.JWT_SECRET ??= randomBytes(48).toString('base64url');
   // Outside production, derived from JWT_SECRET: instances that share it (as they must, to refresh) read each other's TOTP secrets.
-  env.mfaKeyGenerated = !env.MFA_ENCRYPTION_KEY;
-  env.MFA_ENCRYPTION_KEY ??= Buffer.from(hkdfSync('sha256', env.JWT_SECRET, '', 'auth-backend mfa-encryption-key', 32)).toString('base64');
+  // In production it is never made up: without it the server runs, and TOTP answers 503 until it is set (main.ts warns).
+  env.mfaKeyGenerated = !env.MFA_ENCRYPTION_KEY && env.NODE_ENV !== 'production';
+  if (env.mfaKeyGenerated) env.MFA_ENCRYPTION_KEY = Buffer.from(hkdfSync('sha256', env.JWT_SECRET, '', 'auth-backend mfa-encryption-key', 32)).toString('base64');
   encryptionKeysOf(env);
   return env;
 }

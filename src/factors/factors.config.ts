@@ -42,9 +42,9 @@ const keyOf = (name: string, text: string): Buffer => {
   return key;
 };
 
-/** MFA_ENCRYPTION_KEY is set by validateEnv (generated outside production). */
-export const encryptionKeysOf = parsedOnce((config: FactorsConfig): EncryptionKeys => ({
-  current: keyOf('MFA_ENCRYPTION_KEY', config.MFA_ENCRYPTION_KEY ?? ''),
+/** Null only in production without MFA_ENCRYPTION_KEY (validateEnv derives one elsewhere). */
+export const encryptionKeysOf = parsedOnce((config: FactorsConfig): EncryptionKeys | null => config.MFA_ENCRYPTION_KEY === undefined ? null : ({
+  current: keyOf('MFA_ENCRYPTION_KEY', config.MFA_ENCRYPTION_KEY),
   previous: (config.MFA_PREVIOUS_ENCRYPTION_KEYS ?? '')
     .split(',')
     .filter((k) => k.trim())

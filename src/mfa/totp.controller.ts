@@ -27,10 +27,12 @@ export class TotpController {
   @StepUp({ onlyWithFactors: true })
   @ApiOperation({
     summary: 'Start a TOTP factor: its secret and otpauth:// URI',
-    description: 'The factor is pending until confirmed with a first code; pending factors expire after 10 minutes.',
+    description:
+      'The factor is pending until confirmed with a first code; pending factors expire after 10 minutes. ' +
+      'In production without MFA_ENCRYPTION_KEY no secret can be stored: 503.',
   })
   @ApiSuccess(200, MFA_MESSAGES.totpEnrolled, PendingTotpDto)
-  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.StepUpRequired, ErrorCode.Internal)
+  @ApiErrors(ErrorCode.InvalidRequest, ErrorCode.InvalidToken, ErrorCode.TokenExpired, ErrorCode.StepUpRequired, ErrorCode.Internal, ErrorCode.ServiceUnavailable)
   async enrol(@CurrentPrincipal() principal: Principal, @Body() dto: EnrolTotpDto) {
     return ok(MFA_MESSAGES.totpEnrolled, await this.enrolment.enrol(principal.userId, principal.email, dto.name ?? DEFAULT_NAME));
   }

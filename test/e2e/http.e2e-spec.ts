@@ -298,7 +298,7 @@ describe('the HTTP surface', () => {
       expect(typeof res.body.message).toBe('string');
       expect(Object.keys(res.body).sort()).toEqual(['data', 'message', 'success']);
       expect(res.body.data).toEqual({ id: user.userId, email: user.email, sessionId: user.sessionId, amr: ['pwd'], authenticatedAt: expect.any(String) });
-      expect(Object.keys(res.body.data)).toEqual(['id', 'email', 'sessionId']);
+      expect(Object.keys(res.body.data)).toEqual(['id', 'email', 'sessionId', 'amr', 'authenticatedAt']);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.headers['content-type']).toMatch(/^application\/json/);
     });

@@ -15,8 +15,9 @@ import { meRequest } from '../support/requests.js';
 import { lacks } from '../support/requirements.js';
 import { holdRows } from '../support/row-locks.js';
 import { auditRows, sessionRow, sessionRows } from '../support/rows.js';
-import { enrolTotp } from '../support/totp.js';
-import { login, type LoggedIn, registerAndLogin } from '../support/users.js';
+import { loginWithCode, registerWithTotp } from '../support/mfa.js';
+import { enrolTotp, totpCode } from '../support/totp.js';
+import { login, registerAndLogin } from '../support/users.js';
 
 // A user's factors: the list, a removal (step-up; it ends every other session, and the last one
 // takes the recovery codes with it), a new set of recovery codes (step-up), and an operator's
@@ -54,12 +55,6 @@ describe('second factors of a user', () => {
   }
 
   /** A user with a confirmed TOTP factor and its 10 recovery codes. */
-  async function withTotp(): Promise<LoggedIn & { factorId: string; secret: string; recoveryCodes: string[] }> {
-    const user = await registerAndLogin(t);
-    const factor = await enrolTotp(t, user.token);
-    return { ...user, factorId: factor.factorId, secret: factor.secret, recoveryCodes: factor.recoveryCodes! };
-  }
-
   describe('GET /api/v1/auth/mfa/factors', () => {
     it('lists the confirmed factors, oldest first, with id, type, name, createdAt and lastUsedAt; not the pending ones, not another user’s', async () => {
       const user = await registerAndLogin(t);
@@ -67,7 +62,7 @@ describe('second factors of a user', () => {
       const totp = await enrolTotp(t, user.token);
       await enrolTotpRequest(t, user.token, { name: 'Pendiente' }).expect(200);
       const passkey = await insertPasskeyFactor(t, user.userId, 'Llave USB');
-      await withTotp(); // another user's factor
+      await registerWithTotp(t); // another user's factor
 
       const res = await factorsRequest(t, user.token).expect(200);
       expect(res.headers['cache-control']).toBe('no-store');
@@ -87,8 +82,8 @@ describe('second factors of a user', () => {
 
   describe('DELETE /api/v1/auth/mfa/factors/:id', () => {
     it('needs a factor proved within STEP_UP_MAX_AGE: otherwise 401 with the insufficient_user_authentication challenge, nothing removed', async () => {
-      const user = await withTotp();
-      const other = await login(t, user.email, user.password);
+      const user = await registerWithTotp(t);
+      const other = await loginWithCode(t, user, totpCode(user.secret));
       await ageAuthentication(t, user.sessionId, 301);
       expectStepUpRequired(await removeFactorRequest(t, user.token, user.factorId));
       expect(await factorRows(t, user.userId)).toHaveLength(1);
@@ -99,10 +94,10 @@ describe('second factors of a user', () => {
     });
 
     it('removes the factor and ends every other session of the user (mfa_removed): rows, audit, session.ended events', async () => {
-      const user = await withTotp();
+      const user = await registerWithTotp(t);
       const passkey = await insertPasskeyFactor(t, user.userId);
-      const others = [await login(t, user.email, user.password), await login(t, user.email, user.password)];
-      const stranger = await withTotp();
+      const others = [await loginWithCode(t, user, totpCode(user.secret)), await loginWithCode(t, user, totpCode(user.secret, 1))];
+      const stranger = await registerWithTotp(t);
 
       const res = await removeFactorRequest(t, user.token, user.factorId).expect(200);
       expect(res.body).toStrictEqual({ success: true, message: MFA.factorRemoved, data: { revokedSessions: 2 } });
@@ -125,7 +120,7 @@ describe('second factors of a user', () => {
     });
 
     it('removing the last factor voids the recovery codes', async () => {
-      const user = await withTotp();
+      const user = await registerWithTotp(t);
       const passkey = await insertPasskeyFactor(t, user.userId);
       await removeFactorRequest(t, user.token, passkey).expect(200);
       expect(await recoveryCodeHashes(t, user.userId)).toHaveLength(10);
@@ -137,8 +132,8 @@ describe('second factors of a user', () => {
     });
 
     it("answers one 404 for an unknown id, another user's factor, a pending factor, a removed one and a malformed id", async () => {
-      const user = await withTotp();
-      const stranger = await withTotp();
+      const user = await registerWithTotp(t);
+      const stranger = await registerWithTotp(t);
       const pending = (await enrolTotpRequest(t, user.token).expect(200)).body.data.factorId;
       const removed = await insertPasskeyFactor(t, user.userId);
       await removeFactorRequest(t, user.token, removed).expect(200);
@@ -154,8 +149,8 @@ describe('second factors of a user', () => {
     it.skipIf(lacks('postgres', 'two removals parked on the factor row locks'))(
       'two removals at once of the last two factors: the later one sees the earlier commit and voids the codes',
       async () => {
-        const user = await withTotp();
-        const second = await login(t, user.email, user.password);
+        const user = await registerWithTotp(t);
+        const second = await loginWithCode(t, user, totpCode(user.secret));
         const passkey = await insertPasskeyFactor(t, user.userId);
         const lock = await holdRows(realPostgresUrl!, 'SELECT 1 FROM mfa_factors WHERE user_id = $1 ORDER BY id FOR UPDATE', [user.userId]);
         let answers;
@@ -176,7 +171,7 @@ describe('second factors of a user', () => {
 
   describe('POST /api/v1/auth/mfa/recovery-codes', () => {
     it('replaces every code with 10 new ones: the old ones stop working, audited as recovery_codes_replaced', async () => {
-      const user = await withTotp();
+      const user = await registerWithTotp(t);
       const oldHashes = await recoveryCodeHashes(t, user.userId);
       const codes = t.app.get(RecoveryCodesService);
       expect(await codes.use(user.userId, user.recoveryCodes[0])).toBe(true);
@@ -203,7 +198,7 @@ describe('second factors of a user', () => {
     });
 
     it('needs a factor proved within STEP_UP_MAX_AGE; the codes stay as they were', async () => {
-      const user = await withTotp();
+      const user = await registerWithTotp(t);
       const hashes = await recoveryCodeHashes(t, user.userId);
       await ageAuthentication(t, user.sessionId, 301);
       expectStepUpRequired(await recoveryCodesRequest(t, user.token));
@@ -218,7 +213,7 @@ describe('second factors of a user', () => {
       expect(res.body.errors).toStrictEqual([NO_FACTOR]);
       expect(await recoveryCodeHashes(t, user.userId)).toStrictEqual([]);
       // Nor after the last factor is gone.
-      const gone = await withTotp();
+      const gone = await registerWithTotp(t);
       await removeFactorRequest(t, gone.token, gone.factorId).expect(200);
       expect((await recoveryCodesRequest(t, gone.token)).body.errors).toStrictEqual([NO_FACTOR]);
       expect(await recoveryCodeHashes(t, gone.userId)).toStrictEqual([]);
@@ -226,7 +221,7 @@ describe('second factors of a user', () => {
     it.skipIf(lacks('postgres', "a replacement parked on the factor a removal holds"))(
       'a replacement that reaches the factor while the removal of the last one holds it waits, then refuses: no codes outlive the factors',
       async () => {
-        const user = await withTotp();
+        const user = await registerWithTotp(t);
         // The removal is held inside its transaction, the factor deleted and the codes voided, not committed.
         const held = holdNextCall(t.app.get(SessionsService), 'endAll');
         const removing = Promise.resolve(removeFactorRequest(t, user.token, user.factorId));
@@ -246,11 +241,11 @@ describe('second factors of a user', () => {
 
   describe('DELETE /admin/v1/users/:id/factors', () => {
     it('removes every factor (pending ones too) and recovery code, ends every session (mfa_reset), audited with the admin token’s fingerprint', async () => {
-      const user = await withTotp();
+      const user = await registerWithTotp(t);
       await insertPasskeyFactor(t, user.userId);
       await enrolTotpRequest(t, user.token).expect(200);
-      const other = await login(t, user.email, user.password);
-      const stranger = await withTotp();
+      const other = await loginWithCode(t, user, totpCode(user.secret));
+      const stranger = await registerWithTotp(t);
 
       const res = await admin().delete(`/admin/v1/users/${user.userId}/factors`).set(asAdmin).expect(200);
       expect(res.body).toStrictEqual({ success: true, message: 'Factores eliminados', data: { revokedSessions: 2 } });
@@ -283,7 +278,7 @@ describe('second factors of a user', () => {
         expect(res.status).toBe(404);
         expect(res.text).toBe(NOT_FOUND_BODY);
       }
-      const user = await withTotp();
+      const user = await registerWithTotp(t);
       expect((await admin().delete(`/admin/v1/users/${user.userId}/factors`).set({ Authorization: `Bearer ${user.token}` })).status).toBe(401);
       expect(await factorRows(t, user.userId)).toHaveLength(1);
     });

@@ -15,6 +15,7 @@ import { meRequest } from '../support/requests.js';
 import { lacks } from '../support/requirements.js';
 import { holdRows } from '../support/row-locks.js';
 import { auditRows, sessionRow } from '../support/rows.js';
+import { loginWithCode } from '../support/mfa.js';
 import { enrolTotp, inOneStep, totpCode } from '../support/totp.js';
 import { login, type LoggedIn, registerAndLogin } from '../support/users.js';
 
@@ -140,7 +141,7 @@ describe('TOTP factors', () => {
       const first = await enrolTotp(t, user.token);
       expect(first.recoveryCodes).toHaveLength(10);
       const hashes = await recoveryCodeHashes(t, user.userId);
-      const other = await login(t, user.email, user.password);
+      const other = await loginWithCode(t, user, totpCode(first.secret));
       const { factorId, secret } = await enrol(user);
       await inOneStep();
       const res = await confirmTotpRequest(t, user.token, factorId, totpCode(secret)).expect(200);
@@ -377,5 +378,24 @@ describe('TOTP factors', () => {
         expect(res.text).toBe(INVALID_CODE_BODY);
       }
     });
+  });
+});
+
+describe('production without MFA_ENCRYPTION_KEY', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ NODE_ENV: 'production', JWT_SECRET: 'r4Nd0m-Qx8vT2kLp9Zw3Yb6Hn1Jm5Cs7Df0Gh-prod', MFA_ENCRYPTION_KEY: undefined });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('starts and serves, but stores no TOTP secret: 503 Servicio no disponible, no factor row, the session untouched', async () => {
+    const user = await registerAndLogin(t);
+    const res = await enrolTotpRequest(t, user.token);
+    expect(res.status).toBe(503);
+    expect(res.body).toStrictEqual({ success: false, message: 'Servicio no disponible' });
+    expect(await factorRows(t, user.userId)).toStrictEqual([]);
+    expect((await meRequest(t, user.token).expect(200)).body.data.amr).toStrictEqual(['pwd']);
   });
 });

@@ -104,7 +104,7 @@ describe('invalid configuration stops the start with one line naming the variabl
     ['JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: '' }],
     ['JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: 'too-short' }],
     ['SMTP_URL', { NODE_ENV: 'production', JWT_SECRET: 'r4Nd0m-Qx8vT2kLp9Zw3Yb6Hn1Jm5Cs7Df0Gh', MFA_ENCRYPTION_KEY: 'B'.repeat(43) + '=', REQUIRE_EMAIL_VERIFICATION: 'true' }],
-    ['MFA_ENCRYPTION_KEY', { NODE_ENV: 'production', JWT_SECRET: 'r4Nd0m-Qx8vT2kLp9Zw3Yb6Hn1Jm5Cs7Df0Gh' }],
+    ['MFA_ENCRYPTION_KEY', { MFA_ENCRYPTION_KEY: 'c2hvcnQ=' }],
     ['PORT', { PORT: 'abc' }],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://db/app' }],
     ['INTROSPECTION_CLIENTS', { INTROSPECTION_CLIENTS: 'billing:abc' }],

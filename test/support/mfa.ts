@@ -22,6 +22,14 @@ export async function mfaTokenOf(t: HttpClient, email: string, password: string)
   return res.body.data.mfaToken;
 }
 
+/** Both steps of a login with a TOTP code (each code opens one login: use distinct steps). */
+export async function loginWithCode(t: HttpClient, user: { email: string; password: string }, code: string): Promise<{ token: string; sessionId: string }> {
+  const mfaToken = await mfaTokenOf(t, user.email, user.password);
+  const res = await loginMfaRequest(t, { mfaToken, code });
+  if (res.status !== 200) throw new Error(`the second step answered ${res.status}: ${res.text}`);
+  return { token: res.body.data.accessToken, sessionId: res.body.data.sessionId };
+}
+
 /** POST /login/mfa with this body, whatever the answer. */
 export const loginMfaRequest = (t: HttpClient, body: Record<string, unknown>) => t.http().post(`${API}/login/mfa`).send(body);
 

@@ -191,7 +191,7 @@ export interface paths {
         put?: never;
         /**
          * Start a TOTP factor: its secret and otpauth:// URI
-         * @description The factor is pending until confirmed with a first code; pending factors expire after 10 minutes.
+         * @description The factor is pending until confirmed with a first code; pending factors expire after 10 minutes. In production without MFA_ENCRYPTION_KEY no secret can be stored: 503.
          */
         post: operations["enrol"];
         delete?: never;
@@ -1975,6 +1975,15 @@ export interface operations {
             };
             /** @description Error interno del servidor */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Servicio no disponible */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
