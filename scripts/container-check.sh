@@ -35,7 +35,6 @@ ID=$$
 SHUTDOWN_DELAY=2
 GRACE=20
 SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
-MFA_KEY=$(head -c 32 /dev/urandom | base64 | tr -d '\n')
 # Where mail would go; nothing listens there, so mail waits in the outbox (and is retried).
 SMTP_URL=smtp://127.0.0.1:2525
 PY=/usr/bin/python3
@@ -172,7 +171,7 @@ embedded_database() {
   port=$(free_port)
   CONTAINERS+=("$name")
   quiet podman run -d --name "$name" --network host -e NODE_ENV=production -e PORT="$port" \
-    -e JWT_SECRET="$SECRET" -e MFA_ENCRYPTION_KEY="$MFA_KEY" -e LOG_LEVEL=warn "$IMAGE" >/dev/null
+    -e JWT_SECRET="$SECRET" -e LOG_LEVEL=warn "$IMAGE" >/dev/null
   wait_ready "http://127.0.0.1:$port/health/ready" 60 || { podman logs "$name" | tail -20; fail "the embedded database never got ready"; }
   quiet podman exec "$name" test -e .data/pglite/PG_VERSION || fail "no embedded database in .data/pglite"
   quiet podman rm -f "$name" >/dev/null
@@ -192,7 +191,7 @@ serve_and_stop() {
   port=$(free_port)
   CONTAINERS+=("$name")
   quiet podman run -d --name "$name" --network host \
-    -e NODE_ENV=production -e PORT="$port" -e DATABASE_URL="$PG_URL_BASE/$DB" -e JWT_SECRET="$SECRET" -e MFA_ENCRYPTION_KEY="$MFA_KEY" -e SMTP_URL="$SMTP_URL" \
+    -e NODE_ENV=production -e PORT="$port" -e DATABASE_URL="$PG_URL_BASE/$DB" -e JWT_SECRET="$SECRET" -e SMTP_URL="$SMTP_URL" \
     -e MIGRATIONS_AT_START=false -e SHUTDOWN_DELAY_SECONDS=$SHUTDOWN_DELAY -e LOG_LEVEL=warn \
     "$IMAGE" >/dev/null
   wait_ready "http://127.0.0.1:$port/health/ready" 60 || { podman logs "$name" | tail -20; fail "/health/ready never answered 200"; }
@@ -223,9 +222,9 @@ kube_play() {
   # value; the Secret of secret.example.yaml played by `podman kube play` is stored in another
   # form it cannot read back. So the Secret's keys go into such a podman secret.
   PODMAN_SECRET=auth-backend-check-$ID
-  $PY - "$SECRET" "$PG_URL_BASE/$db" "$REDIS_URL_HOST" "$SMTP_URL" "$MFA_KEY" > "$WORK/secret.json" <<'PY'
+  $PY - "$SECRET" "$PG_URL_BASE/$db" "$REDIS_URL_HOST" "$SMTP_URL" > "$WORK/secret.json" <<'PY'
 import base64, json, sys
-keys = ['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'MFA_ENCRYPTION_KEY']
+keys = ['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL']
 print(json.dumps({k: base64.b64encode(v.encode()).decode() for k, v in zip(keys, sys.argv[1:])}))
 PY
   podman secret create "$PODMAN_SECRET" "$WORK/secret.json" >/dev/null
@@ -324,7 +323,7 @@ YAML
     done ) &
   TICKER_PID=$!
   LB_PORT=$(free_port)
-  export LB_PORT JWT_SECRET=$SECRET MFA_ENCRYPTION_KEY=$MFA_KEY SMTP_URL
+  export LB_PORT JWT_SECRET=$SECRET SMTP_URL
   COMPOSE_UP=1
   t0=$(now_ms)
   timeout 300 docker-compose -p "$PROJECT" -f "$ROOT/compose.yaml" -f "$WORK/compose.override.yaml" up -d 2>&1 \
