@@ -19,6 +19,7 @@ import { MailModule } from './mail/mail.module.js';
 import { validationPipe } from './http/validation.pipe.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { MfaModule } from './mfa/mfa.module.js';
+import { PasskeysModule } from './passkeys/passkeys.module.js';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { ShutdownModule } from './shutdown/shutdown.module.js';
@@ -91,6 +92,7 @@ export class AppModule {
         MetricsModule,
         AuthModule,
         MfaModule,
+        PasskeysModule,
         AccountsModule,
         MailModule,
         AdminModule,

@@ -12,7 +12,6 @@ import { AuthService } from './auth.service.js';
 import { LoginDto } from './dto/credentials.dto.js';
 import { MeDto } from './dto/account.dto.js';
 import { MfaRequiredDto } from './dto/mfa-required.dto.js';
-import { MFA_MESSAGES } from '../mfa/mfa.messages.js';
 import { RefreshDto } from './dto/refresh.dto.js';
 import { TokensDto } from './dto/tokens.dto.js';
 import { CurrentPrincipal, type Principal } from './principal.js';
@@ -52,7 +51,7 @@ export class AuthController {
   )
   async login(@Body() dto: LoginDto, @CurrentRequester() who: Requester, @Res({ passthrough: true }) reply: FastifyReply) {
     const answer = await this.auth.login(dto.email, dto.password, who);
-    if ('mfaRequired' in answer) return ok(MFA_MESSAGES.mfaRequired, answer);
+    if ('mfaRequired' in answer) return ok(AUTH_MESSAGES.mfaRequired, answer);
     return ok(AUTH_MESSAGES.loggedIn, this.answer.send(answer, reply));
   }
 

@@ -2,6 +2,7 @@
 export const AUTH_MESSAGES = {
   registered: 'Usuario registrado exitosamente',
   loggedIn: 'Inicio de sesión exitoso',
+  mfaRequired: 'Se requiere un segundo factor',
   me: 'Usuario autenticado',
   loggedOut: 'Sesión cerrada exitosamente',
   refreshed: 'Token renovado exitosamente',

@@ -3,6 +3,33 @@ import { Database } from '../database/database.js';
 
 export type FactorType = 'totp' | 'webauthn';
 
+/** A passkey as a ceremony needs it: the id the browser names, its transports. */
+export interface PasskeyRef {
+  credentialId: string;
+  transports: string[];
+}
+
+export interface NewPasskey extends PasskeyRef {
+  publicKey: Buffer;
+  signCount: number;
+  backupEligible: boolean;
+  backedUp: boolean;
+}
+
+/** A passkey found by its credential id, with what a sign-in through it needs of its user. */
+export interface StoredPasskey {
+  id: string;
+  userId: string;
+  publicKey: Buffer;
+  signCount: number;
+  backupEligible: boolean;
+  email: string;
+  locked: boolean;
+  emailVerified: boolean;
+  /** Read with the passkey, before the assertion is checked: a session opens only under it. */
+  sessionEpoch: number;
+}
+
 /** A confirmed factor as its owner sees it in the list. */
 export interface ListedFactor {
   id: string;
@@ -126,5 +153,48 @@ export class FactorsRepository {
   async tryLock(key: bigint): Promise<boolean> {
     const [row] = await this.database.query<{ held: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS held', [key.toString()]);
     return row!.held;
+  }
+
+  /** The user's passkeys (excluded at registration, allowed for a second step). */
+  async passkeysOf(userId: string): Promise<PasskeyRef[]> {
+    return this.database.query<PasskeyRef>(
+      `SELECT credential_id AS "credentialId", coalesce(transports, '{}') AS transports FROM mfa_factors
+        WHERE user_id = $1 AND type = 'webauthn' AND confirmed_at IS NOT NULL ORDER BY created_at`,
+      [userId],
+    );
+  }
+
+  /** Confirmed at once (the attestation was the proof). A credential id registered before throws the unique violation. */
+  async insertPasskey(userId: string, name: string, p: NewPasskey): Promise<{ id: string; first: boolean }> {
+    const [row] = await this.database.query<{ id: string; first: boolean }>(
+      `INSERT INTO mfa_factors (user_id, type, name, confirmed_at, credential_id, public_key, sign_count, transports, backup_eligible, backed_up)
+       VALUES ($1, 'webauthn', $2, now(), $3, $4, $5, $6, $7, $8)
+       RETURNING id, NOT EXISTS (SELECT 1 FROM mfa_factors o WHERE o.user_id = $1 AND o.confirmed_at IS NOT NULL) AS first`,
+      [userId, name, p.credentialId, p.publicKey, p.signCount, p.transports, p.backupEligible, p.backedUp],
+    );
+    return row!;
+  }
+
+  async findPasskey(credentialId: string): Promise<StoredPasskey | null> {
+    const [row] = await this.database.query<Omit<StoredPasskey, 'signCount'> & { signCount: string }>(
+      `SELECT f.id, f.user_id AS "userId", f.public_key AS "publicKey", f.sign_count AS "signCount",
+              coalesce(f.backup_eligible, false) AS "backupEligible", u.email, u.locked_at IS NOT NULL AS locked,
+              u.email_verified_at IS NOT NULL AS "emailVerified", u.session_epoch AS "sessionEpoch"
+         FROM mfa_factors f JOIN users u ON u.id = f.user_id
+        WHERE f.credential_id = $1 AND f.type = 'webauthn' AND f.confirmed_at IS NOT NULL`,
+      [credentialId],
+    );
+    return row ? { ...row, signCount: Number(row.signCount) } : null;
+  }
+
+  /** Compare-and-set on the counter read before the check: of simultaneous assertions with one counter, exactly one passes. */
+  async acceptPasskeyUse(factorId: string, readCount: number, newCount: number, backedUp: boolean): Promise<boolean> {
+    const rows = await this.database.query(
+      `UPDATE mfa_factors SET sign_count = $3, backed_up = $4, last_used_at = now()
+        WHERE id = $1 AND sign_count = $2
+        RETURNING id`,
+      [factorId, readCount, newCount, backedUp],
+    );
+    return rows.length === 1;
   }
 }

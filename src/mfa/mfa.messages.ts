@@ -2,7 +2,6 @@
 export const MFA_MESSAGES = {
   totpEnrolled: 'Escanee el código en su aplicación de autenticación',
   factorEnabled: 'Segundo factor activado',
-  mfaRequired: 'Se requiere un segundo factor',
   steppedUp: 'Autenticación confirmada',
   factors: 'Factores del usuario',
   factorRemoved: 'Factor eliminado',

@@ -320,6 +320,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/passkeys/register/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Creation options for a new passkey (navigator.credentials.create)
+         * @description Resident key required, user verification preferred, attestation `none`; `excludeCredentials` lists the user's passkeys. The challenge is single use, valid 300 s, bound to this user and this session.
+         */
+        post: operations["passkeyRegisterOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/passkeys/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a passkey: a factor of type webauthn
+         * @description The attestation must answer a challenge this session was given. Every other session of the user ends (`mfa_enabled`); this session records `hwk` and is authenticated now. The user's first factor also answers 10 recovery codes, shown once. A wrong origin or RP ID, a spent challenge, a malformed or already registered credential: 400 with the reason in `errors`.
+         */
+        post: operations["registerPasskey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/passkeys/step-up/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request options for the user's own passkeys, to answer POST /auth/step-up { webauthn }
+         * @description `allowCredentials` lists the user's passkeys; the challenge is single use, valid 300 s, bound to this user (a login's second step gets its options in the login's answer instead). A user without passkeys: 400.
+         */
+        post: operations["passkeyStepUpOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/passkeys/login/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request options for a passwordless login (navigator.credentials.get)
+         * @description Empty `allowCredentials`: the authenticator offers its discoverable passkeys. The challenge is single use, valid 300 s.
+         */
+        post: operations["passkeyLoginOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/passkeys/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log in with a passkey, no password
+         * @description Answers exactly like a login; the session records `amr` `["hwk","user"]`. Only an assertion whose authenticator verified the user logs in (else 401). An unknown passkey, a bad signature, a signature counter gone back (unless the passkey is backed up and reports 0): 401. A wrong origin or RP ID, a spent or expired challenge, a malformed credential: 400 with the reason in `errors`.
+         */
+        post: operations["passkeyLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/register": {
         parameters: {
             query?: never;
@@ -1036,6 +1136,120 @@ export interface components {
              * @example correct horse battery
              */
             password?: string;
+        };
+        PasskeyOptionsDto: {
+            /**
+             * @description base64url; single use, valid 300 s.
+             * @example mK3k3Q1u4b9rQdE2bq1mJw
+             */
+            challenge: string;
+            /**
+             * @description Request options: the relying party id.
+             * @example localhost
+             */
+            rpId?: string;
+            /** @description Creation options: `{ id, name }` of the relying party. */
+            rp?: {
+                [key: string]: unknown;
+            };
+            /** @description Creation options: `{ id, name, displayName }`; `id` is the user handle. */
+            user?: {
+                [key: string]: unknown;
+            };
+            /** @description Creation options: the accepted algorithms. */
+            pubKeyCredParams?: {
+                [key: string]: unknown;
+            }[];
+            /** @description Creation options: the user's passkeys, not to be registered again. */
+            excludeCredentials?: {
+                [key: string]: unknown;
+            }[];
+            /** @description Request options: empty for a passwordless login (discoverable credentials). */
+            allowCredentials?: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * @example {
+             *       "residentKey": "required",
+             *       "requireResidentKey": true,
+             *       "userVerification": "preferred"
+             *     }
+             */
+            authenticatorSelection?: {
+                [key: string]: unknown;
+            };
+            /** @example preferred */
+            userVerification?: string;
+            /** @example 300000 */
+            timeout?: number;
+            /** @example none */
+            attestation?: string;
+        };
+        PasskeyRegisterOptionsResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Opciones de llave de acceso */
+            message: string;
+            data: components["schemas"]["PasskeyOptionsDto"];
+        };
+        PasskeyRegisteredDto: {
+            /**
+             * Format: uuid
+             * @example 6d1f0c4e-2b7a-4f58-9c3e-0a9b8c7d6e5f
+             */
+            factorId: string;
+            /**
+             * @description The user's first factor only: 10 single-use codes, shown once.
+             * @example [
+             *       "K7QM-2XHD-9PLA-RT4E"
+             *     ]
+             */
+            recoveryCodes?: string[];
+        };
+        RegisterPasskeyResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Llave de acceso registrada */
+            message: string;
+            data: components["schemas"]["PasskeyRegisteredDto"];
+        };
+        RegisterPasskeyDto: {
+            /** @description The browser's PublicKeyCredential as JSON (`credential.toJSON()`, or @simplewebauthn/browser's answer): `id`, `rawId`, `type: "public-key"`, `response`, `clientExtensionResults`. Its response carries `clientDataJSON` and `attestationObject`. */
+            credential: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description Shown in the factor list.
+             * @example Portátil
+             */
+            name?: string;
+        };
+        PasskeyStepUpOptionsResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Opciones de llave de acceso */
+            message: string;
+            data: components["schemas"]["PasskeyOptionsDto"];
+        };
+        PasskeyLoginOptionsResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Opciones de llave de acceso */
+            message: string;
+            data: components["schemas"]["PasskeyOptionsDto"];
+        };
+        PasskeyLoginResponse: {
+            /** @enum {boolean} */
+            success: true;
+            /** @example Inicio de sesión exitoso */
+            message: string;
+            data: components["schemas"]["TokensDto"];
+        };
+        PasskeyLoginDto: {
+            /** @description The browser's PublicKeyCredential as JSON (`credential.toJSON()`, or @simplewebauthn/browser's answer): `id`, `rawId`, `type: "public-key"`, `response`, `clientExtensionResults`. Its response carries `clientDataJSON`, `authenticatorData`, `signature` and `userHandle`. */
+            credential: {
+                [key: string]: unknown;
+            };
         };
         RegisteredUserDto: {
             /**
@@ -2414,6 +2628,375 @@ export interface operations {
                 };
             };
             /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    passkeyRegisterOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Opciones de llave de acceso */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyRegisterOptionsResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido / Se requiere autenticación reciente */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    registerPasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterPasskeyDto"];
+            };
+        };
+        responses: {
+            /** @description Llave de acceso registrada */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisterPasskeyResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido / Se requiere autenticación reciente */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Solicitud demasiado grande */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    passkeyStepUpOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Opciones de llave de acceso */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyStepUpOptionsResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Token no proporcionado o inválido */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description El token ha expirado */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    passkeyLoginOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Opciones de llave de acceso */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyLoginOptionsResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La solicitud tardó demasiado */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Demasiadas solicitudes, intente más tarde */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error interno del servidor */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    passkeyLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyLoginDto"];
+            };
+        };
+        responses: {
+            /** @description Inicio de sesión exitoso */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyLoginResponse"];
+                };
+            };
+            /** @description Solicitud inválida */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Credenciales inválidas */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description La cuenta está bloqueada / Debe verificar su correo electrónico */
             403: {
                 headers: {
                     [name: string]: unknown;
