@@ -12,7 +12,8 @@ export async function allowOrigins(app: NestFastifyApplication, origins: string[
     credentials: true,
     methods: ['GET', 'POST', 'DELETE'],
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
-    exposedHeaders: ['X-Request-Id', 'Retry-After'],
+    // WWW-Authenticate: a web client on another origin reads the step-up challenge's max_age (RFC 9470).
+    exposedHeaders: ['X-Request-Id', 'Retry-After', 'WWW-Authenticate'],
     maxAge: 600,
   });
 }

@@ -59,12 +59,12 @@ describe('CORS', () => {
       }
     });
 
-    it('lets a listed origin read the answer, its X-Request-Id and Retry-After, failures included', async () => {
+    it('lets a listed origin read the answer, its X-Request-Id, Retry-After and WWW-Authenticate, failures included', async () => {
       const user = await registerAndLogin(t);
       for (const res of [await meRequest(t, user.token).set('Origin', ORIGIN), await meRequest(t).set('Origin', ORIGIN)]) {
         expect(res.headers['access-control-allow-origin']).toBe(ORIGIN);
         expect(res.headers['access-control-allow-credentials']).toBe('true');
-        expect(listOf(res.headers['access-control-expose-headers'])).toEqual(expect.arrayContaining(['x-request-id', 'retry-after']));
+        expect(listOf(res.headers['access-control-expose-headers'])).toEqual(expect.arrayContaining(['x-request-id', 'retry-after', 'www-authenticate']));
       }
     });
 

@@ -49,9 +49,23 @@ describe('SessionsService', () => {
     expect(audits[0]).toMatchObject({ event: 'login', user_id: userId, request_id: ctx.requestId, ip: ctx.ip });
   });
 
+  it('raise: appends the methods not yet recorded and moves authenticatedAt, for a live session of its user only; the others stay', async () => {
+    const [{ id }, other] = [await open(), await open()];
+    await t.dataSource.query(`UPDATE sessions SET authenticated_at = now() - interval '1 hour' WHERE user_id = $1`, [userId]);
+    const raised = await sessions.raise(id, userId, ['otp', 'pwd', 'otp']);
+    expect(raised?.amr).toStrictEqual(['pwd', 'otp']);
+    expect(Date.now() - raised!.authenticatedAt.getTime()).toBeLessThan(60_000);
+    expect(await sessions.findLive(id)).toMatchObject({ amr: ['pwd', 'otp'], authenticatedAt: raised!.authenticatedAt });
+    expect((await sessionRow(t, other.id)).amr).toStrictEqual(['pwd']);
+    expect(Date.now() - (await sessionRow(t, other.id)).authenticated_at.getTime()).toBeGreaterThan(3_500_000);
+    expect(await sessions.raise(id, randomUUID(), ['hwk'])).toBeNull();
+    await sessions.end(other.id, userId, 'logout', who());
+    expect(await sessions.raise(other.id, userId, ['otp'])).toBeNull();
+  });
+
   it('findLive: the live session with its user, null once revoked, expired or unknown', async () => {
     const { id, expiresAt } = await open();
-    await expect(sessions.findLive(id)).resolves.toStrictEqual({ id, userId, email, roles: [], expiresAt });
+    await expect(sessions.findLive(id)).resolves.toStrictEqual({ id, userId, email, roles: [], expiresAt, amr: ['pwd'], authenticatedAt: expect.any(Date) });
     await expect(sessions.findLive(id.toUpperCase())).resolves.toMatchObject({ id });
 
     await expect(sessions.findLive(randomUUID())).resolves.toBeNull();

@@ -1,5 +1,19 @@
 import createClient, { type Client } from 'openapi-fetch';
-import { SESSION_OVER, TOKEN_EXPIRED, messageOf } from './messages.js';
+import {
+  AuthError,
+  type FactorProof,
+  isMfaChallenge,
+  type MfaChallenge,
+  type MfaPrompt,
+  MfaRequiredError,
+  type StepUpProof,
+  type StepUpPrompt,
+  StepUpRequiredError,
+  stepUpChallengeOf,
+  type WebAuthnAssertion,
+  type WebAuthnRequestOptions,
+} from './factors.js';
+import { INVALID_CREDENTIALS, INVALID_MFA_CODE, SESSION_OVER, TOKEN_EXPIRED, messageOf } from './messages.js';
 import type { components, paths } from './schema.js';
 import { NO_TABS, openTabs, type TabMessage, type Tabs } from './tabs.js';
 
@@ -19,23 +33,31 @@ export interface AuthClientOptions {
   fetch?: typeof fetch;
   /** Cookie mode: the name tabs coordinate under (default from baseUrl), or false for none. */
   tabs?: string | false;
+  /**
+   * A login needs a second factor: ask the user and answer a proof, or null to give up (the login
+   * then rejects with MfaRequiredError). Asked again, with the refusal, after a wrong code.
+   * Without it, such a login rejects with MfaRequiredError.
+   */
+  onMfaRequired?: (prompt: MfaPrompt) => Promise<FactorProof | null | undefined>;
+  /**
+   * A request wants a factor proved lately on this session (401 `Se requiere autenticación
+   * reciente`): answer a proof, or null to give up; the request is sent again once after it.
+   * Without it, or given up, the request rejects with StepUpRequiredError. The session lives on.
+   */
+  onStepUp?: (prompt: StepUpPrompt) => Promise<StepUpProof | null | undefined>;
 }
 
-/** The API refused a login, refresh or logout for a reason other than the session being over. */
-export class AuthError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly errors?: string[],
-  ) {
-    super(message);
-    this.name = 'AuthError';
-  }
-}
+export { AuthError };
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 /** A refresh whose answer was lost is sent once more: the server answers a retry with the same successor. */
 const REFRESH_RETRY_MS = 250;
+/** The server kills an mfaToken after this many wrong proofs: asking the user again would be in vain. */
+const MFA_ATTEMPTS = 5;
+
+/** A refused proof the user may correct: a wrong code or password, or one the API could not read. */
+const mayRetry = (error: unknown): error is AuthError =>
+  error instanceof AuthError && (error.status === 400 || (error.status === 401 && (error.message === INVALID_MFA_CODE || error.message === INVALID_CREDENTIALS)));
 
 export class AuthClient {
   /** Typed calls of every operation in openapi.json: `api.GET('/api/v1/auth/me')`. */
@@ -48,6 +70,9 @@ export class AuthClient {
   private expiresAt = 0;
   private lifetimeMs = 0;
   private refreshing: Promise<string | undefined> | undefined;
+  private steppingUp: Promise<void> | undefined;
+  /** When a step-up last succeeded here: a request sent before it and challenged is only sent again. */
+  private steppedUpAt = 0;
 
   constructor(private readonly options: AuthClientOptions) {
     const fetcher = options.fetch ?? globalThis.fetch;
@@ -67,16 +92,48 @@ export class AuthClient {
     return () => this.listeners.delete(listener);
   }
 
+  /** Signed in, after the second factor `onMfaRequired` gives when the user has one. */
   async login(email: string, password: string): Promise<Tokens> {
-    const response = await this.base(this.url('/api/v1/auth/login'), {
+    return this.signIn(await this.post('/api/v1/auth/login', { email, password }));
+  }
+
+  /** A login's second step by hand (after catching MfaRequiredError): its `mfaToken` and a proof. */
+  async loginMfa(mfaToken: string, proof: FactorProof): Promise<Tokens> {
+    return this.signIn(await this.post('/api/v1/auth/login/mfa', { mfaToken, ...proof }));
+  }
+
+  /**
+   * Passwordless, with a passkey: `getAssertion` turns the API's request options into an
+   * assertion (in a browser, `navigator.credentials.get()` and `toJSON()`).
+   */
+  async loginWithPasskey(getAssertion: (options: WebAuthnRequestOptions) => Promise<WebAuthnAssertion>): Promise<Tokens> {
+    const options = await this.dataOf<WebAuthnRequestOptions>(await this.post('/api/v1/auth/passkeys/login/options', {}));
+    return this.signIn(await this.post('/api/v1/auth/passkeys/login', { credential: await getAssertion(options) }));
+  }
+
+  /**
+   * Proves a factor (or, without factors, the password) on this session now: what `onStepUp`
+   * does for a request, for an app that asks before it sends. Throws AuthError when refused.
+   */
+  async stepUp(proof: StepUpProof): Promise<void> {
+    const response = await this.fetch(this.url('/api/v1/auth/step-up'), {
       method: 'POST',
       headers: JSON_HEADERS,
-      body: JSON.stringify({ email, password }),
+      body: JSON.stringify(proof),
       credentials: this.credentials(),
     });
-    const tokens = await this.tokensOf(response);
-    this.accept(tokens);
-    return tokens;
+    if (!response.ok) throw await this.errorOf(response);
+  }
+
+  /** Request options for the user's own passkeys, to answer a step-up with `{ webauthn }` (400 for a user without passkeys). */
+  async stepUpPasskeyOptions(): Promise<WebAuthnRequestOptions> {
+    const response = await this.fetch(this.url('/api/v1/auth/passkeys/step-up/options'), {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: '{}',
+      credentials: this.credentials(),
+    });
+    return this.dataOf<WebAuthnRequestOptions>(response);
   }
 
   /** Cookie mode, on page load: signed in from the refresh cookie if its session lives; bearer mode: `signedIn`. */
@@ -97,17 +154,24 @@ export class AuthClient {
     if (scope !== 'others') this.end('logout');
   }
 
-  /** `fetch` with the session: for routes of your own the OpenAPI document does not list yet. */
+  /**
+   * `fetch` with the session: for routes of your own the OpenAPI document does not list yet. A
+   * step-up challenge asks `onStepUp` and sends the request once more; it never ends the session.
+   */
   readonly fetch = async (input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
     const token = await this.currentToken();
     if (!token) return this.base(request);
-    const response = await this.send(request.clone(), token);
-    if (response.status === 403 && (await messageOf(response)) === TOKEN_EXPIRED) {
-      const fresh = await this.refresh(token);
-      if (fresh) return this.settle(await this.send(request, fresh), fresh);
+    const sentAt = performance.now();
+    let [response, sent] = await this.authorized(request, token);
+    const challenge = await stepUpChallengeOf(response);
+    if (challenge && !request.url.endsWith('/api/v1/auth/step-up')) {
+      if (this.steppedUpAt <= sentAt) await this.promptStepUp(challenge.maxAge);
+      [response, sent] = await this.authorized(request, (await this.currentToken()) ?? sent);
+      const again = await stepUpChallengeOf(response);
+      if (again) throw new StepUpRequiredError(again.maxAge);
     }
-    return this.settle(response, token);
+    return this.settle(response, sent);
   };
 
   /** One at a time; `stale`, the token found wanting: if something replaced it already, that is the answer. */
@@ -126,6 +190,65 @@ export class AuthClient {
   /** Stops listening to other tabs. */
   close(): void {
     this.tabs.close();
+  }
+
+  /** Sent with `token`; on a 403 for its expiry, refreshed and sent once more. The body is cloned for each send. */
+  private async authorized(request: Request, token: string): Promise<[Response, string]> {
+    const response = await this.send(request.clone(), token);
+    if (response.status === 403 && (await messageOf(response)) === TOKEN_EXPIRED) {
+      const fresh = await this.refresh(token);
+      if (fresh) return [await this.send(request.clone(), fresh), fresh];
+    }
+    return [response, token];
+  }
+
+  /** One prompt at a time: requests challenged together wait for the same step-up, then each is sent again. */
+  private promptStepUp(maxAge: number | undefined): Promise<void> {
+    this.steppingUp ??= this.askForStepUp(maxAge).finally(() => {
+      this.steppingUp = undefined;
+    });
+    return this.steppingUp;
+  }
+
+  private async askForStepUp(maxAge: number | undefined): Promise<void> {
+    const ask = this.options.onStepUp;
+    if (!ask) throw new StepUpRequiredError(maxAge);
+    let error: AuthError | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const proof = await ask({ ...(maxAge !== undefined && { maxAge }), attempt, ...(error && { error }) });
+      if (!proof) throw new StepUpRequiredError(maxAge, error);
+      try {
+        await this.stepUp(proof);
+        this.steppedUpAt = performance.now();
+        return;
+      } catch (refused) {
+        if (!mayRetry(refused)) throw refused;
+        error = refused;
+      }
+    }
+  }
+
+  /** A login's answer: tokens, or the second step `onMfaRequired` answers, as often as the user corrects a code. */
+  private async signIn(response: Response): Promise<Tokens> {
+    const data = await this.dataOf<Tokens | MfaChallenge>(response);
+    if (!isMfaChallenge(data)) {
+      this.accept(data);
+      return data;
+    }
+    const ask = this.options.onMfaRequired;
+    if (!ask) throw new MfaRequiredError(data);
+    let error: AuthError | undefined;
+    for (let attempt = 1, wrong = 0; ; attempt++) {
+      const proof = await ask({ methods: data.methods, ...(data.webauthn !== undefined && { webauthn: data.webauthn }), attempt, ...(error && { error }) });
+      if (!proof) throw new MfaRequiredError(data, error);
+      try {
+        return await this.loginMfa(data.mfaToken, proof);
+      } catch (refused) {
+        if (!mayRetry(refused)) throw refused;
+        error = refused;
+        if (refused.status === 401 && ++wrong >= MFA_ATTEMPTS) throw refused;
+      }
+    }
   }
 
   private async currentToken(): Promise<string | undefined> {
@@ -200,8 +323,17 @@ export class AuthClient {
   }
 
   private async tokensOf(response: Response): Promise<Tokens> {
+    return this.dataOf<Tokens>(response);
+  }
+
+  private async dataOf<T>(response: Response): Promise<T> {
     if (!response.ok) throw await this.errorOf(response);
-    return ((await response.json()) as { data: Tokens }).data;
+    return ((await response.json()) as { data: T }).data;
+  }
+
+  /** A call without the session (login and its steps). */
+  private post(path: string, body: object): Promise<Response> {
+    return this.base(this.url(path), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body), credentials: this.credentials() });
   }
 
   private async errorOf(response: Response): Promise<AuthError> {
