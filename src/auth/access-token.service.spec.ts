@@ -110,6 +110,21 @@ describe('AccessTokenService', () => {
   });
 
   describe('verify', () => {
+    it('a token verified before: the session is still looked up on every use, expiry still checked, a changed byte still refused', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const token = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
+      await expect(service.verify(token)).resolves.toStrictEqual(PRINCIPAL);
+      await expect(service.verify(token)).resolves.toStrictEqual(PRINCIPAL);
+      expect(findLive).toHaveBeenCalledTimes(2);
+      const [header, payload, signature] = token.split('.') as [string, string, string];
+      const flipped = `${header}.${payload}.${signature.slice(0, -2)}${signature.at(-2) === 'A' ? 'B' : 'A'}${signature.at(-1)}`;
+      await expectCode(service.verify(flipped), ErrorCode.InvalidToken);
+      findLive.mockResolvedValueOnce(null);
+      await expectCode(service.verify(token), ErrorCode.InvalidToken);
+      vi.setSystemTime(Date.now() + (TTL + 1) * 1000);
+      await expectCode(service.verify(token), ErrorCode.TokenExpired);
+    });
+
     it('round-trips a signed token to its principal, checking the session', async () => {
       const token = await service.sign({ userId: USER, sessionId: SESSION }, inTtl());
       await expect(service.verify(token)).resolves.toStrictEqual(PRINCIPAL);

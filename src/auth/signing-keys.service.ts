@@ -6,6 +6,7 @@ import { AuthConfig, signingKeysOf } from './auth.config.js';
 import { verifyEdDsa } from './eddsa.js';
 import { verifyHs256 } from './hs256.js';
 import type { ClaimsOptions } from './jws.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 export interface Jwks {
   keys: JWK[];
@@ -26,6 +27,8 @@ export class SigningKeysService implements OnModuleInit {
   private readonly verifying = new Map<string, KeyObject>();
   private currentKid = '';
   private jwks: Jwks = { keys: [] };
+  // Keys never change while the process runs, so a verified token stays verified (an nbf passed stays passed).
+  private readonly verified = new VerifiedTokens();
 
   constructor(
     private readonly jwt: JwtService,
@@ -72,7 +75,10 @@ export class SigningKeysService implements OnModuleInit {
   }
 
   /** Expiry is the caller's. */
-  verify(token: string): Record<string, unknown> | null {
-    return this.algorithm === 'HS256' ? verifyHs256(token, this.hs256Key!, this.claims) : verifyEdDsa(token, this.verifying, this.claims);
+  verify(token: string): Readonly<Record<string, unknown>> | null {
+    const known = this.verified.get(token);
+    if (known) return known;
+    const claims = this.algorithm === 'HS256' ? verifyHs256(token, this.hs256Key!, this.claims) : verifyEdDsa(token, this.verifying, this.claims);
+    return claims && this.verified.remember(token, claims);
   }
 }

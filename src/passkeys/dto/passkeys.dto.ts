@@ -53,7 +53,7 @@ export class PasskeyOptionsDto {
   @ApiPropertyOptional({ example: 'preferred' })
   userVerification?: string;
 
-  @ApiPropertyOptional({ example: 300000 })
+  @ApiPropertyOptional({ type: 'integer', example: 300000 })
   timeout?: number;
 
   @ApiPropertyOptional({ example: 'none' })
