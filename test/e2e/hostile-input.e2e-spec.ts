@@ -60,6 +60,15 @@ describe('hostile bodies', () => {
     });
   });
 
+  describe('extra keys named like members of Object.prototype', () => {
+    it.each(['toString', 'valueOf', 'hasOwnProperty', 'constructor'])('%s: a 400 naming the key, like any extra key; the session goes on', async (key) => {
+      const res = await postRaw('logout', JSON.stringify({ [key]: 1 }));
+      expectInvalidRequest(res);
+      expect(res.body.errors).toStrictEqual([`${key} no está permitido`]);
+      await meRequest(t, token).expect(200);
+    });
+  });
+
   describe('deeply nested JSON', () => {
     // ~2.6 KB, ~1,300 levels: enough to overflow the stack of a recursive transform.
     const deep = (field: string) => `{"${field}":${'['.repeat(1300)}${']'.repeat(1300)}}`;
