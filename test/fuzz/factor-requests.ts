@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { MFA } from '../support/mfa-messages.js';
 import { API } from '../support/requests.js';
 import { contentTypeArb, forgeryArb, literalArb, pathMutationArb, rawTextArb, tokenMutationArb, trickyStringArb } from './generators.js';
 import type { Forgery, Key, PathMutation, TokenMutation } from './recipes.js';
@@ -21,19 +22,7 @@ export interface FactorRoute {
   success: string;
 }
 
-export const FACTOR_MESSAGES = {
-  totpEnrolled: 'Escanee el código en su aplicación de autenticación',
-  factorEnabled: 'Segundo factor activado',
-  mfaRequired: 'Se requiere un segundo factor',
-  steppedUp: 'Autenticación confirmada',
-  factors: 'Factores del usuario',
-  factorRemoved: 'Factor eliminado',
-  recoveryCodesReplaced: 'Códigos de recuperación generados',
-  passkeyRegistered: 'Llave de acceso registrada',
-  passkeyOptions: 'Opciones de llave de acceso',
-  invalidMfaCode: 'Código de verificación inválido',
-  stepUpRequired: 'Se requiere autenticación reciente',
-} as const;
+export const FACTOR_MESSAGES = { ...MFA, invalidMfaCode: MFA.invalidCode } as const;
 
 export const FACTOR_ROUTES = {
   enrol: { method: 'POST', path: `${API}/mfa/totp`, fields: ['name'], stepUp: 'factors', success: FACTOR_MESSAGES.totpEnrolled },

@@ -11,6 +11,9 @@ export const MFA = {
   invalidCode: 'Código de verificación inválido',
   stepUpRequired: 'Se requiere autenticación reciente',
   mfaRequired: 'Se requiere un segundo factor',
+  steppedUp: 'Autenticación confirmada',
+  passkeyRegistered: 'Llave de acceso registrada',
+  passkeyOptions: 'Opciones de llave de acceso',
 } as const;
 
 export const INVALID_CODE_BODY = envelope(MFA.invalidCode);
