@@ -94,9 +94,14 @@ export class AuthService implements OnModuleInit {
     const contact = await this.users.contactOf(redeemed.userId);
     if (!contact) throw new AppException(ErrorCode.InvalidMfaCode);
     const amr = ['pwd' as const, ...redeemed.amr];
-    const tokens = await this.signIn.signIn({ id: redeemed.userId, sessionEpoch: redeemed.sessionEpoch, email: contact.email, amr }, who);
-    if ('recoveryCode' in proof) await this.recoveryCodeUsed(redeemed.userId, tokens.sessionId, contact.email, who);
-    return tokens;
+    const signIn = () => this.signIn.signIn({ id: redeemed.userId, sessionEpoch: redeemed.sessionEpoch, email: contact.email, amr }, who);
+    if (!('recoveryCode' in proof)) return signIn();
+    // The session, the end of the others and the mail commit together, or none of them.
+    return this.database.transaction(async () => {
+      const tokens = await signIn();
+      await this.recoveryCodeUsed(redeemed.userId, tokens.sessionId, contact.email, who);
+      return tokens;
+    });
   }
 
   // Whoever holds a recovery code may have shut the owner out: every other session ends, and the owner hears of it.

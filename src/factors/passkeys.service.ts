@@ -221,13 +221,17 @@ export class PasskeysService {
     return { ...options };
   }
 
-  /** An assertion by one of the user's passkeys to a challenge issued to this user; null when anything fails. */
+  /**
+   * An assertion by one of the user's passkeys to a challenge issued to this user; null when it does
+   * not prove (unknown passkey, bad signature, counter). A malformed one, a spent challenge or a wrong
+   * origin or RP ID throws its 400: a client's mistake, not a wrong proof to count.
+   */
   async verifyFor(userId: string, response: unknown): Promise<PasskeyProof | null> {
     try {
       const { proof } = await this.assert('passkey_verify', response, undefined, userId);
       return proof;
     } catch (err) {
-      if (err instanceof AppException) return null;
+      if (err instanceof AppException && err.code === ErrorCode.InvalidCredentials) return null;
       throw err;
     }
   }

@@ -531,7 +531,15 @@ describe('passkeys as a second factor, for step-up, and removed', () => {
     expectOk(await loginMfa({ mfaToken, webauthn: auth.get(options, { uv: false }) }));
   });
 
-  it("refuses another user's passkey, a spent challenge, a counter gone back: 401 Código de verificación inválido", async () => {
+  it('a wrong origin at the second step: 400 naming it, not a wrong proof: the mfaToken still opens with a right assertion', async () => {
+    const { user, auth } = await userWithPasskey(t);
+    const { mfaToken, options } = await passwordStep(user);
+    expectRefused(await loginMfa({ mfaToken, webauthn: auth.get(options, { origin: 'https://evil.example' }) }), PASSKEY_ERRORS.origin);
+    const again = await passwordStep(user);
+    expectOk(await loginMfa({ mfaToken, webauthn: auth.get(again.options) }));
+  });
+
+  it("refuses another user's passkey and a counter gone back as a wrong proof (401 Código de verificación inválido), a spent challenge as a client's mistake (400)", async () => {
     const { user, auth } = await userWithPasskey(t);
     const stranger = await userWithPasskey(t);
     
@@ -542,7 +550,9 @@ describe('passkeys as a second factor, for step-up, and removed', () => {
     const assertion = auth.get(step.options, { counter: 7 });
     expectOk(await loginMfa({ mfaToken: step.mfaToken, webauthn: assertion }));
     step = await passwordStep(user);
-    expect((await loginMfa({ mfaToken: step.mfaToken, webauthn: assertion })).text).toBe(INVALID_CODE_BODY);
+    const spent = await loginMfa({ mfaToken: step.mfaToken, webauthn: assertion });
+    expect(spent.status).toBe(400);
+    expect(spent.body.errors).toEqual(['El desafío de la llave de acceso no es válido o ha expirado']);
     expect((await loginMfa({ mfaToken: step.mfaToken, webauthn: auth.get(step.options, { counter: 7 }) })).text).toBe(INVALID_CODE_BODY);
   });
 
@@ -558,9 +568,10 @@ describe('passkeys as a second factor, for step-up, and removed', () => {
     expect(res.body.data.amr).toEqual(['pwd', 'hwk']);
     expect((await registerWith(t, user, new SoftAuthenticator())).res.status).toBe(200);
 
-    // The same assertion again: its challenge is spent.
+    // The same assertion again: its challenge is spent, a client's mistake (400), not a wrong proof.
     const again = await stepUp(user.token, { webauthn: auth.get(options) });
-    expect(again.status).toBe(401);
+    expect(again.status).toBe(400);
+    expect(again.body.errors).toEqual(['El desafío de la llave de acceso no es válido o ha expirado']);
   });
 
   it('DELETE /mfa/factors/:id of a passkey: every other session ends (mfa_removed), and the passkey opens nothing any more', async () => {
