@@ -15,34 +15,24 @@ import { StepUpService } from './step-up.service.js';
 import { TotpEnrolmentService } from './totp-enrolment.service.js';
 import { TotpService } from './totp.service.js';
 
+// What the routes (auth, mfa, passkeys, admin) and the guard use; the rest stays inside.
+const SHARED = [
+  FactorsRepository,
+  RecoveryCodesService,
+  TotpService,
+  TotpEnrolmentService,
+  MfaChallengesRepository,
+  PasskeysService,
+  SecondFactorService,
+  LoginChallengesService,
+  StepUpService,
+  FactorsService,
+];
+
 /** The life of second factors (TOTP, passkeys, recovery codes) and of a sign-in's second step; no HTTP. */
 @Module({
   imports: [UsersModule, SessionsModule, AuditModule],
-  providers: [
-    FactorsRepository,
-    RecoveryCodesRepository,
-    RecoveryCodesService,
-    TotpService,
-    TotpEnrolmentService,
-    MfaChallengesRepository,
-    PasskeysService,
-    SecondFactorService,
-    LoginChallengesService,
-    StepUpService,
-    FactorsService,
-    FactorRetentionJob,
-  ],
-  exports: [
-    FactorsRepository,
-    RecoveryCodesService,
-    TotpService,
-    TotpEnrolmentService,
-    MfaChallengesRepository,
-    PasskeysService,
-    SecondFactorService,
-    LoginChallengesService,
-    StepUpService,
-    FactorsService,
-  ],
+  providers: [...SHARED, RecoveryCodesRepository, FactorRetentionJob],
+  exports: SHARED,
 })
 export class FactorsModule {}
